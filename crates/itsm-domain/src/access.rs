@@ -1,0 +1,153 @@
+//! Who may do what. The application layer asks these questions on every use case; the UI only hides
+//! what the answers forbid anyway.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{OrganizationId, UserId};
+use crate::kind::RecordKind;
+
+/// A role held by a user. Provider staff hold administrator, agent or auditor; people of customer
+/// organizations hold customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Administrator,
+    Agent,
+    Customer,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Administrator, Role::Agent, Role::Customer, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Staff of the provider see every organization's records; customers only their own.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Customer)
+    }
+}
+
+/// Someone acting: a signed-in user, or the system itself for background work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub organization_id: OrganizationId,
+    pub role: Role,
+}
+
+/// Which organizations' records an actor may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Organization(OrganizationId),
+}
+
+/// What an actor wants to do. Each use case asks for exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read records within the actor's scope.
+    ReadRecords,
+    /// Read internal notes (never shown to customers).
+    ReadInternalNotes,
+    /// Log a new incident.
+    CreateIncident,
+    /// Change an incident's fields, assignment and state.
+    WorkIncidents,
+    /// Add a public reply.
+    CommentPublic,
+    /// Add an internal note.
+    CommentInternal,
+    /// Attach files to records.
+    Attach,
+    /// Link records to each other.
+    LinkRecords,
+    /// Create and change services and configuration items.
+    ManageCatalogue,
+    /// Create users, disable them, issue API tokens for others.
+    ManageUsers,
+    /// Read the directory of users, groups and organizations.
+    ReadDirectory,
+}
+
+impl Actor {
+    pub fn scope(&self) -> Scope {
+        if self.role.is_staff() {
+            Scope::All
+        } else {
+            Scope::Organization(self.organization_id)
+        }
+    }
+
+    pub fn can(&self, permission: Permission) -> bool {
+        use Permission::*;
+        match self.role {
+            Role::Administrator => true,
+            Role::Agent => !matches!(permission, ManageUsers),
+            Role::Auditor => matches!(permission, ReadRecords | ReadInternalNotes | ReadDirectory),
+            Role::Customer => matches!(permission, ReadRecords | CreateIncident | CommentPublic | Attach),
+        }
+    }
+
+    /// Whether this actor may see a record of `kind` owned by `owner`. Customers see their own
+    /// organization's records and the provider's published ones (the services they consume).
+    pub fn can_see(&self, kind: RecordKind, owner: OrganizationId, provider: OrganizationId) -> bool {
+        match self.scope() {
+            Scope::All => true,
+            Scope::Organization(org) => owner == org || (owner == provider && kind.published_to_customers()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, org: i64) -> Actor {
+        Actor {
+            user_id: UserId(1),
+            organization_id: OrganizationId(org),
+            role,
+        }
+    }
+
+    #[test]
+    fn customers_see_only_their_own_records_and_published_services() {
+        let provider = OrganizationId(1);
+        let c = actor(Role::Customer, 2);
+        assert!(c.can_see(RecordKind::Incident, OrganizationId(2), provider));
+        assert!(!c.can_see(RecordKind::Incident, OrganizationId(3), provider));
+        assert!(!c.can_see(RecordKind::Incident, provider, provider));
+        assert!(c.can_see(RecordKind::Service, provider, provider));
+        assert!(!c.can_see(RecordKind::ConfigurationItem, provider, provider));
+        assert!(actor(Role::Agent, 1).can_see(RecordKind::Incident, OrganizationId(3), provider));
+    }
+
+    #[test]
+    fn auditors_read_but_never_write_and_customers_never_see_internal_notes() {
+        let a = actor(Role::Auditor, 1);
+        assert!(a.can(Permission::ReadRecords) && a.can(Permission::ReadInternalNotes));
+        for p in [
+            Permission::WorkIncidents,
+            Permission::CreateIncident,
+            Permission::CommentPublic,
+        ] {
+            assert!(!a.can(p));
+        }
+        let c = actor(Role::Customer, 2);
+        assert!(!c.can(Permission::ReadInternalNotes) && !c.can(Permission::CommentInternal));
+        assert!(!c.can(Permission::WorkIncidents));
+        assert!(!actor(Role::Agent, 1).can(Permission::ManageUsers));
+    }
+}

@@ -1,0 +1,732 @@
+//! Incident management (ISO/IEC 20000-1, 8.6.1): restoring normal service as quickly as possible.
+//! Priority is derived from impact and urgency through a configurable matrix; the lifecycle and the
+//! rules for going on hold, resolving, reopening and closing are here, and nowhere else.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
+use crate::lifecycle::{Lifecycle, State, Transition, TransitionError};
+use crate::record::{Record, RecordFields};
+use crate::validation::{optional_text, required_text, ValidationError};
+use crate::Timestamp;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 20_000;
+pub const CATEGORY_MAX: usize = 60;
+pub const RESOLUTION_NOTES_MAX: usize = 20_000;
+
+/// Categories offered by default; any short text is accepted.
+pub const CATEGORIES: [&str; 7] = [
+    "access", "hardware", "software", "network", "security", "data", "other",
+];
+
+/// The incident lifecycle.
+pub static LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "new",
+    states: &[
+        State {
+            name: "new",
+            label: "New",
+            is_final: false,
+        },
+        State {
+            name: "in_progress",
+            label: "In progress",
+            is_final: false,
+        },
+        State {
+            name: "on_hold",
+            label: "On hold",
+            is_final: false,
+        },
+        State {
+            name: "resolved",
+            label: "Resolved",
+            is_final: false,
+        },
+        State {
+            name: "closed",
+            label: "Closed",
+            is_final: true,
+        },
+        State {
+            name: "cancelled",
+            label: "Cancelled",
+            is_final: true,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "new",
+            to: "in_progress",
+            action: "Start work",
+        },
+        Transition {
+            from: "new",
+            to: "on_hold",
+            action: "Put on hold",
+        },
+        Transition {
+            from: "new",
+            to: "resolved",
+            action: "Resolve",
+        },
+        Transition {
+            from: "new",
+            to: "cancelled",
+            action: "Cancel",
+        },
+        Transition {
+            from: "in_progress",
+            to: "on_hold",
+            action: "Put on hold",
+        },
+        Transition {
+            from: "in_progress",
+            to: "resolved",
+            action: "Resolve",
+        },
+        Transition {
+            from: "in_progress",
+            to: "cancelled",
+            action: "Cancel",
+        },
+        Transition {
+            from: "on_hold",
+            to: "in_progress",
+            action: "Resume",
+        },
+        Transition {
+            from: "on_hold",
+            to: "resolved",
+            action: "Resolve",
+        },
+        Transition {
+            from: "on_hold",
+            to: "cancelled",
+            action: "Cancel",
+        },
+        Transition {
+            from: "resolved",
+            to: "in_progress",
+            action: "Reopen",
+        },
+        Transition {
+            from: "resolved",
+            to: "closed",
+            action: "Close",
+        },
+    ],
+};
+
+/// Impact (how much of the business is affected) or urgency (how soon it hurts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    High,
+    Medium,
+    Low,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::High, Level::Medium, Level::Low];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::High => "high",
+            Level::Medium => "medium",
+            Level::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Level::High => 0,
+            Level::Medium => 1,
+            Level::Low => 2,
+        }
+    }
+}
+
+/// Priority from impact and urgency: `cells[impact][urgency]`, 1 (critical) to 5 (planning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityMatrix {
+    pub cells: [[i16; 3]; 3],
+}
+
+impl Default for PriorityMatrix {
+    fn default() -> Self {
+        PriorityMatrix {
+            cells: [[1, 2, 3], [2, 3, 4], [3, 4, 5]],
+        }
+    }
+}
+
+impl PriorityMatrix {
+    /// A matrix is valid when every cell is a priority from 1 to 5.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let ok = self.cells.iter().flatten().all(|p| (1..=5).contains(p));
+        if ok {
+            Ok(())
+        } else {
+            Err(ValidationError::field(
+                "priority_matrix",
+                "every cell must be a priority from 1 to 5",
+            ))
+        }
+    }
+
+    pub fn priority(&self, impact: Level, urgency: Level) -> i16 {
+        self.cells
+            .get(impact.index())
+            .and_then(|row| row.get(urgency.index()))
+            .copied()
+            .unwrap_or(5)
+    }
+}
+
+/// A label for a priority number.
+pub fn priority_label(p: i16) -> &'static str {
+    match p {
+        1 => "1 - Critical",
+        2 => "2 - High",
+        3 => "3 - Moderate",
+        4 => "4 - Low",
+        _ => "5 - Planning",
+    }
+}
+
+/// Why an incident waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHoldReason {
+    AwaitingCaller,
+    AwaitingSupplier,
+    AwaitingChange,
+}
+
+impl OnHoldReason {
+    pub const ALL: [OnHoldReason; 3] = [
+        OnHoldReason::AwaitingCaller,
+        OnHoldReason::AwaitingSupplier,
+        OnHoldReason::AwaitingChange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnHoldReason::AwaitingCaller => "awaiting_caller",
+            OnHoldReason::AwaitingSupplier => "awaiting_supplier",
+            OnHoldReason::AwaitingChange => "awaiting_change",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// How an incident was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionCode {
+    Solved,
+    WorkaroundProvided,
+    NotReproducible,
+    Duplicate,
+    UserError,
+}
+
+impl ResolutionCode {
+    pub const ALL: [ResolutionCode; 5] = [
+        ResolutionCode::Solved,
+        ResolutionCode::WorkaroundProvided,
+        ResolutionCode::NotReproducible,
+        ResolutionCode::Duplicate,
+        ResolutionCode::UserError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolutionCode::Solved => "solved",
+            ResolutionCode::WorkaroundProvided => "workaround_provided",
+            ResolutionCode::NotReproducible => "not_reproducible",
+            ResolutionCode::Duplicate => "duplicate",
+            ResolutionCode::UserError => "user_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// What a person gives to log an incident. References are checked by the application layer, which
+/// can see whether they exist and belong together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    pub organization_id: OrganizationId,
+    pub title: String,
+    pub description: String,
+    pub impact: Level,
+    pub urgency: Level,
+    pub category: Option<String>,
+    pub service_id: Option<RecordId>,
+    pub configuration_item_id: Option<RecordId>,
+    pub caller_id: Option<UserId>,
+    pub assignment_group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+}
+
+/// A change to an incident. `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncidentChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub impact: Option<Level>,
+    pub urgency: Option<Level>,
+    pub category: Option<Option<String>>,
+    pub service_id: Option<Option<RecordId>>,
+    pub configuration_item_id: Option<Option<RecordId>>,
+    pub caller_id: Option<Option<UserId>>,
+    pub assignment_group_id: Option<Option<GroupId>>,
+    pub assignee_id: Option<Option<UserId>>,
+    pub state: Option<String>,
+    pub on_hold_reason: Option<OnHoldReason>,
+    pub resolution_code: Option<ResolutionCode>,
+    pub resolution_notes: Option<String>,
+}
+
+/// Why a change to an incident was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IncidentError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}
+
+fn ts(t: Timestamp) -> Value {
+    Value::from(t.to_string())
+}
+
+/// Builds the fields of a new incident, or says which inputs are wrong.
+pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<RecordFields, ValidationError> {
+    let mut errors = ValidationError::new();
+    let title = required_text(&mut errors, "title", &input.title, TITLE_MAX);
+    let description = optional_text(&mut errors, "description", &input.description, DESCRIPTION_MAX);
+    let category = input
+        .category
+        .as_deref()
+        .map(|c| optional_text(&mut errors, "category", c, CATEGORY_MAX));
+    if input.assignee_id.is_some() && input.assignment_group_id.is_none() {
+        errors.add("assignee_id", "an assignee needs an assignment group");
+    }
+    errors.into_result()?;
+
+    let mut details = Map::new();
+    details.insert("impact".into(), input.impact.as_str().into());
+    details.insert("urgency".into(), input.urgency.as_str().into());
+    if let Some(c) = category.filter(|c| !c.is_empty()) {
+        details.insert("category".into(), c.into());
+    }
+    Ok(RecordFields {
+        organization_id: Some(input.organization_id),
+        title,
+        description,
+        state: LIFECYCLE.initial.to_owned(),
+        priority: Some(matrix.priority(input.impact, input.urgency)),
+        assignment_group_id: input.assignment_group_id,
+        assignee_id: input.assignee_id,
+        service_id: input.service_id,
+        configuration_item_id: input.configuration_item_id,
+        requester_id: input.caller_id,
+        details,
+    })
+}
+
+fn level_of(record: &Record, name: &str) -> Level {
+    record
+        .detail_str(name)
+        .and_then(Level::parse)
+        .unwrap_or(Level::Medium)
+}
+
+/// Applies a change to an incident at instant `now`, enforcing the lifecycle and its rules:
+/// going on hold needs a reason, resolving needs a resolution code and notes, reopening clears the
+/// resolution, and the first response, resolution and closure instants are kept for SLA work.
+pub fn apply_change(
+    current: &Record,
+    change: &IncidentChange,
+    matrix: &PriorityMatrix,
+    now: Timestamp,
+) -> Result<RecordFields, IncidentError> {
+    let mut f = current.fields();
+    let mut errors = ValidationError::new();
+
+    if let Some(t) = &change.title {
+        f.title = required_text(&mut errors, "title", t, TITLE_MAX);
+    }
+    if let Some(d) = &change.description {
+        f.description = optional_text(&mut errors, "description", d, DESCRIPTION_MAX);
+    }
+    if let Some(c) = &change.category {
+        match c
+            .as_deref()
+            .map(|c| optional_text(&mut errors, "category", c, CATEGORY_MAX))
+        {
+            Some(c) if !c.is_empty() => f.details.insert("category".into(), c.into()),
+            _ => f.details.remove("category"),
+        };
+    }
+    if let Some(v) = change.service_id {
+        f.service_id = v;
+    }
+    if let Some(v) = change.configuration_item_id {
+        f.configuration_item_id = v;
+    }
+    if let Some(v) = change.caller_id {
+        f.requester_id = v;
+    }
+    if let Some(v) = change.assignment_group_id {
+        f.assignment_group_id = v;
+        // Moving to another group hands the incident over: the old assignee is not in the new group.
+        if change.assignee_id.is_none() && v != current.assignment_group_id {
+            f.assignee_id = None;
+        }
+    }
+    if let Some(v) = change.assignee_id {
+        f.assignee_id = v;
+    }
+    if f.assignee_id.is_some() && f.assignment_group_id.is_none() {
+        errors.add("assignee_id", "an assignee needs an assignment group");
+    }
+    let impact = change.impact.unwrap_or_else(|| level_of(current, "impact"));
+    let urgency = change.urgency.unwrap_or_else(|| level_of(current, "urgency"));
+    f.details.insert("impact".into(), impact.as_str().into());
+    f.details.insert("urgency".into(), urgency.as_str().into());
+    f.priority = Some(matrix.priority(impact, urgency));
+
+    let target = change.state.as_deref().unwrap_or(&current.state);
+    let moving = target != current.state;
+    if moving {
+        if !LIFECYCLE.is_state(target) {
+            errors.add("state", format!("`{target}` is not an incident state"));
+            return Err(errors.into());
+        }
+        LIFECYCLE.check(&current.state, target)?;
+    } else if LIFECYCLE.state(&current.state).is_some_and(|s| s.is_final) && change_touches_fields(change) {
+        errors.add(
+            "state",
+            format!("a {} incident can no longer be changed", current.state),
+        );
+    }
+    if change.on_hold_reason.is_some() && target != "on_hold" {
+        errors.add("on_hold_reason", "only an incident on hold has a reason to wait");
+    }
+    if (change.resolution_code.is_some() || change.resolution_notes.is_some()) && target != "resolved" {
+        errors.add("resolution_code", "a resolution is given when resolving");
+    }
+
+    if moving {
+        f.state = target.to_owned();
+        if current.state == "on_hold" {
+            f.details.remove("on_hold_reason");
+        }
+        match target {
+            "on_hold" => match change.on_hold_reason {
+                Some(r) => {
+                    f.details.insert("on_hold_reason".into(), r.as_str().into());
+                }
+                None => errors.add("on_hold_reason", "required when putting an incident on hold"),
+            },
+            "resolved" => {
+                match change.resolution_code {
+                    Some(c) => {
+                        f.details.insert("resolution_code".into(), c.as_str().into());
+                    }
+                    None => errors.add("resolution_code", "required when resolving"),
+                }
+                let notes = change.resolution_notes.as_deref().unwrap_or("");
+                let notes = required_text(&mut errors, "resolution_notes", notes, RESOLUTION_NOTES_MAX);
+                f.details.insert("resolution_notes".into(), notes.into());
+                f.details.insert("resolved_at".into(), ts(now));
+            }
+            "in_progress" if current.state == "resolved" => {
+                for k in ["resolution_code", "resolution_notes", "resolved_at"] {
+                    f.details.remove(k);
+                }
+                let reopened = current.detail_i64("reopen_count").unwrap_or(0) + 1;
+                f.details.insert("reopen_count".into(), reopened.into());
+            }
+            "closed" | "cancelled" => {
+                f.details.insert("closed_at".into(), ts(now));
+            }
+            _ => {}
+        }
+        if current.state == "new" && !f.details.contains_key("first_response_at") {
+            f.details.insert("first_response_at".into(), ts(now));
+        }
+    }
+    errors.into_result()?;
+    Ok(f)
+}
+
+fn change_touches_fields(c: &IncidentChange) -> bool {
+    c.title.is_some()
+        || c.description.is_some()
+        || c.impact.is_some()
+        || c.urgency.is_some()
+        || c.category.is_some()
+        || c.service_id.is_some()
+        || c.configuration_item_id.is_some()
+        || c.caller_id.is_some()
+        || c.assignment_group_id.is_some()
+        || c.assignee_id.is_some()
+}
+
+/// Records the first response when staff reply publicly to the caller, if none was recorded yet.
+pub fn note_public_reply(current: &Record, now: Timestamp) -> Option<RecordFields> {
+    if current.details.contains_key("first_response_at") {
+        return None;
+    }
+    let mut f = current.fields();
+    f.details.insert("first_response_at".into(), ts(now));
+    Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::RecordKind;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn draft() -> NewIncident {
+        NewIncident {
+            organization_id: OrganizationId(2),
+            title: "  Mail is down ".into(),
+            description: "Nobody can send".into(),
+            impact: Level::High,
+            urgency: Level::Medium,
+            category: Some("software".into()),
+            service_id: None,
+            configuration_item_id: None,
+            caller_id: Some(UserId(5)),
+            assignment_group_id: Some(GroupId(1)),
+            assignee_id: None,
+        }
+    }
+
+    fn stored(fields: RecordFields) -> Record {
+        Record {
+            id: RecordId(1),
+            kind: RecordKind::Incident,
+            number: 1,
+            organization_id: fields.organization_id.unwrap(),
+            title: fields.title,
+            description: fields.description,
+            state: fields.state,
+            priority: fields.priority,
+            assignment_group_id: fields.assignment_group_id,
+            assignee_id: fields.assignee_id,
+            service_id: fields.service_id,
+            configuration_item_id: fields.configuration_item_id,
+            requester_id: fields.requester_id,
+            details: fields.details,
+            version: 1,
+            created_at: t("2026-01-05T09:00:00Z"),
+            updated_at: t("2026-01-05T09:00:00Z"),
+            created_by: None,
+        }
+    }
+
+    fn moved(r: &Record, change: IncidentChange, at: &str) -> Result<Record, IncidentError> {
+        apply_change(r, &change, &PriorityMatrix::default(), t(at)).map(stored)
+    }
+
+    fn to(state: &str) -> IncidentChange {
+        IncidentChange {
+            state: Some(state.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn new_incident_is_trimmed_prioritized_and_new() {
+        let f = new_incident(&draft(), &PriorityMatrix::default()).unwrap();
+        assert_eq!(f.title, "Mail is down");
+        assert_eq!(f.state, "new");
+        assert_eq!(f.priority, Some(2));
+        assert_eq!(f.details["impact"], "high");
+    }
+
+    #[test]
+    fn new_incident_names_every_bad_field() {
+        let mut d = draft();
+        d.title = "  ".into();
+        d.assignment_group_id = None;
+        d.assignee_id = Some(UserId(3));
+        let err = new_incident(&d, &PriorityMatrix::default()).unwrap_err();
+        let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["title", "assignee_id"]);
+    }
+
+    #[test]
+    fn priority_follows_the_configured_matrix() {
+        let m = PriorityMatrix {
+            cells: [[1, 1, 2], [2, 3, 3], [4, 4, 5]],
+        };
+        assert_eq!(m.priority(Level::High, Level::Medium), 1);
+        assert_eq!(m.priority(Level::Low, Level::Low), 5);
+        assert!(PriorityMatrix {
+            cells: [[0, 1, 2], [2, 3, 3], [4, 4, 5]]
+        }
+        .validate()
+        .is_err());
+        let inc = stored(new_incident(&draft(), &m).unwrap());
+        let up = IncidentChange {
+            urgency: Some(Level::High),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply_change(&inc, &up, &m, t("2026-01-05T10:00:00Z"))
+                .unwrap()
+                .priority,
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn full_lifecycle_keeps_time_stamps() {
+        let inc = stored(new_incident(&draft(), &PriorityMatrix::default()).unwrap());
+        let wip = moved(&inc, to("in_progress"), "2026-01-05T09:10:00Z").unwrap();
+        assert_eq!(wip.detail_str("first_response_at"), Some("2026-01-05T09:10:00Z"));
+
+        let err = moved(&wip, to("on_hold"), "2026-01-05T09:20:00Z").unwrap_err();
+        assert!(matches!(&err, IncidentError::Invalid(v) if v.errors[0].field == "on_hold_reason"));
+        let hold = IncidentChange {
+            on_hold_reason: Some(OnHoldReason::AwaitingCaller),
+            ..to("on_hold")
+        };
+        let held = moved(&wip, hold, "2026-01-05T09:20:00Z").unwrap();
+        assert_eq!(held.detail_str("on_hold_reason"), Some("awaiting_caller"));
+        let resumed = moved(&held, to("in_progress"), "2026-01-05T10:00:00Z").unwrap();
+        assert_eq!(resumed.detail_str("on_hold_reason"), None);
+        assert_eq!(
+            resumed.detail_str("first_response_at"),
+            Some("2026-01-05T09:10:00Z")
+        );
+
+        let err = moved(&resumed, to("resolved"), "2026-01-05T11:00:00Z").unwrap_err();
+        let IncidentError::Invalid(v) = err else {
+            panic!("expected validation error")
+        };
+        let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["resolution_code", "resolution_notes"]);
+
+        let resolve = IncidentChange {
+            resolution_code: Some(ResolutionCode::Solved),
+            resolution_notes: Some("Restarted the mail relay".into()),
+            ..to("resolved")
+        };
+        let resolved = moved(&resumed, resolve.clone(), "2026-01-05T11:00:00Z").unwrap();
+        assert_eq!(resolved.detail_str("resolved_at"), Some("2026-01-05T11:00:00Z"));
+
+        let reopened = moved(&resolved, to("in_progress"), "2026-01-06T08:00:00Z").unwrap();
+        assert_eq!(reopened.detail_str("resolved_at"), None);
+        assert_eq!(reopened.detail_i64("reopen_count"), Some(1));
+
+        let resolved = moved(&reopened, resolve, "2026-01-06T09:00:00Z").unwrap();
+        let closed = moved(&resolved, to("closed"), "2026-01-09T09:00:00Z").unwrap();
+        assert_eq!(closed.detail_str("closed_at"), Some("2026-01-09T09:00:00Z"));
+
+        let err = moved(&closed, to("in_progress"), "2026-01-10T09:00:00Z").unwrap_err();
+        assert!(matches!(err, IncidentError::Transition(e) if e.allowed.is_empty()));
+        let edit = IncidentChange {
+            title: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(moved(&closed, edit, "2026-01-10T09:00:00Z").is_err());
+    }
+
+    #[test]
+    fn unknown_state_and_illegal_moves_are_refused() {
+        let inc = stored(new_incident(&draft(), &PriorityMatrix::default()).unwrap());
+        assert!(matches!(
+            moved(&inc, to("done"), "2026-01-05T10:00:00Z"),
+            Err(IncidentError::Invalid(_))
+        ));
+        let Err(IncidentError::Transition(e)) = moved(&inc, to("closed"), "2026-01-05T10:00:00Z") else {
+            panic!("expected a transition error")
+        };
+        assert_eq!(e.allowed, vec!["in_progress", "on_hold", "resolved", "cancelled"]);
+    }
+
+    #[test]
+    fn regrouping_drops_the_assignee() {
+        let mut d = draft();
+        d.assignee_id = Some(UserId(9));
+        let inc = stored(new_incident(&d, &PriorityMatrix::default()).unwrap());
+        let c = IncidentChange {
+            assignment_group_id: Some(Some(GroupId(2))),
+            ..Default::default()
+        };
+        let f = apply_change(&inc, &c, &PriorityMatrix::default(), t("2026-01-05T10:00:00Z")).unwrap();
+        assert_eq!(f.assignee_id, None);
+        assert_eq!(f.assignment_group_id, Some(GroupId(2)));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_change() -> impl Strategy<Value = IncidentChange> {
+            let states = prop::sample::select(vec![
+                "new",
+                "in_progress",
+                "on_hold",
+                "resolved",
+                "closed",
+                "cancelled",
+            ]);
+            (states, any::<bool>(), any::<bool>()).prop_map(|(s, reason, resolution)| IncidentChange {
+                state: Some(s.to_owned()),
+                on_hold_reason: (reason && s == "on_hold").then_some(OnHoldReason::AwaitingSupplier),
+                resolution_code: (resolution && s == "resolved").then_some(ResolutionCode::Solved),
+                resolution_notes: (resolution && s == "resolved").then(|| "fixed".to_owned()),
+                ..Default::default()
+            })
+        }
+
+        proptest! {
+            /// Whatever sequence of changes is tried, every accepted one follows the lifecycle table,
+            /// an incident on hold always has a reason and a resolved one always has a resolution.
+            #[test]
+            fn accepted_changes_keep_the_invariants(changes in prop::collection::vec(any_change(), 1..30)) {
+                let mut inc = stored(new_incident(&draft(), &PriorityMatrix::default()).unwrap());
+                for c in changes {
+                    let before = inc.state.clone();
+                    if let Ok(next) = moved(&inc, c, "2026-02-01T00:00:00Z") {
+                        prop_assert!(before == next.state || LIFECYCLE.check(&before, &next.state).is_ok());
+                        prop_assert_eq!(next.state == "on_hold", next.detail_str("on_hold_reason").is_some());
+                        if next.state == "resolved" {
+                            prop_assert!(next.detail_str("resolution_code").is_some());
+                            prop_assert!(next.detail_str("resolved_at").is_some());
+                        }
+                        if next.state != "new" {
+                            prop_assert!(next.detail_str("first_response_at").is_some());
+                        }
+                        inc = next;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The registry of record kinds. Every kind shares the record mechanism (identity, lifecycle, audit,
+//! comments, attachments, links, lists, search, concurrency, organization scoping); this table says what
+//! differs: its readable prefix, its name in URLs and its lifecycle.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::Lifecycle;
+
+/// A kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Incident,
+    Service,
+    ConfigurationItem,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 3] = [
+        RecordKind::Incident,
+        RecordKind::Service,
+        RecordKind::ConfigurationItem,
+    ];
+
+    /// The stable name stored in the database and used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Incident => "incident",
+            RecordKind::Service => "service",
+            RecordKind::ConfigurationItem => "configuration_item",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The prefix of readable numbers, such as `INC` in `INC-1042`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            RecordKind::Incident => "INC",
+            RecordKind::Service => "SVC",
+            RecordKind::ConfigurationItem => "CI",
+        }
+    }
+
+    pub fn from_prefix(prefix: &str) -> Option<RecordKind> {
+        Self::ALL.into_iter().find(|k| k.prefix() == prefix)
+    }
+
+    /// The plural, kebab-case collection name under `/api/v1`.
+    pub fn collection(self) -> &'static str {
+        match self {
+            RecordKind::Incident => "incidents",
+            RecordKind::Service => "services",
+            RecordKind::ConfigurationItem => "configuration-items",
+        }
+    }
+
+    pub fn from_collection(s: &str) -> Option<RecordKind> {
+        Self::ALL.into_iter().find(|k| k.collection() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordKind::Incident => "Incident",
+            RecordKind::Service => "Service",
+            RecordKind::ConfigurationItem => "Configuration item",
+        }
+    }
+
+    pub fn lifecycle(self) -> &'static Lifecycle {
+        match self {
+            RecordKind::Incident => &crate::incident::LIFECYCLE,
+            RecordKind::Service => &crate::lifecycle::SERVICE_LIFECYCLE,
+            RecordKind::ConfigurationItem => &crate::lifecycle::CONFIGURATION_ITEM_LIFECYCLE,
+        }
+    }
+
+    /// Whether customers may read records of this kind that belong to the provider, such as the
+    /// services they consume.
+    pub fn published_to_customers(self) -> bool {
+        matches!(self, RecordKind::Service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for k in RecordKind::ALL {
+            assert_eq!(RecordKind::parse(k.as_str()), Some(k));
+            assert_eq!(RecordKind::from_prefix(k.prefix()), Some(k));
+            assert_eq!(RecordKind::from_collection(k.collection()), Some(k));
+            assert!(k.lifecycle().is_state(k.lifecycle().initial));
+        }
+    }
+}

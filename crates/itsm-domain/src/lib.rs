@@ -1,0 +1,25 @@
+//! The pure core of `itsm`: what records are, which states they move through, how priority is derived,
+//! which inputs are valid and who may do what. Nothing here performs I/O or reads the clock; callers pass
+//! the current time in, so every rule is a deterministic function that tests can pin down.
+
+pub mod access;
+pub mod audit;
+pub mod ids;
+pub mod incident;
+pub mod kind;
+pub mod lifecycle;
+pub mod link;
+pub mod record;
+pub mod validation;
+
+pub use access::{Actor, Role};
+pub use audit::{diff_fields, FieldChange, FieldMap};
+pub use ids::{GroupId, OrganizationId, RecordId, RecordNumber, UserId};
+pub use kind::RecordKind;
+pub use lifecycle::{Lifecycle, TransitionError};
+pub use link::LinkType;
+pub use record::{Record, RecordFields};
+pub use validation::{FieldError, ValidationError};
+
+/// An instant in time. Storage keeps it as microseconds since the Unix epoch in UTC.
+pub type Timestamp = jiff::Timestamp;

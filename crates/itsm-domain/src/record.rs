@@ -1,0 +1,119 @@
+//! The shape every record shares. Columns that lists filter and sort on (state, priority, assignment,
+//! service, ...) are typed fields here and real columns in storage; what only one kind has lives in
+//! `details`, checked by that kind's module.
+
+use serde_json::{Map, Value};
+
+use crate::audit::FieldMap;
+use crate::ids::{GroupId, OrganizationId, RecordId, RecordNumber, UserId};
+use crate::kind::RecordKind;
+use crate::Timestamp;
+
+/// A stored record of any kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: RecordId,
+    pub kind: RecordKind,
+    pub number: i64,
+    pub organization_id: OrganizationId,
+    pub title: String,
+    pub description: String,
+    pub state: String,
+    /// 1 (critical) to 5 (planning) for kinds that are prioritized; `None` otherwise.
+    pub priority: Option<i16>,
+    pub assignment_group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+    pub service_id: Option<RecordId>,
+    pub configuration_item_id: Option<RecordId>,
+    /// The person the record is for: an incident's caller, a request's requester.
+    pub requester_id: Option<UserId>,
+    /// The kind's own fields.
+    pub details: Map<String, Value>,
+    /// Bumped by every change; the API sends it as the ETag.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+/// The fields of a record that a use case sets; identity, version and time stamps are the storage's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordFields {
+    pub organization_id: Option<OrganizationId>,
+    pub title: String,
+    pub description: String,
+    pub state: String,
+    pub priority: Option<i16>,
+    pub assignment_group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+    pub service_id: Option<RecordId>,
+    pub configuration_item_id: Option<RecordId>,
+    pub requester_id: Option<UserId>,
+    pub details: Map<String, Value>,
+}
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map(Into::into).unwrap_or(Value::Null)
+}
+
+impl RecordFields {
+    /// The fields as the audit trail records them: common fields and details side by side.
+    pub fn audit_map(&self) -> FieldMap {
+        let mut m = FieldMap::new();
+        m.insert("organization_id".into(), opt(self.organization_id.map(|o| o.0)));
+        m.insert("title".into(), Value::from(self.title.clone()));
+        m.insert("description".into(), Value::from(self.description.clone()));
+        m.insert("state".into(), Value::from(self.state.clone()));
+        m.insert("priority".into(), opt(self.priority));
+        m.insert(
+            "assignment_group_id".into(),
+            opt(self.assignment_group_id.map(|g| g.0)),
+        );
+        m.insert("assignee_id".into(), opt(self.assignee_id.map(|u| u.0)));
+        m.insert("service_id".into(), opt(self.service_id.map(|r| r.0)));
+        m.insert(
+            "configuration_item_id".into(),
+            opt(self.configuration_item_id.map(|r| r.0)),
+        );
+        m.insert("requester_id".into(), opt(self.requester_id.map(|u| u.0)));
+        for (k, v) in &self.details {
+            m.insert(k.clone(), v.clone());
+        }
+        m.retain(|_, v| !v.is_null());
+        m
+    }
+}
+
+impl Record {
+    pub fn readable_number(&self) -> RecordNumber {
+        RecordNumber {
+            kind: self.kind,
+            number: self.number,
+        }
+    }
+
+    /// The settable fields, as a use case starts from them when it changes the record.
+    pub fn fields(&self) -> RecordFields {
+        RecordFields {
+            organization_id: Some(self.organization_id),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            state: self.state.clone(),
+            priority: self.priority,
+            assignment_group_id: self.assignment_group_id,
+            assignee_id: self.assignee_id,
+            service_id: self.service_id,
+            configuration_item_id: self.configuration_item_id,
+            requester_id: self.requester_id,
+            details: self.details.clone(),
+        }
+    }
+
+    pub fn detail_str(&self, name: &str) -> Option<&str> {
+        self.details.get(name).and_then(Value::as_str)
+    }
+
+    pub fn detail_i64(&self, name: &str) -> Option<i64> {
+        self.details.get(name).and_then(Value::as_i64)
+    }
+}

@@ -1,1 +1,30 @@
-//! placeholder
+//! Persistence for `itsm`. One code path over two databases: sqlx's `Any` driver runs the same SQL
+//! on SQLite (the embedded default) and PostgreSQL (production); the few places where the dialects
+//! differ (readable-number allocation, full-text search) branch on [`Backend`].
+//!
+//! Every function takes a connection, so a use case can run any number of them in one transaction
+//! (see [`Store::begin`]), which is how a change and its audit event always commit together.
+
+mod db;
+mod error;
+
+pub mod attachments;
+pub mod audit;
+pub mod comments;
+pub mod links;
+pub mod people;
+pub mod records;
+pub mod testing;
+
+pub use db::{Backend, Conn, Store, StoreOptions, Tx};
+pub use error::StorageError;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn instant(us: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_microsecond(us).map_err(|e| StorageError::Corrupt(format!("bad instant {us}: {e}")))
+}

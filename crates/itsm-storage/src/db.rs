@@ -1,0 +1,191 @@
+//! Connecting, migrating and handing out connections and transactions.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use itsm_domain::RecordKind;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+
+use crate::Result;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Pool sizes and time-outs.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database handle the application holds. Cheap to clone.
+///
+/// SQLite allows one writer at a time, so for SQLite writes go through a pool of exactly one
+/// connection (writers queue in the pool instead of spinning on `SQLITE_BUSY`) and reads through a
+/// separate read-only pool; on PostgreSQL both are the same pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+/// A connection borrowed for reads outside a transaction.
+pub type Conn = PoolConnection<Any>;
+
+/// A write transaction. Everything done through it commits or rolls back together.
+pub type Tx = Transaction<'static, Any>;
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`). An SQLite file is created if missing.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            crate::StorageError::Database(sqlx::Error::Configuration(
+                format!("unsupported database URL `{url}`: use sqlite://... or postgres://...").into(),
+            ))
+        })?;
+        match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let connect = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .after_connect(|c, _| Box::pin(async move { sqlite_pragmas(c, false).await }))
+                    .connect_with(connect.clone())
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(options.max_connections.max(2))
+                    .acquire_timeout(options.acquire_timeout)
+                    .after_connect(|c, _| Box::pin(async move { sqlite_pragmas(c, true).await }))
+                    .connect_lazy_with(connect);
+                Ok(Store { read, write, backend })
+            }
+            Backend::Postgres => {
+                let connect = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Ok(Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date. Safe to run on every start and from several nodes at once
+    /// (sqlx takes an advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => {
+                POSTGRES_MIGRATIONS.run(&self.write).await?;
+                let mut c = self.write.acquire().await?;
+                for kind in RecordKind::ALL {
+                    let sql = format!("CREATE SEQUENCE IF NOT EXISTS record_number_{}", kind.as_str());
+                    c.execute(sql.as_str()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A connection for reading.
+    pub async fn read(&self) -> Result<Conn> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            // IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
+            // cannot fail half-way because another writer slipped in between.
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
+    }
+
+    /// Whether the database answers; used by `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.read.acquire().await?;
+        sqlx::query("SELECT 1").execute(&mut *c).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sqlx::Error> {
+    // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in WAL mode still
+    // never loses a committed transaction when the process is killed.
+    c.execute("PRAGMA journal_mode = WAL").await?;
+    c.execute("PRAGMA synchronous = NORMAL").await?;
+    c.execute("PRAGMA foreign_keys = ON").await?;
+    c.execute("PRAGMA busy_timeout = 10000").await?;
+    if read_only {
+        c.execute("PRAGMA query_only = ON").await?;
+    }
+    Ok(())
+}
+
+/// Which backend a connection talks to, for the few dialect branches.
+pub(crate) fn backend_of(c: &AnyConnection) -> Backend {
+    if c.backend_name() == "PostgreSQL" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}

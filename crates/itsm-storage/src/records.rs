@@ -1,0 +1,536 @@
+//! The shared record table: insert with a readable number, read with display names, update under
+//! optimistic concurrency, and list with filters, sorting, keyset pagination and full-text search.
+
+use std::fmt::Write as _;
+
+use itsm_domain::{
+    GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, RecordNumber, UserId,
+};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+
+use crate::db::{backend_of, Backend};
+use crate::{instant, micros, Result, StorageError};
+
+/// A value bound to a placeholder of dynamically built SQL.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+pub(crate) fn bind_all<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(v) => q.bind(v.as_deref()),
+        };
+    }
+    q
+}
+
+/// Names shown beside the ids of a record, read in the same query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordNames {
+    pub organization: String,
+    pub assignment_group: Option<String>,
+    pub assignee: Option<String>,
+    pub service: Option<String>,
+    pub configuration_item: Option<String>,
+    pub requester: Option<String>,
+}
+
+/// A record with the names of what it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordView {
+    pub record: Record,
+    pub names: RecordNames,
+}
+
+const SELECT_VIEW: &str =
+    "SELECT r.id, r.kind, r.number, r.organization_id, r.title, r.description, r.state, \
+     r.priority, r.assignment_group_id, r.assignee_id, r.service_id, r.configuration_item_id, \
+     r.requester_id, r.details, r.version, r.created_at, r.updated_at, r.created_by, \
+     o.name AS organization_name, g.name AS group_name, a.display_name AS assignee_name, \
+     s.title AS service_title, ci.title AS ci_title, q.display_name AS requester_name \
+     FROM records r \
+     JOIN organizations o ON o.id = r.organization_id \
+     LEFT JOIN assignment_groups g ON g.id = r.assignment_group_id \
+     LEFT JOIN users a ON a.id = r.assignee_id \
+     LEFT JOIN records s ON s.id = r.service_id \
+     LEFT JOIN records ci ON ci.id = r.configuration_item_id \
+     LEFT JOIN users q ON q.id = r.requester_id";
+
+fn view_from_row(row: &AnyRow) -> Result<RecordView> {
+    let kind: String = row.try_get("kind")?;
+    let kind =
+        RecordKind::parse(&kind).ok_or_else(|| StorageError::Corrupt(format!("unknown kind {kind}")))?;
+    let details: String = row.try_get("details")?;
+    let details = match serde_json::from_str(&details) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => {
+            return Err(StorageError::Corrupt(
+                "record details are not a JSON object".into(),
+            ))
+        }
+    };
+    let priority: i64 = row.try_get("priority")?;
+    let record = Record {
+        id: RecordId(row.try_get("id")?),
+        kind,
+        number: row.try_get("number")?,
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        state: row.try_get("state")?,
+        priority: (priority > 0).then(|| i16::try_from(priority).unwrap_or(5)),
+        assignment_group_id: row.try_get::<Option<i64>, _>("assignment_group_id")?.map(GroupId),
+        assignee_id: row.try_get::<Option<i64>, _>("assignee_id")?.map(UserId),
+        service_id: row.try_get::<Option<i64>, _>("service_id")?.map(RecordId),
+        configuration_item_id: row
+            .try_get::<Option<i64>, _>("configuration_item_id")?
+            .map(RecordId),
+        requester_id: row.try_get::<Option<i64>, _>("requester_id")?.map(UserId),
+        details,
+        version: row.try_get("version")?,
+        created_at: instant(row.try_get("created_at")?)?,
+        updated_at: instant(row.try_get("updated_at")?)?,
+        created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
+    };
+    let names = RecordNames {
+        organization: row.try_get("organization_name")?,
+        assignment_group: row.try_get("group_name")?,
+        assignee: row.try_get("assignee_name")?,
+        service: row.try_get("service_title")?,
+        configuration_item: row.try_get("ci_title")?,
+        requester: row.try_get("requester_name")?,
+    };
+    Ok(RecordView { record, names })
+}
+
+async fn next_number(c: &mut AnyConnection, kind: RecordKind) -> Result<i64> {
+    let n: i64 = match backend_of(c) {
+        Backend::Sqlite => {
+            sqlx::query_scalar(
+                "INSERT INTO record_counters (kind, last_number) VALUES ($1, 1) \
+                 ON CONFLICT (kind) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+            )
+            .bind(kind.as_str())
+            .fetch_one(&mut *c)
+            .await?
+        }
+        // A sequence never blocks concurrent creators; a rolled-back creation leaves a gap in the
+        // numbers, which is the usual trade.
+        Backend::Postgres => {
+            let sql = format!("SELECT nextval('record_number_{}')", kind.as_str());
+            sqlx::query_scalar(&sql).fetch_one(&mut *c).await?
+        }
+    };
+    Ok(n)
+}
+
+fn field_binds(f: &RecordFields) -> Result<Vec<Bind>> {
+    let org = f
+        .organization_id
+        .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
+    let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    Ok(vec![
+        Bind::Int(Some(org.0)),
+        Bind::Text(Some(f.title.clone())),
+        Bind::Text(Some(f.description.clone())),
+        Bind::Text(Some(f.state.clone())),
+        Bind::Int(Some(f.priority.map(i64::from).unwrap_or(0))),
+        Bind::Int(f.assignment_group_id.map(|g| g.0)),
+        Bind::Int(f.assignee_id.map(|u| u.0)),
+        Bind::Int(f.service_id.map(|r| r.0)),
+        Bind::Int(f.configuration_item_id.map(|r| r.0)),
+        Bind::Int(f.requester_id.map(|u| u.0)),
+        Bind::Text(Some(details)),
+    ])
+}
+
+/// Inserts a new record with the next readable number of its kind, at version 1.
+pub async fn insert(
+    c: &mut AnyConnection,
+    kind: RecordKind,
+    fields: &RecordFields,
+    actor: Option<UserId>,
+    now: jiff::Timestamp,
+) -> Result<Record> {
+    let number = next_number(c, kind).await?;
+    let mut binds = field_binds(fields)?;
+    binds.extend([
+        Bind::Text(Some(kind.as_str().to_owned())),
+        Bind::Int(Some(number)),
+        Bind::Int(Some(micros(now))),
+        Bind::Int(actor.map(|a| a.0)),
+    ]);
+    let row = bind_all(
+        sqlx::query(
+            "INSERT INTO records (organization_id, title, description, state, priority, \
+             assignment_group_id, assignee_id, service_id, configuration_item_id, requester_id, details, \
+             kind, number, version, created_at, updated_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15) RETURNING id",
+        ),
+        &binds,
+    )
+    .fetch_one(&mut *c)
+    .await?;
+    let id: i64 = row.try_get(0)?;
+    let organization_id = fields.organization_id.ok_or(StorageError::NotFound)?;
+    Ok(Record {
+        id: RecordId(id),
+        kind,
+        number,
+        organization_id,
+        title: fields.title.clone(),
+        description: fields.description.clone(),
+        state: fields.state.clone(),
+        priority: fields.priority,
+        assignment_group_id: fields.assignment_group_id,
+        assignee_id: fields.assignee_id,
+        service_id: fields.service_id,
+        configuration_item_id: fields.configuration_item_id,
+        requester_id: fields.requester_id,
+        details: fields.details.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        created_by: actor,
+    })
+}
+
+/// Writes new field values if the record is still at `expected_version`; returns the new version.
+/// A record at another version is refused with [`StorageError::VersionConflict`] and left unchanged.
+pub async fn update(
+    c: &mut AnyConnection,
+    id: RecordId,
+    expected_version: i64,
+    fields: &RecordFields,
+    now: jiff::Timestamp,
+) -> Result<i64> {
+    let mut binds = field_binds(fields)?;
+    binds.extend([
+        Bind::Int(Some(micros(now))),
+        Bind::Int(Some(id.0)),
+        Bind::Int(Some(expected_version)),
+    ]);
+    let done = bind_all(
+        sqlx::query(
+            "UPDATE records SET organization_id = $1, title = $2, description = $3, state = $4, \
+             priority = $5, assignment_group_id = $6, assignee_id = $7, service_id = $8, \
+             configuration_item_id = $9, requester_id = $10, details = $11, \
+             version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+        ),
+        &binds,
+    )
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(expected_version + 1);
+    }
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM records WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?;
+    match current {
+        Some(current) => Err(StorageError::VersionConflict { current }),
+        None => Err(StorageError::NotFound),
+    }
+}
+
+/// Reads one record with its names.
+pub async fn get(c: &mut AnyConnection, id: RecordId) -> Result<Option<RecordView>> {
+    let sql = format!("{SELECT_VIEW} WHERE r.id = $1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *c).await?;
+    row.as_ref().map(view_from_row).transpose()
+}
+
+/// Reads one record by its readable number.
+pub async fn get_by_number(c: &mut AnyConnection, number: RecordNumber) -> Result<Option<RecordView>> {
+    let sql = format!("{SELECT_VIEW} WHERE r.kind = $1 AND r.number = $2");
+    let row = sqlx::query(&sql)
+        .bind(number.kind.as_str())
+        .bind(number.number)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(view_from_row).transpose()
+}
+
+/// Reads a record and locks it for the rest of the transaction where the database can (PostgreSQL);
+/// SQLite's write transaction already excludes every other writer.
+pub async fn get_for_update(c: &mut AnyConnection, id: RecordId) -> Result<Option<Record>> {
+    let lock = match backend_of(c) {
+        Backend::Postgres => " FOR UPDATE OF r",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("{SELECT_VIEW} WHERE r.id = $1{lock}");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *c).await?;
+    Ok(row.as_ref().map(view_from_row).transpose()?.map(|v| v.record))
+}
+
+/// What a list is sorted by. Each is an indexed column, so every page is an index range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    UpdatedAt,
+    CreatedAt,
+    Priority,
+    Number,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 4] = [
+        SortField::UpdatedAt,
+        SortField::CreatedAt,
+        SortField::Priority,
+        SortField::Number,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::UpdatedAt => "updated_at",
+            SortField::CreatedAt => "created_at",
+            SortField::Priority => "priority",
+            SortField::Number => "number",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SortField> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            SortField::UpdatedAt => "r.updated_at",
+            SortField::CreatedAt => "r.created_at",
+            SortField::Priority => "r.priority",
+            SortField::Number => "r.number",
+        }
+    }
+
+    fn value(self, r: &Record) -> i64 {
+        match self {
+            SortField::UpdatedAt => micros(r.updated_at),
+            SortField::CreatedAt => micros(r.created_at),
+            SortField::Priority => r.priority.map(i64::from).unwrap_or(0),
+            SortField::Number => r.number,
+        }
+    }
+}
+
+/// A position in a sorted list: the sort value and id of the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub value: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.value, self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (v, id) = s.split_once('.')?;
+        Some(Cursor {
+            value: v.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Filters of a record list. Every filter is optional; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    /// Only records of these organizations; `None` for staff, who see all.
+    pub visible_organizations: Option<Vec<OrganizationId>>,
+    pub states: Vec<String>,
+    pub priority: Option<i16>,
+    pub organization_id: Option<OrganizationId>,
+    /// `Some(None)` asks for records without a group.
+    pub assignment_group_id: Option<Option<GroupId>>,
+    /// `Some(None)` asks for unassigned records.
+    pub assignee_id: Option<Option<UserId>>,
+    pub service_id: Option<RecordId>,
+    pub requester_id: Option<UserId>,
+    /// Words that must all occur in the title or description (prefix match).
+    pub text: Option<String>,
+}
+
+/// A page request: sort order, where to start and how many rows.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub sort: SortField,
+    pub descending: bool,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+/// The largest page anyone can ask for: no query is unbounded.
+pub const MAX_PAGE: u32 = 200;
+
+/// One page of a list, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Splits search text into words safe for either full-text engine: letters and digits only.
+pub fn search_terms(text: &str) -> Vec<String> {
+    text.split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Appends `AND cond` with its `?` replaced by the next placeholder number.
+fn push(sql: &mut String, binds: &mut Vec<Bind>, cond: &str, b: Bind) {
+    binds.push(b);
+    let _ = write!(sql, " AND {}", cond.replace('?', &format!("${}", binds.len())));
+}
+
+/// Lists records of one kind.
+pub async fn list(
+    c: &mut AnyConnection,
+    kind: RecordKind,
+    filter: &RecordFilter,
+    page: PageRequest,
+) -> Result<Page<RecordView>> {
+    let backend = backend_of(c);
+    let mut sql = String::from(SELECT_VIEW);
+    let mut binds = vec![Bind::Text(Some(kind.as_str().to_owned()))];
+    sql.push_str(" WHERE r.kind = $1");
+    if let Some(orgs) = &filter.visible_organizations {
+        if orgs.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                next: None,
+            });
+        }
+        let mut cond = String::from("r.organization_id IN (");
+        for (i, o) in orgs.iter().enumerate() {
+            binds.push(Bind::Int(Some(o.0)));
+            if i > 0 {
+                cond.push_str(", ");
+            }
+            let _ = write!(cond, "${}", binds.len());
+        }
+        cond.push(')');
+        let _ = write!(sql, " AND {cond}");
+    }
+    if !filter.states.is_empty() {
+        let mut cond = String::from("r.state IN (");
+        for (i, s) in filter.states.iter().enumerate() {
+            binds.push(Bind::Text(Some(s.clone())));
+            if i > 0 {
+                cond.push_str(", ");
+            }
+            let _ = write!(cond, "${}", binds.len());
+        }
+        cond.push(')');
+        let _ = write!(sql, " AND {cond}");
+    }
+    if let Some(p) = filter.priority {
+        push(
+            &mut sql,
+            &mut binds,
+            "r.priority = ?",
+            Bind::Int(Some(i64::from(p))),
+        );
+    }
+    if let Some(o) = filter.organization_id {
+        push(
+            &mut sql,
+            &mut binds,
+            "r.organization_id = ?",
+            Bind::Int(Some(o.0)),
+        );
+    }
+    match filter.assignment_group_id {
+        Some(Some(g)) => push(
+            &mut sql,
+            &mut binds,
+            "r.assignment_group_id = ?",
+            Bind::Int(Some(g.0)),
+        ),
+        Some(None) => sql.push_str(" AND r.assignment_group_id IS NULL"),
+        None => {}
+    }
+    match filter.assignee_id {
+        Some(Some(u)) => push(&mut sql, &mut binds, "r.assignee_id = ?", Bind::Int(Some(u.0))),
+        Some(None) => sql.push_str(" AND r.assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some(s) = filter.service_id {
+        push(&mut sql, &mut binds, "r.service_id = ?", Bind::Int(Some(s.0)));
+    }
+    if let Some(u) = filter.requester_id {
+        push(&mut sql, &mut binds, "r.requester_id = ?", Bind::Int(Some(u.0)));
+    }
+    if let Some(text) = &filter.text {
+        let terms = search_terms(text);
+        if !terms.is_empty() {
+            match backend {
+                Backend::Sqlite => {
+                    let q = terms
+                        .iter()
+                        .map(|t| format!("\"{t}\"*"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    push(
+                        &mut sql,
+                        &mut binds,
+                        "r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)",
+                        Bind::Text(Some(q)),
+                    );
+                }
+                Backend::Postgres => {
+                    let q = terms
+                        .iter()
+                        .map(|t| format!("{t}:*"))
+                        .collect::<Vec<_>>()
+                        .join(" & ");
+                    push(
+                        &mut sql,
+                        &mut binds,
+                        "r.search @@ to_tsquery('english', ?)",
+                        Bind::Text(Some(q)),
+                    );
+                }
+            }
+        }
+    }
+    let col = page.sort.column();
+    let (cmp, dir) = if page.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = page.after {
+        binds.push(Bind::Int(Some(after.value)));
+        binds.push(Bind::Int(Some(after.id)));
+        let n = binds.len();
+        let _ = write!(sql, " AND ({col}, r.id) {cmp} (${}, ${n})", n - 1);
+    }
+    let limit = page.limit.clamp(1, MAX_PAGE);
+    let _ = write!(sql, " ORDER BY {col} {dir}, r.id {dir} LIMIT {}", limit + 1);
+
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    let mut items = rows.iter().map(view_from_row).collect::<Result<Vec<_>>>()?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|v| Cursor {
+            value: page.sort.value(&v.record),
+            id: v.record.id.0,
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}

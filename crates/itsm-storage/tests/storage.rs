@@ -1,0 +1,517 @@
+//! The storage layer against both real databases: every test runs once on SQLite and once on
+//! PostgreSQL, each in a fresh database.
+
+use itsm_domain::{diff_fields, FieldMap, LinkType, OrganizationId, RecordFields, RecordKind, Role, UserId};
+use itsm_storage::audit::{self, NewEvent, Subject};
+use itsm_storage::people::{self, NewUser};
+use itsm_storage::records::{self, PageRequest, RecordFilter, SortField};
+use itsm_storage::testing::TestDb;
+use itsm_storage::{comments, links, Backend, StorageError};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Postgres).await } )* }
+    };
+}
+
+both!(
+    records_round_trip_with_audit,
+    stale_update_is_refused,
+    lists_filter_sort_and_page,
+    full_text_search,
+    comments_and_links
+);
+
+fn at(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+async fn setup(backend: Backend) -> (TestDb, OrganizationId, UserId) {
+    let db = TestDb::new(backend).await.expect("test database");
+    let mut tx = db.store.begin().await.unwrap();
+    let org = people::insert_organization(&mut tx, "Acme", "provider", at("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let user = people::insert_user(
+        &mut tx,
+        &NewUser {
+            username: "ann",
+            display_name: "Ann Agent",
+            email: "ann@example.test",
+            organization_id: org.id,
+            role: Role::Agent,
+            password_hash: None,
+        },
+        at("2026-01-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (db, org.id, user.id)
+}
+
+fn incident(org: OrganizationId, title: &str, priority: i16) -> RecordFields {
+    RecordFields {
+        organization_id: Some(org),
+        title: title.into(),
+        description: format!("{title} described"),
+        state: "new".into(),
+        priority: Some(priority),
+        ..Default::default()
+    }
+}
+
+async fn records_round_trip_with_audit(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let f = incident(org, "Printer jams", 3);
+    let rec = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &f,
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let changes = diff_fields(&FieldMap::new(), &f.audit_map());
+    let ev = audit::write(
+        &mut tx,
+        &NewEvent {
+            subject: Subject::Record(rec.id),
+            action: "created",
+            actor: Some(user),
+            at: rec.created_at,
+            request_id: Some("req-1"),
+            summary: String::new(),
+            changes: &changes,
+        },
+    )
+    .await
+    .unwrap();
+    audit::write_transition(
+        &mut tx,
+        rec.id,
+        rec.kind,
+        None,
+        "new",
+        rec.created_at,
+        Some(user),
+        ev,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut c = db.store.read().await.unwrap();
+    let view = records::get(&mut c, rec.id).await.unwrap().unwrap();
+    assert_eq!(view.record, rec);
+    assert_eq!(view.names.organization, "Acme");
+    let by_number = records::get_by_number(&mut c, rec.readable_number())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_number.record.id, rec.id);
+    assert_eq!(rec.readable_number().to_string(), "INC-1");
+
+    let history = audit::history(&mut c, Subject::Record(rec.id), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].actor_name.as_deref(), Some("Ann Agent"));
+    let title = history[0].changes.iter().find(|c| c.field == "title").unwrap();
+    assert_eq!(title.new, "Printer jams");
+    let trans = audit::transitions(&mut c, rec.id).await.unwrap();
+    assert_eq!(trans.len(), 1);
+    assert_eq!(trans[0].to, "new");
+    let p = audit::value_at(
+        &mut c,
+        Subject::Record(rec.id),
+        "priority",
+        at("2026-02-01T11:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(p, 3);
+    let before = audit::value_at(
+        &mut c,
+        Subject::Record(rec.id),
+        "priority",
+        at("2026-02-01T09:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert!(before.is_null());
+    drop(c);
+    db.cleanup().await;
+}
+
+async fn stale_update_is_refused(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let rec = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "VPN", 2),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let mut f = rec.fields();
+    f.title = "VPN down".into();
+    let v = records::update(&mut tx, rec.id, 1, &f, at("2026-02-01T10:05:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(v, 2);
+    f.title = "lost update".into();
+    let err = records::update(&mut tx, rec.id, 1, &f, at("2026-02-01T10:06:00Z"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::VersionConflict { current: 2 }),
+        "{err:?}"
+    );
+    let err = records::update(
+        &mut tx,
+        itsm_domain::RecordId(9999),
+        1,
+        &f,
+        at("2026-02-01T10:06:00Z"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound));
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    let now = records::get(&mut c, rec.id).await.unwrap().unwrap().record;
+    assert_eq!(now.title, "VPN down");
+    assert_eq!(now.version, 2);
+    drop(c);
+    db.cleanup().await;
+}
+
+async fn lists_filter_sort_and_page(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let other = people::insert_organization(&mut tx, "Globex", "customer", at("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    for i in 0..25i64 {
+        let o = if i % 5 == 0 { other.id } else { org };
+        let mut f = incident(o, &format!("Ticket {i}"), (i % 5 + 1) as i16);
+        if i % 2 == 0 {
+            f.state = "in_progress".into();
+        }
+        let t = at("2026-03-01T00:00:00Z")
+            .checked_add(jiff::SignedDuration::from_mins(i))
+            .unwrap();
+        records::insert(&mut tx, RecordKind::Incident, &f, Some(user), t)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+
+    // Walk all pages newest first: every record once, in order.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = records::list(
+            &mut c,
+            RecordKind::Incident,
+            &RecordFilter::default(),
+            PageRequest {
+                sort: SortField::CreatedAt,
+                descending: true,
+                after,
+                limit: 7,
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(page.items.iter().map(|v| v.record.number));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=25).rev().collect::<Vec<i64>>());
+
+    // Filters combine; priority sort ascending breaks ties by id.
+    let filter = RecordFilter {
+        states: vec!["in_progress".into()],
+        visible_organizations: Some(vec![org]),
+        ..Default::default()
+    };
+    let page = records::list(
+        &mut c,
+        RecordKind::Incident,
+        &filter,
+        PageRequest {
+            sort: SortField::Priority,
+            descending: false,
+            after: None,
+            limit: 100,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items.len(), 10);
+    assert!(page
+        .items
+        .iter()
+        .all(|v| v.record.state == "in_progress" && v.record.organization_id == org));
+    let prios: Vec<_> = page.items.iter().map(|v| v.record.priority.unwrap()).collect();
+    let mut sorted = prios.clone();
+    sorted.sort();
+    assert_eq!(prios, sorted);
+    assert!(page.next.is_none());
+
+    let none = records::list(
+        &mut c,
+        RecordKind::Incident,
+        &RecordFilter {
+            visible_organizations: Some(vec![]),
+            ..Default::default()
+        },
+        PageRequest {
+            sort: SortField::Number,
+            descending: false,
+            after: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(none.items.is_empty());
+    drop(c);
+    db.cleanup().await;
+}
+
+async fn full_text_search(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let titles = [
+        "Printer on floor 3 jams",
+        "Email bounces for sales",
+        "Printers offline in Berlin",
+        "Laptop battery",
+    ];
+    let mut ids = Vec::new();
+    for t in titles {
+        ids.push(
+            records::insert(
+                &mut tx,
+                RecordKind::Incident,
+                &incident(org, t, 3),
+                Some(user),
+                at("2026-02-01T10:00:00Z"),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    // Changing the title re-indexes it.
+    let mut f = ids[3].fields();
+    f.title = "Laptop screen flickers".into();
+    f.description = "after the docking station update".into();
+    records::update(&mut tx, ids[3].id, 1, &f, at("2026-02-01T11:00:00Z"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut c = db.store.read().await.unwrap();
+    let search = |q: &str| RecordFilter {
+        text: Some(q.to_owned()),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        sort: SortField::Number,
+        descending: false,
+        after: None,
+        limit: 50,
+    };
+    let found = |p: itsm_storage::records::Page<itsm_storage::records::RecordView>| {
+        p.items.iter().map(|v| v.record.title.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(
+            records::list(&mut c, RecordKind::Incident, &search("printer"), page)
+                .await
+                .unwrap()
+        ),
+        vec!["Printer on floor 3 jams", "Printers offline in Berlin"]
+    );
+    assert_eq!(
+        found(
+            records::list(&mut c, RecordKind::Incident, &search("print berlin"), page)
+                .await
+                .unwrap()
+        ),
+        vec!["Printers offline in Berlin"]
+    );
+    assert_eq!(
+        found(
+            records::list(&mut c, RecordKind::Incident, &search("docking"), page)
+                .await
+                .unwrap()
+        ),
+        vec!["Laptop screen flickers"]
+    );
+    assert!(found(
+        records::list(&mut c, RecordKind::Incident, &search("battery"), page)
+            .await
+            .unwrap()
+    )
+    .is_empty());
+    // Operators and quotes in the input are not syntax.
+    assert!(found(
+        records::list(&mut c, RecordKind::Incident, &search("\"OR* ) NEAR(:"), page)
+            .await
+            .unwrap()
+    )
+    .is_empty());
+    drop(c);
+    db.cleanup().await;
+}
+
+async fn comments_and_links(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let a = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "A", 3),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let b = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "B", 3),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    comments::insert(
+        &mut tx,
+        a.id,
+        Some(user),
+        false,
+        "We are on it",
+        at("2026-02-01T10:01:00Z"),
+    )
+    .await
+    .unwrap();
+    comments::insert(
+        &mut tx,
+        a.id,
+        Some(user),
+        true,
+        "Looks like the relay",
+        at("2026-02-01T10:02:00Z"),
+    )
+    .await
+    .unwrap();
+    links::insert(
+        &mut tx,
+        b.id,
+        a.id,
+        LinkType::DuplicateOf,
+        Some(user),
+        at("2026-02-01T10:03:00Z"),
+    )
+    .await
+    .unwrap();
+    let dup = links::insert(
+        &mut tx,
+        b.id,
+        a.id,
+        LinkType::DuplicateOf,
+        Some(user),
+        at("2026-02-01T10:03:00Z"),
+    )
+    .await;
+    assert!(matches!(dup, Err(StorageError::Duplicate(_))));
+    tx.rollback().await.unwrap();
+
+    // The rollback removed everything, the failed duplicate included: redo and commit.
+    let mut tx = db.store.begin().await.unwrap();
+    let a = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "A", 3),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let b = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "B", 3),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    comments::insert(
+        &mut tx,
+        a.id,
+        Some(user),
+        false,
+        "We are on it",
+        at("2026-02-01T10:01:00Z"),
+    )
+    .await
+    .unwrap();
+    comments::insert(
+        &mut tx,
+        a.id,
+        Some(user),
+        true,
+        "Looks like the relay",
+        at("2026-02-01T10:02:00Z"),
+    )
+    .await
+    .unwrap();
+    let link = links::insert(
+        &mut tx,
+        b.id,
+        a.id,
+        LinkType::DuplicateOf,
+        Some(user),
+        at("2026-02-01T10:03:00Z"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut c = db.store.read().await.unwrap();
+    let public = comments::list(&mut c, a.id, false, 100).await.unwrap();
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].body, "We are on it");
+    assert_eq!(comments::list(&mut c, a.id, true, 100).await.unwrap().len(), 2);
+
+    let from_a = links::list(&mut c, a.id).await.unwrap();
+    assert_eq!(from_a.len(), 1);
+    assert!(!from_a[0].outgoing);
+    assert_eq!(from_a[0].other_id, b.id);
+    let from_b = links::list(&mut c, b.id).await.unwrap();
+    assert!(from_b[0].outgoing);
+    drop(c);
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(matches!(
+        links::delete(&mut tx, a.id, link + 1000).await,
+        Err(StorageError::NotFound)
+    ));
+    let (s, t, lt) = links::delete(&mut tx, a.id, link).await.unwrap();
+    assert_eq!((s, t, lt), (b.id, a.id, LinkType::DuplicateOf));
+    tx.commit().await.unwrap();
+    db.cleanup().await;
+}

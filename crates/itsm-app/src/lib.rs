@@ -1,1 +1,120 @@
-//! placeholder
+//! The use cases of `itsm`: "log an incident", "resolve it", "add a note", "sign in". Each checks who
+//! is asking, runs in one transaction, and writes its audit event in that same transaction. The web
+//! layer and the CLI call these and nothing below them.
+
+mod auth;
+mod ctx;
+pub mod demo;
+mod directory;
+mod error;
+pub mod incidents;
+pub mod records;
+
+use std::sync::{Arc, RwLock};
+
+use itsm_domain::incident::PriorityMatrix;
+use itsm_domain::OrganizationId;
+pub use itsm_storage::{Backend, Store, StoreOptions};
+
+pub use auth::{hash_password, NewUserInput, SignIn, TOKEN_PREFIX};
+pub use ctx::{Ctx, Principal};
+pub use error::AppError;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Where "now" comes from. The server uses the system clock; tests and the demo loader set their own.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> jiff::Timestamp;
+}
+
+/// The real clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub priority_matrix: PriorityMatrix,
+    /// How long a browser session lasts.
+    pub session_hours: i64,
+    /// The largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Failed sign-ins per user name allowed within `sign_in_window_secs`.
+    pub max_failed_sign_ins: u32,
+    pub sign_in_window_secs: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            priority_matrix: PriorityMatrix::default(),
+            session_hours: 12,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            max_failed_sign_ins: 5,
+            sign_in_window_secs: 900,
+        }
+    }
+}
+
+/// The application: storage, clock and settings. Cheap to clone; one per process.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    provider: RwLock<Option<OrganizationId>>,
+    throttle: auth::SignInThrottle,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> App {
+        App {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+                provider: RwLock::new(None),
+                throttle: auth::SignInThrottle::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The provider organization's id. It never changes once created, so it is read once.
+    pub(crate) async fn provider_id(&self, c: &mut itsm_storage::AnyConnection) -> Result<OrganizationId> {
+        if let Ok(guard) = self.inner.provider.read() {
+            if let Some(id) = *guard {
+                return Ok(id);
+            }
+        }
+        let org = itsm_storage::people::provider(c).await?.ok_or_else(|| {
+            AppError::Setup("no provider organization exists yet; run `itsm demo` or `itsm user add`".into())
+        })?;
+        if let Ok(mut guard) = self.inner.provider.write() {
+            *guard = Some(org.id);
+        }
+        Ok(org.id)
+    }
+}

@@ -18,6 +18,10 @@ pub mod testing;
 
 pub use db::{Backend, Conn, Store, StoreOptions, Tx};
 pub use error::StorageError;
+/// The connection every storage function takes; a transaction or a pooled connection derefs to it.
+pub use sqlx::AnyConnection;
+/// The driver error, for callers that commit or roll back a [`Tx`].
+pub use sqlx::Error as SqlxError;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 

@@ -241,6 +241,21 @@ pub async fn groups(c: &mut AnyConnection) -> Result<Vec<AssignmentGroup>> {
         .collect()
 }
 
+pub async fn group(c: &mut AnyConnection, id: GroupId) -> Result<Option<AssignmentGroup>> {
+    let row = sqlx::query("SELECT id, name, description FROM assignment_groups WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.map(|r| {
+        Ok(AssignmentGroup {
+            id: GroupId(r.try_get(0)?),
+            name: r.try_get(1)?,
+            description: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
 pub async fn add_member(c: &mut AnyConnection, group: GroupId, user: UserId) -> Result<()> {
     sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
         .bind(group.0)

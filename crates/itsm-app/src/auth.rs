@@ -1,0 +1,413 @@
+//! Accounts and credentials: users, API tokens, browser sessions and sign-in throttling.
+//!
+//! An API token is a random 256-bit secret stored only as its SHA-256 digest: it is unguessable, so a
+//! fast hash is enough and every request stays cheap. Passwords are low-entropy and get argon2.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use itsm_domain::access::Permission;
+use itsm_domain::{Actor, OrganizationId, Role, ValidationError};
+use itsm_storage::audit::{self, NewEvent, Subject};
+use itsm_storage::people::{self, NewUser, User};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Ctx, Result};
+
+/// Every API token starts with this, so a leaked one is easy to recognise in logs and scanners.
+pub const TOKEN_PREFIX: &str = "itsm_";
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Setup(format!("cannot hash password: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn actor_of(u: &User) -> Actor {
+    Actor {
+        user_id: u.id,
+        organization_id: u.organization_id,
+        role: u.role,
+    }
+}
+
+/// Failed sign-ins per user name in the current window. Kept in memory: each node throttles on its
+/// own, which bounds guessing to (nodes x limit) per window.
+#[derive(Debug, Default)]
+pub(crate) struct SignInThrottle {
+    failures: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl SignInThrottle {
+    fn check(&self, username: &str, now: i64, limit: u32, window: i64) -> Result<()> {
+        let map = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Setup("sign-in throttle poisoned".into()))?;
+        if let Some((count, since)) = map.get(username) {
+            if *count >= limit && now - since < window {
+                return Err(AppError::Throttled {
+                    retry_after_secs: window - (now - since),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(&self, username: &str, now: i64, window: i64) {
+        if let Ok(mut map) = self.failures.lock() {
+            if map.len() > 100_000 {
+                map.retain(|_, (_, since)| now - *since < window);
+            }
+            let e = map.entry(username.to_owned()).or_insert((0, now));
+            if now - e.1 >= window {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+
+    fn succeeded(&self, username: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(username);
+        }
+    }
+}
+
+/// A new browser session: the cookie value and the CSRF token forms must carry.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub session_token: String,
+    pub csrf_token: String,
+    pub actor: Actor,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUserInput {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Role,
+    /// The organization by name; the provider when left out.
+    pub organization: Option<String>,
+    pub password: Option<String>,
+}
+
+fn valid_username(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+impl App {
+    /// The actor an API token stands for.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Err(AppError::Unauthenticated);
+        }
+        let mut c = self.store().read().await?;
+        match people::user_by_token(&mut c, &digest(token)).await? {
+            Some(u) if !u.disabled => Ok(actor_of(&u)),
+            _ => Err(AppError::Unauthenticated),
+        }
+    }
+
+    /// Checks a password and opens a session. Failures are counted per user name and throttled.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignIn> {
+        let now = self.now();
+        let s = self.settings();
+        let (limit, window) = (s.max_failed_sign_ins, s.sign_in_window_secs);
+        self.inner
+            .throttle
+            .check(username, now.as_second(), limit, window)?;
+        let found = {
+            let mut c = self.store().read().await?;
+            people::credentials(&mut c, username).await?
+        };
+        let password = password.to_owned();
+        let ok_user = match found {
+            Some((user, Some(hash))) if !user.disabled => {
+                let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                    .await
+                    .unwrap_or(false);
+                ok.then_some(user)
+            }
+            _ => {
+                // Spend the same time on unknown names so timing does not reveal which exist.
+                let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
+                None
+            }
+        };
+        let Some(user) = ok_user else {
+            self.inner.throttle.failed(username, now.as_second(), window);
+            return Err(AppError::Unauthenticated);
+        };
+        self.inner.throttle.succeeded(username);
+        let session_token = random_hex(32);
+        let csrf_token = random_hex(16);
+        let expires = now
+            .checked_add(jiff::SignedDuration::from_hours(s.session_hours))
+            .map_err(|e| AppError::Setup(e.to_string()))?;
+        let mut tx = self.store().begin().await?;
+        people::insert_session(
+            &mut tx,
+            &digest(&session_token),
+            user.id,
+            &csrf_token,
+            now,
+            expires,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SignIn {
+            session_token,
+            csrf_token,
+            actor: actor_of(&user),
+        })
+    }
+
+    /// The actor of a browser session and its CSRF token.
+    pub async fn session(&self, session_token: &str) -> Result<(Actor, String)> {
+        if session_token.len() != 64 {
+            return Err(AppError::Unauthenticated);
+        }
+        let mut c = self.store().read().await?;
+        match people::session(&mut c, &digest(session_token), self.now()).await? {
+            Some((u, csrf)) if !u.disabled => Ok((actor_of(&u), csrf)),
+            _ => Err(AppError::Unauthenticated),
+        }
+    }
+
+    pub async fn sign_out(&self, session_token: &str) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        people::delete_session(&mut tx, &digest(session_token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a user. Staff belong to the provider organization, customers to a customer one.
+    pub async fn add_user(&self, ctx: &Ctx, input: &NewUserInput) -> Result<User> {
+        ctx.require(Permission::ManageUsers)?;
+        let mut errors = ValidationError::new();
+        if !valid_username(&input.username) {
+            errors.add("username", "2 to 64 letters, digits or . _ - @");
+        }
+        let display = input
+            .display_name
+            .clone()
+            .unwrap_or_else(|| input.username.clone());
+        if display.trim().is_empty() || display.len() > 200 {
+            errors.add("display_name", "must be 1 to 200 characters");
+        }
+        if let Some(p) = &input.password {
+            if p.chars().count() < 8 {
+                errors.add("password", "must be at least 8 characters");
+            }
+        }
+        errors.into_result()?;
+        let hash = match &input.password {
+            Some(p) => {
+                let p = p.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&p))
+                        .await
+                        .map_err(|e| AppError::Setup(e.to_string()))??,
+                )
+            }
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let user = self
+            .add_user_in(&mut tx, ctx, input, hash.as_deref(), now)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Inserts a user with an already hashed password inside the caller's transaction.
+    pub async fn add_user_in(
+        &self,
+        c: &mut itsm_storage::AnyConnection,
+        ctx: &Ctx,
+        input: &NewUserInput,
+        password_hash: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> Result<User> {
+        ctx.require(Permission::ManageUsers)?;
+        let display = input
+            .display_name
+            .clone()
+            .unwrap_or_else(|| input.username.clone());
+        let org = self
+            .organization_for_role(c, input.role, input.organization.as_deref())
+            .await?;
+        let user = people::insert_user(
+            c,
+            &NewUser {
+                username: &input.username,
+                display_name: display.trim(),
+                email: input.email.as_deref().unwrap_or(""),
+                organization_id: org,
+                role: input.role,
+                password_hash,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            itsm_storage::StorageError::Duplicate(_) => AppError::Invalid(ValidationError::field(
+                "username",
+                format!("`{}` is taken", input.username),
+            )),
+            other => other.into(),
+        })?;
+        let changes = [
+            change("username", &user.username),
+            change("display_name", &user.display_name),
+            change("role", user.role.as_str()),
+            itsm_domain::FieldChange {
+                field: "organization_id".into(),
+                old: serde_json::Value::Null,
+                new: org.0.into(),
+            },
+        ];
+        audit::write(
+            c,
+            &NewEvent {
+                subject: Subject::User(user.id.0),
+                action: "created",
+                actor: ctx.user_id(),
+                at: now,
+                request_id: ctx.request_id.as_deref(),
+                summary: String::new(),
+                changes: &changes,
+            },
+        )
+        .await?;
+        Ok(user)
+    }
+
+    async fn organization_for_role(
+        &self,
+        c: &mut itsm_storage::AnyConnection,
+        role: Role,
+        name: Option<&str>,
+    ) -> Result<OrganizationId> {
+        match (role.is_staff(), name) {
+            (true, None) => self.provider_id(c).await,
+            (_, Some(name)) => {
+                let org = people::organization_by_name(c, name).await?.ok_or_else(|| {
+                    AppError::Invalid(ValidationError::field(
+                        "organization",
+                        format!("no organization named `{name}`"),
+                    ))
+                })?;
+                if role.is_staff() != (org.kind == "provider") {
+                    let msg = if role.is_staff() {
+                        "staff roles belong to the provider organization"
+                    } else {
+                        "customers belong to a customer organization"
+                    };
+                    return Err(ValidationError::field("organization", msg).into());
+                }
+                Ok(org.id)
+            }
+            (false, None) => Err(ValidationError::field("organization", "required for customers").into()),
+        }
+    }
+
+    /// Disables a user: their sessions and tokens stop working at once.
+    pub async fn disable_user(&self, ctx: &Ctx, username: &str) -> Result<()> {
+        ctx.require(Permission::ManageUsers)?;
+        let mut tx = self.store().begin().await?;
+        let user = people::user_by_username(&mut tx, username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user `{username}`")))?;
+        if user.disabled {
+            return Ok(());
+        }
+        people::set_user_disabled(&mut tx, user.id, true).await?;
+        let changes = [itsm_domain::FieldChange {
+            field: "disabled".into(),
+            old: false.into(),
+            new: true.into(),
+        }];
+        audit::write(
+            &mut tx,
+            &NewEvent {
+                subject: Subject::User(user.id.0),
+                action: "disabled",
+                actor: ctx.user_id(),
+                at: self.now(),
+                request_id: ctx.request_id.as_deref(),
+                summary: String::new(),
+                changes: &changes,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Issues an API token for a user and returns it; only its digest is stored.
+    pub async fn create_token(&self, ctx: &Ctx, username: &str, name: &str) -> Result<String> {
+        let mut tx = self.store().begin().await?;
+        let user = people::user_by_username(&mut tx, username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user `{username}`")))?;
+        if ctx.user_id() != Some(user.id) {
+            ctx.require(Permission::ManageUsers)?;
+        }
+        if user.disabled {
+            return Err(ValidationError::field("user", "the user is disabled").into());
+        }
+        let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
+        let now = self.now();
+        let id = people::insert_token(&mut tx, user.id, name, &digest(&token), now).await?;
+        audit::write(
+            &mut tx,
+            &NewEvent {
+                subject: Subject::ApiToken(id),
+                action: "created",
+                actor: ctx.user_id(),
+                at: now,
+                request_id: ctx.request_id.as_deref(),
+                summary: format!("API token `{name}` for {username}"),
+                changes: &[],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+}
+
+fn change(field: &str, new: &str) -> itsm_domain::FieldChange {
+    itsm_domain::FieldChange {
+        field: field.into(),
+        old: serde_json::Value::Null,
+        new: new.into(),
+    }
+}

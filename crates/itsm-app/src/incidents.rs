@@ -1,0 +1,225 @@
+//! Incident management use cases: log an incident, and change it (fields, assignment, state).
+
+use itsm_domain::access::Permission;
+use itsm_domain::incident::{self, IncidentChange, Level, NewIncident};
+use itsm_domain::{
+    GroupId, OrganizationId, RecordFields, RecordId, RecordKind, Role, UserId, ValidationError,
+};
+use itsm_storage::records::{self, RecordView};
+use itsm_storage::{people, AnyConnection};
+
+use crate::records::{change_record, create_record, resolve};
+use crate::{App, AppError, Ctx, Result};
+
+/// What a caller gives to log an incident.
+#[derive(Debug, Clone, Default)]
+pub struct NewIncidentInput {
+    /// The customer the incident is for; customers always log for their own organization.
+    pub organization_id: Option<OrganizationId>,
+    pub title: String,
+    pub description: String,
+    pub impact: Option<Level>,
+    pub urgency: Option<Level>,
+    pub category: Option<String>,
+    pub service_id: Option<RecordId>,
+    pub configuration_item_id: Option<RecordId>,
+    pub caller_id: Option<UserId>,
+    pub assignment_group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+}
+
+impl App {
+    /// Logs an incident.
+    pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
+        ctx.require(Permission::CreateIncident)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let record = self.create_incident_in(&mut tx, ctx, input, now).await?;
+        let view = records::get(&mut tx, record)
+            .await?
+            .ok_or_else(|| AppError::NotFound("incident".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Logs an incident inside the caller's transaction at instant `now` (used by bulk loaders).
+    pub async fn create_incident_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        mut input: NewIncidentInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordId> {
+        ctx.require(Permission::CreateIncident)?;
+        let mut errors = ValidationError::new();
+        if let Some(actor) = ctx.actor().filter(|a| a.role == Role::Customer) {
+            if input.organization_id.is_some_and(|o| o != actor.organization_id) {
+                errors.add(
+                    "organization_id",
+                    "customers log incidents for their own organization",
+                );
+            }
+            if input.assignment_group_id.is_some() || input.assignee_id.is_some() {
+                errors.add("assignment_group_id", "customers cannot assign incidents");
+            }
+            input.organization_id = Some(actor.organization_id);
+            input.caller_id = input.caller_id.or(Some(actor.user_id));
+        }
+        let organization_id = match input.organization_id {
+            Some(o) => o,
+            None => match input.caller_id {
+                Some(caller) => people::user(c, caller)
+                    .await?
+                    .map(|u| u.organization_id)
+                    .unwrap_or(OrganizationId(0)),
+                None => {
+                    errors.add("organization_id", "required (or give a caller)");
+                    OrganizationId(0)
+                }
+            },
+        };
+        let draft = NewIncident {
+            organization_id,
+            title: input.title,
+            description: input.description,
+            impact: input.impact.unwrap_or(Level::Medium),
+            urgency: input.urgency.unwrap_or(Level::Medium),
+            category: input.category,
+            service_id: input.service_id,
+            configuration_item_id: input.configuration_item_id,
+            caller_id: input.caller_id,
+            assignment_group_id: input.assignment_group_id,
+            assignee_id: input.assignee_id,
+        };
+        let fields = match incident::new_incident(&draft, &self.settings().priority_matrix) {
+            Ok(f) => Some(f),
+            Err(v) => {
+                errors.errors.extend(v.errors);
+                None
+            }
+        };
+        if let Some(f) = &fields {
+            check_references(c, f, None, &mut errors).await?;
+        }
+        errors.into_result()?;
+        let fields = fields.ok_or_else(ValidationError::new)?;
+        Ok(create_record(c, ctx, RecordKind::Incident, &fields, now)
+            .await?
+            .id)
+    }
+
+    /// Changes an incident that is still at `expected_version`.
+    pub async fn update_incident(
+        &self,
+        ctx: &Ctx,
+        reference: &str,
+        expected_version: Option<i64>,
+        change: IncidentChange,
+    ) -> Result<RecordView> {
+        ctx.require(Permission::WorkIncidents)?;
+        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = resolve(self, &mut tx, ctx, RecordKind::Incident, reference)
+            .await?
+            .record;
+        let current = records::get_for_update(&mut tx, current.id)
+            .await?
+            .unwrap_or(current);
+        if current.version != expected_version {
+            return Err(AppError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        self.update_incident_in(&mut tx, ctx, &current, &change, now)
+            .await?;
+        let view = records::get(&mut tx, current.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("incident".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Applies a change to a loaded incident inside the caller's transaction.
+    pub async fn update_incident_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        current: &itsm_domain::Record,
+        change: &IncidentChange,
+        now: jiff::Timestamp,
+    ) -> Result<i64> {
+        ctx.require(Permission::WorkIncidents)?;
+        let after = incident::apply_change(current, change, &self.settings().priority_matrix, now)?;
+        let mut errors = ValidationError::new();
+        check_references(c, &after, Some(&current.fields()), &mut errors).await?;
+        errors.into_result()?;
+        change_record(c, ctx, current, &after, now).await
+    }
+}
+
+/// Checks that what an incident refers to exists and fits together. Only references that differ from
+/// `before` are checked, so an update does not fail on data that changed elsewhere since.
+async fn check_references(
+    c: &mut AnyConnection,
+    f: &RecordFields,
+    before: Option<&RecordFields>,
+    errors: &mut ValidationError,
+) -> Result<()> {
+    let changed =
+        |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
+    if before.is_none() {
+        if let Some(org) = f.organization_id {
+            if people::organization(c, org)
+                .await?
+                .is_none_or(|o| o.kind == "supplier")
+            {
+                errors.add("organization_id", format!("no customer organization {org}"));
+            }
+        }
+    }
+    if let Some(id) = f.service_id.filter(|_| changed(|x| x.service_id.map(|r| r.0))) {
+        if records::get(c, id)
+            .await?
+            .is_none_or(|v| v.record.kind != RecordKind::Service)
+        {
+            errors.add("service_id", format!("no service {id}"));
+        }
+    }
+    if let Some(id) = f
+        .configuration_item_id
+        .filter(|_| changed(|x| x.configuration_item_id.map(|r| r.0)))
+    {
+        if records::get(c, id)
+            .await?
+            .is_none_or(|v| v.record.kind != RecordKind::ConfigurationItem)
+        {
+            errors.add("configuration_item_id", format!("no configuration item {id}"));
+        }
+    }
+    if let Some(id) = f
+        .requester_id
+        .filter(|_| changed(|x| x.requester_id.map(|u| u.0)))
+    {
+        match people::user(c, id).await? {
+            Some(u) if Some(u.organization_id) == f.organization_id => {}
+            Some(_) => errors.add("caller_id", "the caller belongs to another organization"),
+            None => errors.add("caller_id", format!("no user {id}")),
+        }
+    }
+    let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
+    if let Some(g) = f.assignment_group_id.filter(|_| group_changed) {
+        if people::group(c, g).await?.is_none() {
+            errors.add("assignment_group_id", format!("no assignment group {g}"));
+        }
+    }
+    if let (Some(u), Some(g)) = (f.assignee_id, f.assignment_group_id) {
+        if (group_changed || changed(|x| x.assignee_id.map(|u| u.0))) && !people::is_member(c, g, u).await? {
+            errors.add(
+                "assignee_id",
+                "the assignee is not a member of the assignment group",
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,525 @@
+//! Use cases every kind of record shares: read, list, history, comments, links and attachments, and
+//! the one write path (create, change) that keeps the audit trail and state transitions in step.
+
+use itsm_domain::access::{Permission, Scope};
+use itsm_domain::ids::RecordRef;
+use itsm_domain::validation::{optional_text, required_text};
+use itsm_domain::{diff_fields, FieldMap, LinkType, Record, RecordFields, RecordKind, ValidationError};
+use itsm_storage::attachments::{self, Attachment, NewAttachment};
+use itsm_storage::audit::{self, Event, NewEvent, Subject};
+use itsm_storage::comments::{self, Comment};
+use itsm_storage::links::{self, Link};
+use itsm_storage::records::{self, Page, PageRequest, RecordFilter, RecordView};
+use itsm_storage::AnyConnection;
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Ctx, Result};
+
+pub const COMMENT_MAX: usize = 20_000;
+
+/// Content types accepted for attachments. Active content a browser would run (HTML, SVG,
+/// scripts) is refused; formats with a signature must start with it.
+const ALLOWED_TYPES: &[(&str, Option<&[u8]>)] = &[
+    ("image/png", Some(b"\x89PNG\r\n\x1a\n")),
+    ("image/jpeg", Some(b"\xff\xd8\xff")),
+    ("image/gif", Some(b"GIF8")),
+    ("image/webp", Some(b"RIFF")),
+    ("application/pdf", Some(b"%PDF-")),
+    ("application/zip", Some(b"PK\x03\x04")),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some(b"PK\x03\x04"),
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some(b"PK\x03\x04"),
+    ),
+    ("text/plain", None),
+    ("text/csv", None),
+    ("application/json", None),
+    ("message/rfc822", None),
+    ("application/octet-stream", None),
+];
+
+/// Reads a record a caller names, or answers "not found" when it does not exist, is of another kind,
+/// or belongs to an organization the caller may not see.
+pub(crate) async fn resolve(
+    app: &App,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    reference: &str,
+) -> Result<RecordView> {
+    let not_found = || AppError::NotFound(format!("{} {reference}", kind.label().to_lowercase()));
+    let parsed: RecordRef = reference.parse().map_err(|_| not_found())?;
+    let view = match parsed {
+        RecordRef::Id(id) => records::get(c, id).await?,
+        RecordRef::Number(n) if n.kind == kind => records::get_by_number(c, n).await?,
+        RecordRef::Number(_) => None,
+    }
+    .filter(|v| v.record.kind == kind)
+    .ok_or_else(not_found)?;
+    let provider = app.provider_id(c).await?;
+    if ctx.can_see(kind, view.record.organization_id, provider) {
+        Ok(view)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Which organizations' records a list may show.
+async fn visible_organizations(
+    app: &App,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+) -> Result<Option<Vec<itsm_domain::OrganizationId>>> {
+    Ok(match ctx.scope() {
+        Scope::All => None,
+        Scope::Organization(org) => {
+            let mut orgs = vec![org];
+            if kind.published_to_customers() {
+                orgs.push(app.provider_id(c).await?);
+            }
+            Some(orgs)
+        }
+    })
+}
+
+impl App {
+    pub async fn get_record(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<RecordView> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        resolve(self, &mut c, ctx, kind, reference).await
+    }
+
+    /// Lists records of a kind that the caller may see.
+    pub async fn list_records(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        mut filter: RecordFilter,
+        page: PageRequest,
+    ) -> Result<Page<RecordView>> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        filter.visible_organizations = visible_organizations(self, &mut c, ctx, kind).await?;
+        Ok(records::list(&mut c, kind, &filter, page).await?)
+    }
+
+    /// The audit history of a record, oldest first. Customers do not see internal notes in it.
+    pub async fn record_history(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let view = resolve(self, &mut c, ctx, kind, reference).await?;
+        let mut events = audit::history(&mut c, Subject::Record(view.record.id), after, limit).await?;
+        if !ctx.can(Permission::ReadInternalNotes) {
+            events.retain(|e| e.summary != INTERNAL_NOTE);
+        }
+        Ok(events)
+    }
+
+    pub async fn comments(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Comment>> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let view = resolve(self, &mut c, ctx, kind, reference).await?;
+        Ok(comments::list(
+            &mut c,
+            view.record.id,
+            ctx.can(Permission::ReadInternalNotes),
+            1000,
+        )
+        .await?)
+    }
+
+    /// Adds a public reply or an internal note. A first public reply by staff counts as the first
+    /// response where the kind keeps one.
+    pub async fn add_comment(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        body: &str,
+        internal: bool,
+    ) -> Result<Comment> {
+        ctx.require(if internal {
+            Permission::CommentInternal
+        } else {
+            Permission::CommentPublic
+        })?;
+        let mut errors = ValidationError::new();
+        let body = required_text(&mut errors, "body", body, COMMENT_MAX);
+        errors.into_result()?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let view = resolve(self, &mut tx, ctx, kind, reference).await?;
+        let record = view.record;
+        let id = comments::insert(&mut tx, record.id, ctx.user_id(), internal, &body, now).await?;
+        write_event(
+            &mut tx,
+            ctx,
+            Subject::Record(record.id),
+            "commented",
+            now,
+            if internal { INTERNAL_NOTE } else { PUBLIC_REPLY }.into(),
+            &[],
+        )
+        .await?;
+        if !internal && ctx.is_staff() && kind == RecordKind::Incident {
+            if let Some(after) = itsm_domain::incident::note_public_reply(&record, now) {
+                change_record(&mut tx, ctx, &record, &after, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Comment {
+            id,
+            record_id: record.id,
+            author_id: ctx.user_id(),
+            author_name: None,
+            internal,
+            body,
+            created_at: now,
+        })
+    }
+
+    /// The links of a record, leaving out records the caller may not see.
+    pub async fn links(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Link>> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let view = resolve(self, &mut c, ctx, kind, reference).await?;
+        let provider = self.provider_id(&mut c).await?;
+        let mut all = links::list(&mut c, view.record.id).await?;
+        all.retain(|l| ctx.can_see(l.other_kind, l.other_organization_id, provider));
+        Ok(all)
+    }
+
+    /// Links a record to another, named by its readable number (`INC-7`, `SVC-2`).
+    pub async fn add_link(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        target: &str,
+        link_type: LinkType,
+    ) -> Result<Link> {
+        ctx.require(Permission::LinkRecords)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let source = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        let target_number: itsm_domain::RecordNumber = target
+            .trim()
+            .to_ascii_uppercase()
+            .parse()
+            .map_err(|_| ValidationError::field("target", "must be a record number such as INC-1042"))?;
+        let target = resolve(self, &mut tx, ctx, target_number.kind, &target_number.to_string())
+            .await
+            .map_err(|_| ValidationError::field("target", format!("no record {target_number}")))?
+            .record;
+        if target.id == source.id {
+            return Err(ValidationError::field("target", "a record cannot be linked to itself").into());
+        }
+        let id = links::insert(&mut tx, source.id, target.id, link_type, ctx.user_id(), now)
+            .await
+            .map_err(|e| match e {
+                itsm_storage::StorageError::Duplicate(_) => {
+                    AppError::Conflict("this link exists already".into())
+                }
+                other => other.into(),
+            })?;
+        let s = source.readable_number();
+        let t = target.readable_number();
+        let summary = format!("{s} {} {t}", link_type.label());
+        write_event(
+            &mut tx,
+            ctx,
+            Subject::Record(source.id),
+            "linked",
+            now,
+            summary.clone(),
+            &[],
+        )
+        .await?;
+        write_event(
+            &mut tx,
+            ctx,
+            Subject::Record(target.id),
+            "linked",
+            now,
+            summary,
+            &[],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Link {
+            id,
+            link_type,
+            outgoing: true,
+            other_id: target.id,
+            other_kind: target.kind,
+            other_number: target.number,
+            other_title: target.title,
+            other_state: target.state,
+            other_organization_id: target.organization_id,
+            created_at: now,
+        })
+    }
+
+    pub async fn remove_link(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        link_id: i64,
+    ) -> Result<()> {
+        ctx.require(Permission::LinkRecords)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let record = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        let (s, t, lt) = links::delete(&mut tx, record.id, link_id)
+            .await
+            .map_err(|_| AppError::NotFound(format!("link {link_id}")))?;
+        for id in [s, t] {
+            write_event(
+                &mut tx,
+                ctx,
+                Subject::Record(id),
+                "unlinked",
+                now,
+                format!("removed a `{}` link", lt.label()),
+                &[],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn attachments(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Attachment>> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let view = resolve(self, &mut c, ctx, kind, reference).await?;
+        Ok(attachments::list(&mut c, view.record.id).await?)
+    }
+
+    /// Stores a file on a record after checking its name, size and content type.
+    pub async fn add_attachment(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        filename: &str,
+        content_type: &str,
+        content: &[u8],
+    ) -> Result<Attachment> {
+        ctx.require(Permission::Attach)?;
+        let mut errors = ValidationError::new();
+        // Keep only the last path component: a name is never a path on our side.
+        let name = filename.rsplit(['/', '\\']).next().unwrap_or("").trim();
+        if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+            errors.add("filename", "must be a file name of 1 to 255 characters");
+        }
+        let ctype = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match ALLOWED_TYPES.iter().find(|(t, _)| *t == ctype) {
+            None => errors.add("content_type", format!("`{ctype}` is not accepted")),
+            Some((_, Some(magic))) if !content.starts_with(magic) => {
+                errors.add("content_type", format!("the file's content is not {ctype}"))
+            }
+            Some(_) => {}
+        }
+        if content.is_empty() {
+            errors.add("file", "is empty");
+        }
+        if content.len() > self.settings().max_attachment_bytes {
+            errors.add(
+                "file",
+                format!("is larger than {} bytes", self.settings().max_attachment_bytes),
+            );
+        }
+        errors.into_result()?;
+        let sha = hex::encode(Sha256::digest(content));
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let record = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        let a = attachments::insert(
+            &mut tx,
+            &NewAttachment {
+                record_id: record.id,
+                filename: name,
+                content_type: &ctype,
+                sha256: &sha,
+                content,
+            },
+            ctx.user_id(),
+            now,
+        )
+        .await?;
+        write_event(
+            &mut tx,
+            ctx,
+            Subject::Record(record.id),
+            "attached",
+            now,
+            format!("{name} ({} bytes)", content.len()),
+            &[],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// An attachment's metadata and content, if its record is visible to the caller.
+    pub async fn attachment(&self, ctx: &Ctx, id: i64) -> Result<(Attachment, Vec<u8>)> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let not_found = || AppError::NotFound(format!("attachment {id}"));
+        let (a, content) = attachments::get(&mut c, id).await?.ok_or_else(not_found)?;
+        let record = records::get(&mut c, a.record_id)
+            .await?
+            .ok_or_else(not_found)?
+            .record;
+        let provider = self.provider_id(&mut c).await?;
+        if !ctx.can_see(record.kind, record.organization_id, provider) {
+            return Err(not_found());
+        }
+        Ok((a, content))
+    }
+
+    /// Creates a service or a configuration item: a plain record for now, until the catalogue and
+    /// the CMDB give them their own fields.
+    pub async fn create_catalogue_item(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        name: &str,
+        description: &str,
+    ) -> Result<RecordView> {
+        ctx.require(Permission::ManageCatalogue)?;
+        if !matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+            return Err(AppError::Forbidden);
+        }
+        let mut errors = ValidationError::new();
+        let title = required_text(&mut errors, "name", name, 200);
+        let description = optional_text(&mut errors, "description", description, 20_000);
+        errors.into_result()?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let provider = self.provider_id(&mut tx).await?;
+        let fields = RecordFields {
+            organization_id: Some(provider),
+            title,
+            description,
+            state: kind.lifecycle().initial.to_owned(),
+            ..Default::default()
+        };
+        let record = create_record(&mut tx, ctx, kind, &fields, now).await?;
+        let view = records::get(&mut tx, record.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("record".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
+/// The summary of a comment event that is an internal note; such events are hidden from customers.
+pub const INTERNAL_NOTE: &str = "internal note";
+pub const PUBLIC_REPLY: &str = "public reply";
+
+pub(crate) async fn write_event(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    subject: Subject,
+    action: &str,
+    now: jiff::Timestamp,
+    summary: String,
+    changes: &[itsm_domain::FieldChange],
+) -> Result<i64> {
+    Ok(audit::write(
+        c,
+        &NewEvent {
+            subject,
+            action,
+            actor: ctx.user_id(),
+            at: now,
+            request_id: ctx.request_id.as_deref(),
+            summary,
+            changes,
+        },
+    )
+    .await?)
+}
+
+/// The one way a record is created: insert, audit every field, record the initial state.
+pub(crate) async fn create_record(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    fields: &RecordFields,
+    now: jiff::Timestamp,
+) -> Result<Record> {
+    let record = records::insert(c, kind, fields, ctx.user_id(), now).await?;
+    let changes = diff_fields(&FieldMap::new(), &fields.audit_map());
+    let event = write_event(
+        c,
+        ctx,
+        Subject::Record(record.id),
+        "created",
+        now,
+        String::new(),
+        &changes,
+    )
+    .await?;
+    audit::write_transition(c, record.id, kind, None, &record.state, now, ctx.user_id(), event).await?;
+    Ok(record)
+}
+
+/// The one way a record is changed: write under its version, audit the changed fields, record a
+/// state transition when the state moved. Returns the new version; a no-op change writes nothing.
+pub(crate) async fn change_record(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    before: &Record,
+    after: &RecordFields,
+    now: jiff::Timestamp,
+) -> Result<i64> {
+    let changes = diff_fields(&before.fields().audit_map(), &after.audit_map());
+    if changes.is_empty() {
+        return Ok(before.version);
+    }
+    let version = records::update(c, before.id, before.version, after, now).await?;
+    let event = write_event(
+        c,
+        ctx,
+        Subject::Record(before.id),
+        "updated",
+        now,
+        String::new(),
+        &changes,
+    )
+    .await?;
+    if after.state != before.state {
+        audit::write_transition(
+            c,
+            before.id,
+            before.kind,
+            Some(&before.state),
+            &after.state,
+            now,
+            ctx.user_id(),
+            event,
+        )
+        .await?;
+    }
+    Ok(version)
+}

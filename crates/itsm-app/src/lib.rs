@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::OrganizationId;
-pub use itsm_storage::{Backend, Store, StoreOptions};
+pub use itsm_storage::{Backend, Conn, Store, StoreOptions};
 
 pub use auth::{hash_password, NewUserInput, SignIn, TOKEN_PREFIX};
 pub use ctx::{Ctx, Principal};
@@ -98,8 +98,11 @@ impl App {
         &self.inner.settings
     }
 
+    /// The current instant, at the microsecond precision storage keeps, so what a use case returns
+    /// equals what a later read returns.
     pub fn now(&self) -> jiff::Timestamp {
-        self.inner.clock.now()
+        let t = self.inner.clock.now();
+        jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
     }
 
     /// The provider organization's id. It never changes once created, so it is read once.
@@ -117,4 +120,9 @@ impl App {
         }
         Ok(org.id)
     }
+}
+
+/// Whether the database holds any user yet (`serve --demo` loads the demo only into an empty one).
+pub async fn has_users(c: &mut Conn) -> Result<bool> {
+    Ok(itsm_storage::people::any_user(c).await?)
 }

@@ -1,1 +1,332 @@
-fn main() {}
+//! The `itsm` binary: serve the web UI and API, migrate, load demo data, manage users and tokens.
+//! Every command calls the application layer in process; errors end as one line and a non-zero exit.
+
+mod config;
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use itsm_app::{App, Ctx, NewUserInput, Settings, Store, StoreOptions, SystemClock};
+use itsm_domain::incident::PriorityMatrix;
+use itsm_domain::Role;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "itsm",
+    version,
+    about = "IT service management that proves ISO/IEC 20000-1 conformance from its own records"
+)]
+struct Cli {
+    /// Configuration file (TOML); `itsm.toml` in the working folder is read when present.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API.
+    Serve {
+        /// Load demo data into an empty database first, and print the demo sign-ins.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on, such as 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Load demo data into an empty database.
+    Demo {
+        /// How many incidents to generate.
+        #[arg(long, default_value_t = 3000)]
+        incidents: usize,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage organizations.
+    Organization {
+        #[command(subcommand)]
+        command: OrganizationCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input or a prompt.
+    Add {
+        name: String,
+        /// administrator, agent, customer or auditor.
+        #[arg(long)]
+        role: String,
+        /// The organization's name; staff default to the provider.
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Create the user without a password (API tokens only).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Disable a user: sign-ins, sessions and tokens stop working.
+    Disable { name: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (and nothing else) on standard output.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrganizationCommand {
+    /// Create an organization.
+    Add {
+        name: String,
+        /// provider, customer or supplier.
+        #[arg(long, default_value = "customer")]
+        kind: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    init_logging(&cfg);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match rt.block_on(run(cli.command, cfg)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(msg: &str) -> std::process::ExitCode {
+    eprintln!("itsm: {msg}");
+    std::process::ExitCode::FAILURE
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(cfg: &Config) -> Result<App, String> {
+    let url = cfg.database_url()?;
+    let store = Store::connect(
+        &url,
+        &StoreOptions {
+            max_connections: cfg.max_connections,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| format!("cannot open the database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let mut settings = Settings {
+        max_attachment_bytes: cfg.max_attachment_bytes,
+        ..Settings::default()
+    };
+    if let Some(cells) = cfg.priority_matrix {
+        let m = PriorityMatrix { cells };
+        m.validate().map_err(|e| e.to_string())?;
+        settings.priority_matrix = m;
+    }
+    Ok(App::new(store, Arc::new(SystemClock), settings))
+}
+
+fn cli_ctx() -> Ctx {
+    Ctx::system().with_request_id("cli")
+}
+
+async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
+    match cmd {
+        Command::Migrate => {
+            open(&cfg).await?;
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Demo { incidents } => {
+            let app = open(&cfg).await?;
+            let logins = itsm_app::demo::load(&app, incidents)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_logins(&logins);
+            Ok(())
+        }
+        Command::Serve { demo, listen } => {
+            let listen = listen.unwrap_or(cfg.listen);
+            let app = open(&cfg).await?;
+            if demo {
+                let mut c = app.store().read().await.map_err(|e| e.to_string())?;
+                let empty = !itsm_storage_any_user(&mut c).await?;
+                drop(c);
+                if empty {
+                    eprintln!("loading demo data ...");
+                    let logins = itsm_app::demo::load(&app, 3000)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    print_logins(&logins);
+                } else {
+                    eprintln!("the database already holds data; demo sign-ins (if it was loaded as demo) use password `{}`", itsm_app::demo::DEMO_PASSWORD);
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let router = itsm_web::router(app, cfg.secure_cookies);
+            eprintln!("itsm is ready at http://{listen}/ (API at http://{listen}/api/v1, OpenAPI at /api/v1/openapi.json)");
+            axum_serve(listener, router).await
+        }
+        Command::User { command } => {
+            let app = open(&cfg).await?;
+            match command {
+                UserCommand::Add {
+                    name,
+                    role,
+                    organization,
+                    display_name,
+                    email,
+                    no_password,
+                } => {
+                    let role = Role::parse(&role).ok_or_else(|| {
+                        format!("--role: `{role}` is not administrator, agent, customer or auditor")
+                    })?;
+                    let password = if no_password { None } else { Some(read_password()?) };
+                    let ctx = cli_ctx();
+                    ensure_provider(&app, &ctx).await?;
+                    let input = NewUserInput {
+                        username: name,
+                        display_name,
+                        email,
+                        role,
+                        organization,
+                        password,
+                    };
+                    let u = app.add_user(&ctx, &input).await.map_err(|e| e.to_string())?;
+                    eprintln!("created user {} ({})", u.username, u.role.as_str());
+                    Ok(())
+                }
+                UserCommand::Disable { name } => {
+                    app.disable_user(&cli_ctx(), &name)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    eprintln!("disabled user {name}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Create { user, name },
+        } => {
+            let app = open(&cfg).await?;
+            let token = app
+                .create_token(&cli_ctx(), &user, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Organization {
+            command: OrganizationCommand::Add { name, kind },
+        } => {
+            let app = open(&cfg).await?;
+            let org = app
+                .add_organization(&cli_ctx(), &name, &kind)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("created organization {} ({})", org.name, org.kind);
+            Ok(())
+        }
+    }
+}
+
+async fn itsm_storage_any_user(c: &mut itsm_app::Conn) -> Result<bool, String> {
+    itsm_app::has_users(c).await.map_err(|e| e.to_string())
+}
+
+/// A fresh installation has no provider organization; the first user created brings one, named
+/// after the installation, so staff have somewhere to belong.
+async fn ensure_provider(app: &App, ctx: &Ctx) -> Result<(), String> {
+    let orgs = app.organizations(ctx).await.map_err(|e| e.to_string())?;
+    if !orgs.iter().any(|o| o.kind == "provider") {
+        app.add_organization(ctx, "Service provider", "provider")
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("created the provider organization `Service provider`");
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        return Err("no password given on standard input (use --no-password for a token-only user)".into());
+    }
+    Ok(p)
+}
+
+fn print_logins(logins: &[itsm_app::demo::DemoLogin]) {
+    eprintln!(
+        "demo sign-ins (password for all: {}):",
+        itsm_app::demo::DEMO_PASSWORD
+    );
+    for l in logins {
+        eprintln!("  {:<18} {:<14} {}", l.username, l.role.as_str(), l.organization);
+    }
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum_router::Router) -> Result<(), String> {
+    itsm_web::serve(listener, router)
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+mod axum_router {
+    pub use itsm_web::Router;
+}

@@ -1,0 +1,443 @@
+//! Wire types of the API, kept apart from the domain so the API can stay stable while the domain
+//! grows. Every request type refuses unknown fields.
+
+use itsm_domain::incident::{Level, OnHoldReason, ResolutionCode};
+use itsm_domain::{LinkType, RecordKind};
+use itsm_storage::records::RecordView;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Tells "absent" (leave alone) from `null` (clear) in a PATCH body.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn rfc3339(t: jiff::Timestamp) -> String {
+    t.to_string()
+}
+
+/// An incident as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Incident {
+    pub id: i64,
+    /// The readable number, such as `INC-1042`; accepted wherever an id is.
+    pub number: String,
+    pub organization_id: i64,
+    pub organization: String,
+    pub title: String,
+    pub description: String,
+    /// new, in_progress, on_hold, resolved, closed or cancelled.
+    pub state: String,
+    /// States this incident may move to next.
+    pub allowed_states: Vec<String>,
+    /// 1 (critical) to 5 (planning), from impact and urgency.
+    pub priority: Option<i16>,
+    pub impact: Option<String>,
+    pub urgency: Option<String>,
+    pub category: Option<String>,
+    pub service_id: Option<i64>,
+    pub service: Option<String>,
+    pub configuration_item_id: Option<i64>,
+    pub configuration_item: Option<String>,
+    pub caller_id: Option<i64>,
+    pub caller: Option<String>,
+    pub assignment_group_id: Option<i64>,
+    pub assignment_group: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub on_hold_reason: Option<String>,
+    pub resolution_code: Option<String>,
+    pub resolution_notes: Option<String>,
+    pub first_response_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub reopen_count: i64,
+    /// Send it back as `If-Match` to change the incident.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Any record, with the fields every kind shares; incidents carry theirs in `details`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Record {
+    pub id: i64,
+    pub number: String,
+    pub kind: String,
+    pub organization_id: i64,
+    pub organization: String,
+    pub title: String,
+    pub description: String,
+    pub state: String,
+    pub allowed_states: Vec<String>,
+    pub priority: Option<i16>,
+    pub assignment_group: Option<String>,
+    pub assignee: Option<String>,
+    pub service: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn allowed(v: &RecordView) -> Vec<String> {
+    v.record
+        .kind
+        .lifecycle()
+        .allowed_from(&v.record.state)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+impl From<&RecordView> for Record {
+    fn from(v: &RecordView) -> Self {
+        let r = &v.record;
+        Record {
+            id: r.id.0,
+            number: r.readable_number().to_string(),
+            kind: r.kind.as_str().to_owned(),
+            organization_id: r.organization_id.0,
+            organization: v.names.organization.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            state: r.state.clone(),
+            allowed_states: allowed(v),
+            priority: r.priority,
+            assignment_group: v.names.assignment_group.clone(),
+            assignee: v.names.assignee.clone(),
+            service: v.names.service.clone(),
+            details: r.details.clone(),
+            version: r.version,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+impl From<&RecordView> for Incident {
+    fn from(v: &RecordView) -> Self {
+        let r = &v.record;
+        let s = |k: &str| r.detail_str(k).map(str::to_owned);
+        Incident {
+            id: r.id.0,
+            number: r.readable_number().to_string(),
+            organization_id: r.organization_id.0,
+            organization: v.names.organization.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            state: r.state.clone(),
+            allowed_states: allowed(v),
+            priority: r.priority,
+            impact: s("impact"),
+            urgency: s("urgency"),
+            category: s("category"),
+            service_id: r.service_id.map(|x| x.0),
+            service: v.names.service.clone(),
+            configuration_item_id: r.configuration_item_id.map(|x| x.0),
+            configuration_item: v.names.configuration_item.clone(),
+            caller_id: r.requester_id.map(|x| x.0),
+            caller: v.names.requester.clone(),
+            assignment_group_id: r.assignment_group_id.map(|x| x.0),
+            assignment_group: v.names.assignment_group.clone(),
+            assignee_id: r.assignee_id.map(|x| x.0),
+            assignee: v.names.assignee.clone(),
+            on_hold_reason: s("on_hold_reason"),
+            resolution_code: s("resolution_code"),
+            resolution_notes: s("resolution_notes"),
+            first_response_at: s("first_response_at"),
+            resolved_at: s("resolved_at"),
+            closed_at: s("closed_at"),
+            reopen_count: r.detail_i64("reopen_count").unwrap_or(0),
+            version: r.version,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// Renders a record in the shape of its kind.
+pub fn record_json(v: &RecordView) -> serde_json::Value {
+    let value = match v.record.kind {
+        RecordKind::Incident => serde_json::to_value(Incident::from(v)),
+        _ => serde_json::to_value(Record::from(v)),
+    };
+    value.unwrap_or(serde_json::Value::Null)
+}
+
+/// Logging an incident.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncident {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The customer organization; defaults to the caller's. Customers always log for their own.
+    pub organization_id: Option<i64>,
+    #[schema(value_type = Option<String>, example = "medium")]
+    pub impact: Option<Level>,
+    #[schema(value_type = Option<String>, example = "high")]
+    pub urgency: Option<Level>,
+    pub category: Option<String>,
+    pub service_id: Option<i64>,
+    pub configuration_item_id: Option<i64>,
+    pub caller_id: Option<i64>,
+    pub assignment_group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+}
+
+/// Changing an incident. Leave a field out to keep it; send `null` to clear it. Moving `state` to
+/// `on_hold` needs `on_hold_reason`; to `resolved` needs `resolution_code` and `resolution_notes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIncident {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub impact: Option<Level>,
+    #[schema(value_type = Option<String>)]
+    pub urgency: Option<Level>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub service_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub configuration_item_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub caller_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub assignment_group_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub assignee_id: Option<Option<i64>>,
+    pub state: Option<String>,
+    #[schema(value_type = Option<String>, example = "awaiting_caller")]
+    pub on_hold_reason: Option<OnHoldReason>,
+    #[schema(value_type = Option<String>, example = "solved")]
+    pub resolution_code: Option<ResolutionCode>,
+    pub resolution_notes: Option<String>,
+}
+
+/// Creating a service or a configuration item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCatalogueItem {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A page of records.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordPage {
+    /// Incidents in the incident shape, other kinds in the record shape.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters, sorting and paging of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// One or more states, comma-separated.
+    pub state: Option<String>,
+    pub priority: Option<i16>,
+    pub organization_id: Option<i64>,
+    /// A group id, or `none` for records without a group.
+    pub assignment_group_id: Option<String>,
+    /// A user id, or `none` for unassigned records.
+    pub assignee_id: Option<String>,
+    pub service_id: Option<i64>,
+    pub caller_id: Option<i64>,
+    /// Words to find in title and description.
+    pub q: Option<String>,
+    /// `updated_at`, `created_at`, `priority` or `number`; prefix `-` for descending. Default `-updated_at`.
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+}
+
+/// One event of a record's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEvent {
+    pub id: i64,
+    pub action: String,
+    pub actor_id: Option<i64>,
+    pub actor: Option<String>,
+    pub at: String,
+    pub request_id: Option<String>,
+    pub summary: String,
+    pub changes: Vec<FieldChange>,
+}
+
+/// One changed field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    #[schema(value_type = Object)]
+    pub old: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub new: serde_json::Value,
+}
+
+impl From<itsm_storage::audit::Event> for HistoryEvent {
+    fn from(e: itsm_storage::audit::Event) -> Self {
+        HistoryEvent {
+            id: e.id,
+            action: e.action,
+            actor_id: e.actor_id.map(|a| a.0),
+            actor: e.actor_name,
+            at: rfc3339(e.at),
+            request_id: e.request_id,
+            summary: e.summary,
+            changes: e
+                .changes
+                .into_iter()
+                .map(|c| FieldChange {
+                    field: c.field,
+                    old: c.old,
+                    new: c.new,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Return events after this event id (for paging).
+    pub after: Option<i64>,
+    /// 1 to 1000, default 500.
+    pub limit: Option<u32>,
+}
+
+/// A comment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Comment {
+    pub id: i64,
+    pub author_id: Option<i64>,
+    pub author: Option<String>,
+    /// `public` (the caller sees it) or `internal`.
+    pub visibility: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+impl From<itsm_storage::comments::Comment> for Comment {
+    fn from(c: itsm_storage::comments::Comment) -> Self {
+        Comment {
+            id: c.id,
+            author_id: c.author_id.map(|a| a.0),
+            author: c.author_name,
+            visibility: if c.internal { "internal" } else { "public" }.into(),
+            body: c.body,
+            created_at: rfc3339(c.created_at),
+        }
+    }
+}
+
+/// Adding a comment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateComment {
+    pub body: String,
+    /// `public` (default) or `internal`.
+    pub visibility: Option<String>,
+}
+
+/// A link seen from the record asked about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Link {
+    pub id: i64,
+    /// relates_to, duplicate_of, caused_by or parent_of, read from the link's source.
+    pub link_type: String,
+    /// How the link reads from this record ("duplicated by", "child of", ...).
+    pub label: String,
+    /// Whether this record is the link's source.
+    pub outgoing: bool,
+    pub record_id: i64,
+    pub record_number: String,
+    pub record_title: String,
+    pub record_state: String,
+    pub created_at: String,
+}
+
+impl From<itsm_storage::links::Link> for Link {
+    fn from(l: itsm_storage::links::Link) -> Self {
+        Link {
+            id: l.id,
+            link_type: l.link_type.as_str().into(),
+            label: if l.outgoing {
+                l.link_type.label()
+            } else {
+                l.link_type.inverse_label()
+            }
+            .into(),
+            outgoing: l.outgoing,
+            record_id: l.other_id.0,
+            record_number: format!("{}-{}", l.other_kind.prefix(), l.other_number),
+            record_title: l.other_title,
+            record_state: l.other_state,
+            created_at: rfc3339(l.created_at),
+        }
+    }
+}
+
+/// Linking to another record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLink {
+    /// The other record's number, such as `INC-7`.
+    pub target: String,
+    #[schema(value_type = String, example = "relates_to")]
+    pub link_type: LinkType,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attachment {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: String,
+    /// Where to download it.
+    pub href: String,
+}
+
+impl From<itsm_storage::attachments::Attachment> for Attachment {
+    fn from(a: itsm_storage::attachments::Attachment) -> Self {
+        Attachment {
+            href: format!("/api/v1/attachments/{}", a.id),
+            id: a.id,
+            filename: a.filename,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub organization_id: i64,
+}

@@ -1,0 +1,159 @@
+//! The JSON API under `/api/v1`. Authentication is a bearer API token; the use case decides what the
+//! caller may do. The OpenAPI document at `/api/v1/openapi.json` is generated from these handlers.
+
+mod dto;
+mod incidents;
+mod records;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use itsm_app::Ctx;
+use itsm_domain::RecordKind;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// The caller of an API request, authenticated by `Authorization: Bearer <token>`.
+pub struct ApiCaller(pub Ctx);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::from(itsm_app::AppError::Unauthenticated))?;
+        let actor = state.app.authenticate_token(token).await?;
+        Ok(ApiCaller(
+            Ctx::user(actor).with_request_id(crate::observe::current_request_id()),
+        ))
+    }
+}
+
+/// A JSON body whose every failure (not JSON, wrong type, unknown field, too large, wrong content
+/// type) answers a problem naming what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                // serde's message reads "<path>: <problem>", e.g. "impact: unknown variant `huge` ...";
+                // an unknown or missing field has no path but names the field in the problem.
+                let text = e.body_text();
+                let detail = text.split_once(": ").map(|(_, d)| d.to_owned()).unwrap_or(text);
+                let (field, message) = match detail.split_once(": ") {
+                    Some((path, msg)) if !path.contains(' ') => (path.to_owned(), msg.to_owned()),
+                    _ => (
+                        named_field(&detail).unwrap_or_else(|| "body".to_owned()),
+                        detail.clone(),
+                    ),
+                };
+                Err(ApiError::invalid_field(&field, message))
+            }
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request(format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            )),
+            Err(JsonRejection::BytesRejection(e)) => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Body too large",
+                format!("the body could not be read: {}", e.body_text()),
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// The field named in "unknown field `x`" or "missing field `x`".
+fn named_field(detail: &str) -> Option<String> {
+    let rest = detail
+        .strip_prefix("unknown field `")
+        .or_else(|| detail.strip_prefix("missing field `"))?;
+    rest.split_once('`').map(|(f, _)| f.to_owned())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "itsm API", description = "IT service management records: incidents, services, configuration items, and what they share."),
+    paths(
+        incidents::create_incident,
+        incidents::update_incident,
+        records::create_catalogue_item,
+        records::list_records,
+        records::get_record,
+        records::history,
+        records::list_comments,
+        records::add_comment,
+        records::list_links,
+        records::add_link,
+        records::remove_link,
+        records::list_attachments,
+        records::add_attachment,
+        records::download_attachment,
+        records::me,
+    ),
+    components(schemas(crate::error::Problem, crate::error::ProblemField)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/me", get(records::me))
+        .route(
+            "/api/v1/incidents",
+            axum::routing::post(incidents::create_incident),
+        )
+        .route(
+            "/api/v1/incidents/{id}",
+            axum::routing::patch(incidents::update_incident),
+        )
+        .route("/api/v1/attachments/{id}", get(records::download_attachment));
+    for kind in RecordKind::ALL {
+        r = records::routes_for(r, kind);
+    }
+    r.layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))
+}

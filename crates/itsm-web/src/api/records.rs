@@ -1,0 +1,460 @@
+//! Endpoints every kind of record shares, registered once per kind under its collection name:
+//! list, read, history, comments, links and attachments.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use itsm_domain::{GroupId, LinkType, OrganizationId, RecordId, RecordKind, UserId};
+use itsm_storage::records::{Cursor, PageRequest, RecordFilter, SortField};
+
+use super::dto::{self, record_json};
+use super::{ApiCaller, ApiJson};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Registers the shared endpoints of one kind.
+pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
+    let base = format!("/api/v1/{}", kind.collection());
+    let mut r = r
+        .route(&base, get(move |s, c, q| list_records(kind, s, c, q)))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(move |s, c, p| get_record(kind, s, c, p)),
+        )
+        .route(
+            &format!("{base}/{{id}}/history"),
+            get(move |s, c, p, q| history(kind, s, c, p, q)),
+        )
+        .route(
+            &format!("{base}/{{id}}/comments"),
+            get(move |s, c, p| list_comments(kind, s, c, p))
+                .post(move |s, c, p, b| add_comment(kind, s, c, p, b)),
+        )
+        .route(
+            &format!("{base}/{{id}}/links"),
+            get(move |s, c, p| list_links(kind, s, c, p)).post(move |s, c, p, b| add_link(kind, s, c, p, b)),
+        )
+        .route(
+            &format!("{base}/{{id}}/links/{{link_id}}"),
+            delete(move |s, c, p| remove_link(kind, s, c, p)),
+        )
+        .route(
+            &format!("{base}/{{id}}/attachments"),
+            get(move |s, c, p| list_attachments(kind, s, c, p)).merge(
+                post(move |s, c, p, m| add_attachment(kind, s, c, p, m))
+                    .layer(DefaultBodyLimit::max(12 * 1024 * 1024)),
+            ),
+        );
+    if matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+        r = r.route(&base, post(move |s, c, b| create_catalogue_item(kind, s, c, b)));
+    }
+    r
+}
+
+/// Answers with the record as JSON and its version as a strong ETag.
+pub fn record_response(status: StatusCode, v: &itsm_storage::records::RecordView) -> Response {
+    let mut resp = (status, Json(record_json(v))).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.record.version)) {
+        resp.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        let loc = format!(
+            "/api/v1/{}/{}",
+            v.record.kind.collection(),
+            v.record.readable_number()
+        );
+        if let Ok(loc) = HeaderValue::from_str(&loc) {
+            resp.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    resp
+}
+
+fn id_or_none(field: &str, v: &Option<String>) -> Result<Option<Option<i64>>, ApiError> {
+    match v.as_deref() {
+        None | Some("") => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(s) => s
+            .parse::<i64>()
+            .map(|n| Some(Some(n)))
+            .map_err(|_| ApiError::invalid_field(field, "must be an id or `none`")),
+    }
+}
+
+/// Turns list parameters into a filter and a page request, naming the parameter that is wrong.
+pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter, PageRequest), ApiError> {
+    let lifecycle = kind.lifecycle();
+    let states: Vec<String> = q
+        .state
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = states.iter().find(|s| !lifecycle.is_state(s)) {
+        return Err(ApiError::invalid_field(
+            "state",
+            format!("`{bad}` is not a state of this kind"),
+        ));
+    }
+    if q.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+        return Err(ApiError::invalid_field("priority", "must be 1 to 5"));
+    }
+    let sort = q.sort.as_deref().unwrap_or("-updated_at");
+    let (descending, name) = match sort.strip_prefix('-') {
+        Some(n) => (true, n),
+        None => (false, sort),
+    };
+    let sort = SortField::parse(name).ok_or_else(|| {
+        ApiError::invalid_field(
+            "sort",
+            "must be updated_at, created_at, priority or number, optionally prefixed by -",
+        )
+    })?;
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor from a previous page"))?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=itsm_storage::records::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 200"));
+    }
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+    if text.as_ref().is_some_and(|t| t.len() > 200) {
+        return Err(ApiError::invalid_field("q", "must be at most 200 characters"));
+    }
+    let filter = RecordFilter {
+        visible_organizations: None,
+        states,
+        priority: q.priority,
+        organization_id: q.organization_id.map(OrganizationId),
+        assignment_group_id: id_or_none("assignment_group_id", &q.assignment_group_id)?
+            .map(|o| o.map(GroupId)),
+        assignee_id: id_or_none("assignee_id", &q.assignee_id)?.map(|o| o.map(UserId)),
+        service_id: q.service_id.map(RecordId),
+        requester_id: q.caller_id.map(UserId),
+        text,
+    };
+    Ok((
+        filter,
+        PageRequest {
+            sort,
+            descending,
+            after,
+            limit,
+        },
+    ))
+}
+
+const COLLECTION_DOC: &str = "incidents, services or configuration-items";
+
+/// List records of a kind, filtered, sorted and paged by cursor.
+#[utoipa::path(get, path = "/api/v1/{collection}", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), dto::ListQuery),
+    responses((status = 200, body = dto::RecordPage), (status = 422, body = crate::error::Problem)))]
+pub async fn list_records(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    q: Result<Query<dto::ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<dto::RecordPage>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    let (filter, page) = parse_list(&q, kind)?;
+    let page = s.app.list_records(&ctx, kind, filter, page).await?;
+    Ok(Json(dto::RecordPage {
+        items: page.items.iter().map(record_json).collect(),
+        next_cursor: page.next.map(Cursor::encode),
+    }))
+}
+
+/// Read one record by number (`INC-1042`) or id.
+#[utoipa::path(get, path = "/api/v1/{collection}/{id}", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path, description = "number or id")),
+    responses((status = 200, body = dto::Incident, headers(("ETag" = String))), (status = 404, body = crate::error::Problem)))]
+pub async fn get_record(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let v = s.app.get_record(&ctx, kind, &id).await?;
+    Ok(record_response(StatusCode::OK, &v))
+}
+
+/// The audit history of a record: who changed what, when, from what to what.
+#[utoipa::path(get, path = "/api/v1/{collection}/{id}/history", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path), dto::HistoryQuery),
+    responses((status = 200, body = Vec<dto::HistoryEvent>), (status = 404, body = crate::error::Problem)))]
+pub async fn history(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+    q: Result<Query<dto::HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<dto::HistoryEvent>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 1000"));
+    }
+    let events = s
+        .app
+        .record_history(&ctx, kind, &id, q.after.unwrap_or(0), limit)
+        .await?;
+    Ok(Json(events.into_iter().map(Into::into).collect()))
+}
+
+/// Comments of a record; internal notes only for staff.
+#[utoipa::path(get, path = "/api/v1/{collection}/{id}/comments", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    responses((status = 200, body = Vec<dto::Comment>), (status = 404, body = crate::error::Problem)))]
+pub async fn list_comments(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<dto::Comment>>, ApiError> {
+    Ok(Json(
+        s.app
+            .comments(&ctx, kind, &id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Add a public reply or an internal note.
+#[utoipa::path(post, path = "/api/v1/{collection}/{id}/comments", tag = "records", request_body = dto::CreateComment,
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    responses((status = 201, body = dto::Comment), (status = 422, body = crate::error::Problem)))]
+pub async fn add_comment(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<dto::CreateComment>,
+) -> Result<(StatusCode, Json<dto::Comment>), ApiError> {
+    let internal = match body.visibility.as_deref() {
+        None | Some("public") => false,
+        Some("internal") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "visibility",
+                "must be public or internal",
+            ))
+        }
+    };
+    let c = s.app.add_comment(&ctx, kind, &id, &body.body, internal).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+/// Links of a record, in both directions.
+#[utoipa::path(get, path = "/api/v1/{collection}/{id}/links", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    responses((status = 200, body = Vec<dto::Link>)))]
+pub async fn list_links(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<dto::Link>>, ApiError> {
+    Ok(Json(
+        s.app
+            .links(&ctx, kind, &id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Link this record to another.
+#[utoipa::path(post, path = "/api/v1/{collection}/{id}/links", tag = "records", request_body = dto::CreateLink,
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    responses((status = 201, body = dto::Link), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn add_link(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<dto::CreateLink>,
+) -> Result<(StatusCode, Json<dto::Link>), ApiError> {
+    let l = s
+        .app
+        .add_link(&ctx, kind, &id, &body.target, body.link_type)
+        .await?;
+    Ok((StatusCode::CREATED, Json(l.into())))
+}
+
+/// Remove a link.
+#[utoipa::path(delete, path = "/api/v1/{collection}/{id}/links/{link_id}", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path), ("link_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn remove_link(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path((id, link_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let link_id: i64 = link_id
+        .parse()
+        .map_err(|_| ApiError::from(itsm_app::AppError::NotFound(format!("link {link_id}"))))?;
+    s.app.remove_link(&ctx, kind, &id, link_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Attachments of a record.
+#[utoipa::path(get, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    responses((status = 200, body = Vec<dto::Attachment>)))]
+pub async fn list_attachments(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<dto::Attachment>>, ApiError> {
+    Ok(Json(
+        s.app
+            .attachments(&ctx, kind, &id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Attach a file (multipart form, field `file`).
+#[utoipa::path(post, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
+    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = Object),
+    responses((status = 201, body = dto::Attachment), (status = 422, body = crate::error::Problem)))]
+pub async fn add_attachment(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<dto::Attachment>), ApiError> {
+    let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (name, ctype, bytes) = read_file_field(&mut multipart).await?;
+    let a = s
+        .app
+        .add_attachment(&ctx, kind, &id, &name, &ctype, &bytes)
+        .await?;
+    Ok((StatusCode::CREATED, Json(a.into())))
+}
+
+/// Reads the `file` field of a multipart body; other fields are skipped.
+pub async fn read_file_field(m: &mut Multipart) -> Result<(String, String, Vec<u8>), ApiError> {
+    loop {
+        let field = m
+            .next_field()
+            .await
+            .map_err(|e| ApiError::invalid_field("file", e.body_text()))?;
+        let Some(field) = field else {
+            return Err(ApiError::invalid_field(
+                "file",
+                "a multipart field named `file` is required",
+            ));
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_owned();
+        let ctype = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::invalid_field("file", e.body_text()))?;
+        return Ok((name, ctype, bytes.to_vec()));
+    }
+}
+
+/// Download an attachment. It is always sent as a download, never shown inline.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "records", params(("id" = i64, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = crate::error::Problem)))]
+pub async fn download_attachment(
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    attachment_response(&s, &ctx, &id).await
+}
+
+pub async fn attachment_response(s: &AppState, ctx: &itsm_app::Ctx, id: &str) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::from(itsm_app::AppError::NotFound(format!("attachment {id}"))))?;
+    let (a, content) = s.app.attachment(ctx, id).await?;
+    let safe_name: String = a
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut resp = Response::new(Body::from(content));
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// Create a service or a configuration item.
+#[utoipa::path(post, path = "/api/v1/{collection}", tag = "records", request_body = dto::CreateCatalogueItem,
+    params(("collection" = String, Path, description = "services or configuration-items")),
+    responses((status = 201, body = dto::Record), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_catalogue_item(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    ApiJson(body): ApiJson<dto::CreateCatalogueItem>,
+) -> Result<Response, ApiError> {
+    let v = s
+        .app
+        .create_catalogue_item(&ctx, kind, &body.name, &body.description)
+        .await?;
+    Ok(record_response(StatusCode::CREATED, &v))
+}
+
+/// The account the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = dto::Me), (status = 401, body = crate::error::Problem)))]
+pub async fn me(State(s): State<AppState>, ApiCaller(ctx): ApiCaller) -> Result<Json<dto::Me>, ApiError> {
+    let u = s.app.me(&ctx).await?;
+    Ok(Json(dto::Me {
+        id: u.id.0,
+        username: u.username,
+        display_name: u.display_name,
+        role: u.role.as_str().into(),
+        organization_id: u.organization_id.0,
+    }))
+}
+
+#[allow(dead_code)]
+fn _doc(_: LinkType) -> &'static str {
+    COLLECTION_DOC
+}

@@ -1,0 +1,184 @@
+//! Request ids, structured request logs, security headers, Prometheus metrics and health checks.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use rand::RngCore;
+
+use crate::AppState;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, for error bodies and the audit trail.
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request counts and latencies per method, route and status.
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<HashMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
+        if let Ok(mut map) = self.series.lock() {
+            let s = map
+                .entry((method.to_owned(), route.to_owned(), status))
+                .or_default();
+            s.count += 1;
+            s.sum += secs;
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if secs <= *b {
+                    if let Some(slot) = s.buckets.get_mut(i) {
+                        *slot += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP itsm_http_requests_total HTTP requests handled.\n# TYPE itsm_http_requests_total counter\n");
+        let Ok(map) = self.series.lock() else { return out };
+        let mut keys: Vec<_> = map.keys().cloned().collect();
+        keys.sort();
+        for k in &keys {
+            if let Some(s) = map.get(k) {
+                let _ = writeln!(
+                    out,
+                    "itsm_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
+                    k.0, k.1, k.2, s.count
+                );
+            }
+        }
+        out.push_str(
+            "# HELP itsm_http_request_duration_seconds Time to answer HTTP requests.\n# TYPE itsm_http_request_duration_seconds histogram\n",
+        );
+        for k in &keys {
+            let Some(s) = map.get(k) else { continue };
+            let labels = format!("method=\"{}\",route=\"{}\",status=\"{}\"", k.0, k.1, k.2);
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let n = s.buckets.get(i).copied().unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "itsm_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "itsm_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "itsm_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "itsm_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
+        }
+        out
+    }
+}
+
+/// Gives every request an id (kept from a well-formed `x-request-id` header, or new), logs it,
+/// measures it and adds the security headers.
+pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let mut b = [0u8; 8];
+            rand::thread_rng().fill_bytes(&mut b);
+            hex::encode(b)
+        });
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let mut resp = REQUEST_ID
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(req), span.clone()),
+        )
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    state.metrics.observe(&method, &route, status, secs);
+    span.in_scope(|| tracing::info!(status, ms = secs * 1000.0, "answered"));
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    resp
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.app.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

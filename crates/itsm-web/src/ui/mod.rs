@@ -1,0 +1,6 @@
+//! UI placeholder
+use crate::AppState;
+use axum::Router;
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,1036 @@
+//! The JSON API end to end, over a real TCP socket, on both databases: every test runs once on SQLite
+//! and once on PostgreSQL, each with its own fresh database.
+
+use std::sync::Arc;
+
+use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};
+use itsm_domain::Role;
+use itsm_storage::testing::TestDb;
+use itsm_storage::Backend;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Postgres).await } )* }
+    };
+}
+
+both!(
+    incident_lifecycle_through_the_api,
+    bad_input_is_a_problem_and_changes_nothing,
+    concurrency_and_transitions,
+    customers_see_only_their_organization,
+    comments_links_and_attachments,
+    lists_filter_search_and_page,
+    openapi_health_and_metrics,
+);
+
+struct Server {
+    base: String,
+    http: Client,
+    db: Option<TestDb>,
+    agent: String,
+    customer_a: String,
+    customer_b: String,
+    auditor: String,
+    org_a: i64,
+    org_b: i64,
+    group: i64,
+    agent_id: i64,
+}
+
+impl Server {
+    async fn start(backend: Backend) -> Server {
+        let db = TestDb::new(backend).await.expect("test database");
+        let app = App::new(
+            db.store.clone(),
+            Arc::new(SystemClock),
+            Settings {
+                max_attachment_bytes: 64 * 1024,
+                ..Default::default()
+            },
+        );
+        let sys = Ctx::system();
+        app.add_organization(&sys, "Provider", "provider").await.unwrap();
+        let a = app
+            .add_organization(&sys, "Customer A", "customer")
+            .await
+            .unwrap();
+        let b = app
+            .add_organization(&sys, "Customer B", "customer")
+            .await
+            .unwrap();
+        let user = |name: &str, role: Role, org: Option<&str>| NewUserInput {
+            username: name.into(),
+            display_name: Some(format!("{name} person")),
+            email: None,
+            role,
+            organization: org.map(Into::into),
+            password: None,
+        };
+        let agent = app
+            .add_user(&sys, &user("agent", Role::Agent, None))
+            .await
+            .unwrap();
+        app.add_user(&sys, &user("alice", Role::Customer, Some("Customer A")))
+            .await
+            .unwrap();
+        app.add_user(&sys, &user("bob", Role::Customer, Some("Customer B")))
+            .await
+            .unwrap();
+        app.add_user(&sys, &user("audrey", Role::Auditor, None))
+            .await
+            .unwrap();
+        let mut tx = app.store().begin().await.unwrap();
+        let group = app
+            .add_group_in(&mut tx, &sys, "Service Desk", "", &[agent.id], app.now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let token = |u: &'static str| {
+            let app = app.clone();
+            async move { app.create_token(&Ctx::system(), u, "test").await.unwrap() }
+        };
+        let (agent_t, alice_t, bob_t, audrey_t) = (
+            token("agent").await,
+            token("alice").await,
+            token("bob").await,
+            token("audrey").await,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = itsm_web::router(app, false);
+        tokio::spawn(async move { itsm_web::serve(listener, router).await });
+        Server {
+            base: format!("http://{addr}"),
+            http: Client::new(),
+            db: Some(db),
+            agent: agent_t,
+            customer_a: alice_t,
+            customer_b: bob_t,
+            auditor: audrey_t,
+            org_a: a.id.0,
+            org_b: b.id.0,
+            group: group.id.0,
+            agent_id: agent.id.0,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn patch(&self, token: &str, path: &str, version: Option<i64>, body: Value) -> Response {
+        let mut rb = self.http.patch(self.url(path)).bearer_auth(token).json(&body);
+        if let Some(v) = version {
+            rb = rb.header("If-Match", format!("\"{v}\""));
+        }
+        rb.send().await.unwrap()
+    }
+
+    async fn incident(&self, token: &str, body: Value) -> Value {
+        let r = self.post(token, "/api/v1/incidents", body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.unwrap()
+    }
+
+    async fn count(&self) -> usize {
+        let v: Value = self
+            .get(&self.agent, "/api/v1/incidents?limit=200")
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["items"].as_array().unwrap().len()
+    }
+
+    async fn stop(mut self) {
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+async fn problem(r: Response, status: StatusCode) -> Value {
+    assert_eq!(r.status(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], status.as_u16());
+    assert!(
+        !v["request_id"].as_str().unwrap().is_empty(),
+        "problem without request id: {v}"
+    );
+    v
+}
+
+fn fields(p: &Value) -> Vec<String> {
+    p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn incident_lifecycle_through_the_api(backend: Backend) {
+    let s = Server::start(backend).await;
+    let r = s
+        .post(
+            &s.agent,
+            "/api/v1/incidents",
+            json!({"title": "Mail down", "organization_id": s.org_a, "impact": "high", "urgency": "high"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let inc: Value = r.json().await.unwrap();
+    assert_eq!(inc["priority"], 1);
+    assert_eq!(inc["state"], "new");
+    assert_eq!(
+        location,
+        format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap())
+    );
+
+    let got = s.get(&s.agent, &location).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    let number = inc["number"].as_str().unwrap();
+    let by_id: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{}", inc["id"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_id["number"], number);
+
+    let path = format!("/api/v1/incidents/{number}");
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(1),
+            json!({"state": "in_progress", "assignment_group_id": s.group, "assignee_id": s.agent_id}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["etag"], "\"2\"");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["assignee"], "agent person");
+    assert!(v["first_response_at"].is_string());
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(2),
+            json!({"state": "on_hold", "on_hold_reason": "awaiting_caller"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(&s.agent, &path, Some(3), json!({"state": "in_progress"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(4),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "Restarted relay"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(&s.agent, &path, Some(5), json!({"state": "closed"}))
+        .await;
+    let closed: Value = r.json().await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    assert!(closed["closed_at"].is_string());
+    assert_eq!(closed["allowed_states"], json!([]));
+
+    let history: Value = s
+        .get(&s.agent, &format!("{path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = history.as_array().unwrap();
+    assert_eq!(events.len(), 6);
+    assert_eq!(events[0]["action"], "created");
+    assert_eq!(events[0]["actor"], "agent person");
+    let states: Vec<(Value, Value)> = events
+        .iter()
+        .filter_map(|e| {
+            e["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["field"] == "state")
+                .map(|c| (c["old"].clone(), c["new"].clone()))
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (Value::Null, json!("new")),
+            (json!("new"), json!("in_progress")),
+            (json!("in_progress"), json!("on_hold")),
+            (json!("on_hold"), json!("in_progress")),
+            (json!("in_progress"), json!("resolved")),
+            (json!("resolved"), json!("closed")),
+        ]
+    );
+    assert!(events.iter().all(|e| e["request_id"].is_string()));
+    s.stop().await;
+}
+
+async fn bad_input_is_a_problem_and_changes_nothing(backend: Backend) {
+    let s = Server::start(backend).await;
+    let inc = s
+        .incident(&s.agent, json!({"title": "Keep me", "organization_id": s.org_a}))
+        .await;
+    let before = s.count().await;
+    let send = |body: &'static str, ctype: &'static str| {
+        s.http
+            .post(s.url("/api/v1/incidents"))
+            .bearer_auth(&s.agent)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
+
+    let p = problem(
+        send("{not json", "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(p["type"], "/problems/malformed-request");
+    let p = problem(
+        send(r#"{"title":"x","colour":"red"}"#, "application/json")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["colour"]);
+    let p = problem(
+        send(r#"{"title":42}"#, "application/json").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["title"]);
+    let p = problem(
+        send(r#"{"title":"x","impact":"huge"}"#, "application/json")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["impact"]);
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("huge"));
+    let p = problem(
+        send(r#"{"description":"no title"}"#, "application/json")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["title"]);
+    problem(
+        send(r#"{"title":"x"}"#, "text/plain").await.unwrap(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+    let p = problem(
+        s.post(
+            &s.agent,
+            "/api/v1/incidents",
+            json!({"title": "  ", "organization_id": s.org_a}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["title"]);
+    let p = problem(
+        s.post(&s.agent, "/api/v1/incidents", json!({"title": "x", "organization_id": s.org_a, "service_id": 999_999, "assignee_id": s.agent_id, "assignment_group_id": s.group + 100})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        fields(&p),
+        vec!["service_id", "assignment_group_id", "assignee_id"]
+    );
+    let big = format!(
+        "{{\"title\":\"x\",\"description\":\"{}\"}}",
+        "a".repeat(300 * 1024)
+    );
+    let r = s
+        .http
+        .post(s.url("/api/v1/incidents"))
+        .bearer_auth(&s.agent)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    problem(r, StatusCode::PAYLOAD_TOO_LARGE).await;
+
+    let r = s
+        .http
+        .post(s.url("/api/v1/incidents"))
+        .json(&json!({"title": "x"}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, StatusCode::UNAUTHORIZED).await;
+    problem(
+        s.post("itsm_not-a-token", "/api/v1/incidents", json!({"title": "x"}))
+            .await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(
+        s.post(&s.auditor, "/api/v1/incidents", json!({"title": "x"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        s.get(&s.agent, "/api/v1/incidents/INC-99999").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        s.get(&s.agent, "/api/v1/incidents/SVC-1").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        s.get(&s.agent, "/api/v1/incidents/not-a-number").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let p = problem(
+        s.get(&s.agent, "/api/v1/incidents?sort=colour").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["sort"]);
+    let p = problem(
+        s.get(&s.agent, "/api/v1/incidents?limit=0").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["limit"]);
+    let p = problem(
+        s.get(&s.agent, "/api/v1/incidents?state=sleeping").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["state"]);
+
+    assert_eq!(s.count().await, before);
+    let same: Value = s
+        .get(
+            &s.agent,
+            &format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["version"], 1);
+    assert_eq!(same["title"], "Keep me");
+    s.stop().await;
+}
+
+async fn concurrency_and_transitions(backend: Backend) {
+    let s = Server::start(backend).await;
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Flaky VPN", "organization_id": s.org_a}),
+        )
+        .await;
+    let path = format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap());
+
+    let p = problem(
+        s.patch(&s.agent, &path, None, json!({"title": "x"})).await,
+        StatusCode::PRECONDITION_REQUIRED,
+    )
+    .await;
+    assert_eq!(p["type"], "/problems/version-required");
+    assert_eq!(
+        s.patch(&s.agent, &path, Some(1), json!({"title": "Flaky VPN in Berlin"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let p = problem(
+        s.patch(&s.agent, &path, Some(1), json!({"title": "lost update"}))
+            .await,
+        StatusCode::PRECONDITION_FAILED,
+    )
+    .await;
+    assert_eq!(p["current_version"], 2);
+    let p = problem(
+        s.patch(&s.agent, &path, Some(2), json!({"state": "closed"}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        p["allowed_states"],
+        json!(["in_progress", "on_hold", "resolved", "cancelled"])
+    );
+    let p = problem(
+        s.patch(&s.agent, &path, Some(2), json!({"state": "resolved"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["resolution_code", "resolution_notes"]);
+    let p = problem(
+        s.patch(&s.agent, &path, Some(2), json!({"state": "on_hold"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["on_hold_reason"]);
+    let p = problem(
+        s.patch(&s.agent, &path, Some(2), json!({"assignee_id": s.agent_id}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["assignee_id"]);
+
+    // Sixteen concurrent writers at the same version: exactly one wins, the rest get 412.
+    let mut handles = Vec::new();
+    for i in 0..16 {
+        let http = s.http.clone();
+        let url = s.url(&path);
+        let token = s.agent.clone();
+        handles.push(tokio::spawn(async move {
+            http.patch(url)
+                .bearer_auth(token)
+                .header("If-Match", "\"2\"")
+                .json(&json!({"title": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::PRECONDITION_FAILED));
+    let now: Value = s.get(&s.agent, &path).await.json().await.unwrap();
+    assert_eq!(now["version"], 3);
+    let history: Value = s
+        .get(&s.agent, &format!("{path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 3);
+    s.stop().await;
+}
+
+async fn customers_see_only_their_organization(backend: Backend) {
+    let s = Server::start(backend).await;
+    let mine = s
+        .incident(&s.customer_a, json!({"title": "My laptop is slow"}))
+        .await;
+    assert_eq!(mine["organization_id"], s.org_a);
+    assert_eq!(mine["caller"], "alice person");
+    let other = s
+        .incident(
+            &s.agent,
+            json!({"title": "B's outage", "organization_id": s.org_b}),
+        )
+        .await;
+    let mine_path = format!("/api/v1/incidents/{}", mine["number"].as_str().unwrap());
+    let other_path = format!("/api/v1/incidents/{}", other["number"].as_str().unwrap());
+
+    problem(s.get(&s.customer_a, &other_path).await, StatusCode::NOT_FOUND).await;
+    problem(
+        s.get(&s.customer_a, &format!("{other_path}/history")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        s.get(&s.customer_a, &format!("{other_path}/comments")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        s.post(
+            &s.customer_a,
+            &format!("{other_path}/comments"),
+            json!({"body": "hi"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(s.get(&s.customer_b, &mine_path).await, StatusCode::NOT_FOUND).await;
+    let list: Value = s
+        .get(&s.customer_a, "/api/v1/incidents")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![mine["number"].as_str().unwrap()]);
+    // Asking for the other organization explicitly still shows nothing.
+    let list: Value = s
+        .get(
+            &s.customer_a,
+            &format!("/api/v1/incidents?organization_id={}", s.org_b),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+
+    let p = problem(
+        s.post(
+            &s.customer_a,
+            "/api/v1/incidents",
+            json!({"title": "x", "organization_id": s.org_b}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["organization_id"]);
+    problem(
+        s.patch(&s.customer_a, &mine_path, Some(1), json!({"title": "x"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    s.post(
+        &s.agent,
+        &format!("{mine_path}/comments"),
+        json!({"body": "Internal: check the disk", "visibility": "internal"}),
+    )
+    .await;
+    s.post(
+        &s.agent,
+        &format!("{mine_path}/comments"),
+        json!({"body": "We are on it"}),
+    )
+    .await;
+    let comments: Value = s
+        .get(&s.customer_a, &format!("{mine_path}/comments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = comments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["We are on it"]);
+    let history: Value = s
+        .get(&s.customer_a, &format!("{mine_path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["summary"] != "internal note"));
+    problem(
+        s.post(
+            &s.customer_a,
+            &format!("{mine_path}/comments"),
+            json!({"body": "x", "visibility": "internal"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // The auditor reads everything and writes nothing.
+    assert_eq!(s.get(&s.auditor, &other_path).await.status(), StatusCode::OK);
+    let all: Value = s
+        .get(&s.auditor, &format!("{mine_path}/comments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    problem(
+        s.post(&s.auditor, &format!("{mine_path}/comments"), json!({"body": "x"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        s.patch(&s.auditor, &mine_path, Some(1), json!({"title": "x"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    s.stop().await;
+}
+
+async fn comments_links_and_attachments(backend: Backend) {
+    let s = Server::start(backend).await;
+    let a = s
+        .incident(
+            &s.agent,
+            json!({"title": "Printer jams", "organization_id": s.org_a}),
+        )
+        .await;
+    let b = s
+        .incident(
+            &s.agent,
+            json!({"title": "Printer jams again", "organization_id": s.org_a}),
+        )
+        .await;
+    let (an, bn) = (a["number"].as_str().unwrap(), b["number"].as_str().unwrap());
+    let apath = format!("/api/v1/incidents/{an}");
+
+    let r = s
+        .post(
+            &s.agent,
+            &format!("{apath}/comments"),
+            json!({"body": "Replaced the roller"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let p = problem(
+        s.post(&s.agent, &format!("{apath}/comments"), json!({"body": ""}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["body"]);
+    // The first public reply by staff counts as the first response.
+    let now: Value = s.get(&s.agent, &apath).await.json().await.unwrap();
+    assert!(now["first_response_at"].is_string());
+    assert_eq!(now["version"], 2);
+
+    let r = s
+        .post(
+            &s.agent,
+            &format!("/api/v1/incidents/{bn}/links"),
+            json!({"target": an, "link_type": "duplicate_of"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/incidents/{bn}/links"),
+            json!({"target": an, "link_type": "duplicate_of"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/incidents/{bn}/links"),
+            json!({"target": "INC-99999", "link_type": "relates_to"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["target"]);
+    let links: Value = s
+        .get(&s.agent, &format!("{apath}/links"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(links[0]["label"], "duplicated by");
+    assert_eq!(links[0]["record_number"], bn);
+    let link_id = links[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        s.http
+            .delete(s.url(&format!("{apath}/links/{link_id}")))
+            .bearer_auth(&s.agent)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let links: Value = s
+        .get(&s.agent, &format!("{apath}/links"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(links.as_array().unwrap().is_empty());
+
+    let png = b"\x89PNG\r\n\x1a\nrest-of-image".to_vec();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png.clone())
+            .file_name("../../shot.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = s
+        .http
+        .post(s.url(&format!("{apath}/attachments")))
+        .bearer_auth(&s.customer_a)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let att: Value = r.json().await.unwrap();
+    assert_eq!(att["filename"], "shot.png");
+    let r = s.get(&s.customer_a, att["href"].as_str().unwrap()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    problem(
+        s.get(&s.customer_b, att["href"].as_str().unwrap()).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    for (bytes, name, mime) in [
+        (b"<script>alert(1)</script>".to_vec(), "x.html", "text/html"),
+        (b"not a png at all".to_vec(), "fake.png", "image/png"),
+        (vec![b'a'; 70 * 1024], "big.txt", "text/plain"),
+    ] {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(name)
+                .mime_str(mime)
+                .unwrap(),
+        );
+        let r = s
+            .http
+            .post(s.url(&format!("{apath}/attachments")))
+            .bearer_auth(&s.agent)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+    }
+    let list: Value = s
+        .get(&s.agent, &format!("{apath}/attachments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let history: Value = s
+        .get(&s.agent, &format!("{apath}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "created",
+            "commented",
+            "updated",
+            "linked",
+            "unlinked",
+            "attached"
+        ]
+    );
+    s.stop().await;
+}
+
+async fn lists_filter_search_and_page(backend: Backend) {
+    let s = Server::start(backend).await;
+    for i in 0..12 {
+        let title = if i % 3 == 0 {
+            format!("Database backup failed {i}")
+        } else {
+            format!("Mailbox full {i}")
+        };
+        let inc = s.incident(&s.agent, json!({"title": title, "organization_id": if i % 2 == 0 { s.org_a } else { s.org_b }, "impact": "low", "urgency": "low"})).await;
+        if i % 4 == 0 {
+            let path = format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap());
+            s.patch(
+                &s.agent,
+                &path,
+                Some(1),
+                json!({"state": "in_progress", "assignment_group_id": s.group}),
+            )
+            .await;
+        }
+    }
+    let found: Value = s
+        .get(&s.agent, "/api/v1/incidents?q=backup&sort=number")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Database backup failed 0",
+            "Database backup failed 3",
+            "Database backup failed 6",
+            "Database backup failed 9"
+        ]
+    );
+    let wip: Value = s
+        .get(
+            &s.agent,
+            &format!(
+                "/api/v1/incidents?state=in_progress&assignment_group_id={}",
+                s.group
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wip["items"].as_array().unwrap().len(), 3);
+    let unassigned: Value = s
+        .get(&s.agent, "/api/v1/incidents?assignment_group_id=none&limit=200")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unassigned["items"].as_array().unwrap().len(), 9);
+
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/incidents?sort=-number&limit=5".to_owned();
+    loop {
+        let page: Value = s.get(&s.agent, &url).await.json().await.unwrap();
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["number"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/incidents?sort=-number&limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (1..=12).rev().map(|n| format!("INC-{n}")).collect();
+    assert_eq!(seen, expected);
+    s.stop().await;
+}
+
+async fn openapi_health_and_metrics(backend: Backend) {
+    let s = Server::start(backend).await;
+    let doc: Value = s
+        .http
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/{collection}/{id}/history",
+        "/api/v1/{collection}/{id}/comments",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        s.http.get(s.url("/readyz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.http.get(s.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    s.get(&s.agent, "/api/v1/incidents").await;
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "itsm_http_requests_total{method=\"GET\",route=\"/api/v1/incidents\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("itsm_http_request_duration_seconds_bucket"));
+    let me: Value = s.get(&s.agent, "/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["role"], "agent");
+    s.stop().await;
+}

@@ -1,0 +1,131 @@
+//! Configuration: one typed struct, read from a TOML file and then from `ITSM_*` environment
+//! variables, which win.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Everything the binary can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://...` or `postgres://...`; default: `itsm.db` in the data folder.
+    pub database_url: Option<String>,
+    /// Where the SQLite database and other local files live.
+    pub data_dir: PathBuf,
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    /// `info`, `debug`, or a full tracing filter such as `itsm=debug,sqlx=warn`.
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Largest database pool.
+    pub max_connections: u32,
+    /// Mark cookies `Secure`; turn on when serving over HTTPS.
+    pub secure_cookies: bool,
+    /// Priority by impact (rows: high, medium, low) and urgency (columns: high, medium, low).
+    pub priority_matrix: Option<[[i16; 3]; 3]>,
+    /// Largest attachment, in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_level: "info".into(),
+            log_format: "text".into(),
+            max_connections: 16,
+            secure_cookies: false,
+            priority_matrix: None,
+            max_attachment_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if given, or `itsm.toml` if present) and applies the environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
+        let path = file.map(PathBuf::from).or_else(|| {
+            let p = PathBuf::from("itsm.toml");
+            p.exists().then_some(p)
+        });
+        let mut cfg = match path {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.message()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(v) = get("ITSM_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("ITSM_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("ITSM_LISTEN") {
+            self.listen = v
+                .parse()
+                .map_err(|_| format!("ITSM_LISTEN: `{v}` is not an address such as 127.0.0.1:8080"))?;
+        }
+        if let Some(v) = get("ITSM_LOG_LEVEL") {
+            self.log_level = v;
+        }
+        if let Some(v) = get("ITSM_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(v) = get("ITSM_MAX_CONNECTIONS") {
+            self.max_connections = v
+                .parse()
+                .map_err(|_| format!("ITSM_MAX_CONNECTIONS: `{v}` is not a number"))?;
+        }
+        if let Some(v) = get("ITSM_SECURE_COOKIES") {
+            self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!("log_format: `{}` must be text or json", self.log_format));
+        }
+        Ok(())
+    }
+
+    /// The database URL to use: the configured one, or an SQLite file in the data folder.
+    pub fn database_url(&self) -> Result<String, String> {
+        match &self.database_url {
+            Some(u) => Ok(u.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| format!("cannot create data folder {}: {e}", self.data_dir.display()))?;
+                Ok(format!("sqlite://{}", self.data_dir.join("itsm.db").display()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_bad_values_are_named() {
+        let mut c: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nlog_level = \"debug\"").unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        c.apply_env(|k| (k == "ITSM_LISTEN").then(|| "127.0.0.1:7000".to_owned()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.log_level, "debug");
+        let err = c
+            .apply_env(|k| (k == "ITSM_LISTEN").then(|| "nope".to_owned()))
+            .unwrap_err();
+        assert!(err.starts_with("ITSM_LISTEN"));
+        assert!(toml::from_str::<Config>("colour = 1").is_err());
+    }
+}

@@ -225,7 +225,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             .await
             .map_err(|e| AppError::Setup(e.to_string()))??
     };
-    let mut rng = StdRng::seed_from_u64(20_000_1);
+    let mut rng = StdRng::seed_from_u64(200_001);
     let mut tx = app.store().begin().await?;
     if people::any_user(&mut tx).await? {
         return Err(AppError::Conflict(
@@ -298,8 +298,12 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             .await?;
         groups.push((g.id, members));
     }
+    let admin_id = staff
+        .first()
+        .map(|s| s.0)
+        .ok_or_else(|| AppError::Setup("no demo administrator".into()))?;
     let admin = Ctx::user(Actor {
-        user_id: staff[0].0,
+        user_id: admin_id,
         organization_id: provider.id,
         role: Role::Administrator,
     });

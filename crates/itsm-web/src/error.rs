@@ -35,9 +35,13 @@ pub struct ProblemField {
     pub message: String,
 }
 
-/// An error answered by the API.
+/// An error answered by the API. Boxed, so `Result<_, ApiError>` stays as small as a pointer.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorBody>);
+
+/// What an [`ApiError`] holds.
+#[derive(Debug)]
+pub struct ApiErrorBody {
     pub status: StatusCode,
     pub kind: &'static str,
     pub title: &'static str,
@@ -56,7 +60,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiError(Box::new(ApiErrorBody {
             status,
             kind,
             title,
@@ -66,7 +70,7 @@ impl ApiError {
             current_version: None,
             retry_after: None,
             request_id: String::new(),
-        }
+        }))
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -96,6 +100,19 @@ impl ApiError {
     pub fn with_request_id(mut self, id: &str) -> Self {
         self.request_id = id.to_owned();
         self
+    }
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorBody;
+    fn deref(&self) -> &ApiErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorBody {
+        &mut self.0
     }
 }
 
@@ -173,31 +190,32 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let e = *self.0;
         let body = Problem {
-            kind: format!("/problems/{}", self.kind),
-            title: self.title.to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail,
-            request_id: if self.request_id.is_empty() {
+            kind: format!("/problems/{}", e.kind),
+            title: e.title.to_owned(),
+            status: e.status.as_u16(),
+            detail: e.detail,
+            request_id: if e.request_id.is_empty() {
                 crate::observe::current_request_id()
             } else {
-                self.request_id
+                e.request_id
             },
-            errors: self.errors,
-            allowed_states: self.allowed_states,
-            current_version: self.current_version,
+            errors: e.errors,
+            allowed_states: e.allowed_states,
+            current_version: e.current_version,
         };
-        let mut resp = (self.status, axum::Json(body)).into_response();
+        let mut resp = (e.status, axum::Json(body)).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = e.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if e.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

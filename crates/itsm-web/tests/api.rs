@@ -25,6 +25,7 @@ both!(
     comments_links_and_attachments,
     lists_filter_search_and_page,
     openapi_health_and_metrics,
+    ui_forms_need_a_session_and_csrf,
 );
 
 struct Server {
@@ -39,6 +40,7 @@ struct Server {
     org_b: i64,
     group: i64,
     agent_id: i64,
+    app: App,
 }
 
 impl Server {
@@ -101,9 +103,10 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = itsm_web::router(app, false);
+        let router = itsm_web::router(app.clone(), false);
         tokio::spawn(async move { itsm_web::serve(listener, router).await });
         Server {
+            app,
             base: format!("http://{addr}"),
             http: Client::new(),
             db: Some(db),
@@ -1032,5 +1035,124 @@ async fn openapi_health_and_metrics(backend: Backend) {
     assert!(metrics.contains("itsm_http_request_duration_seconds_bucket"));
     let me: Value = s.get(&s.agent, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["role"], "agent");
+    s.stop().await;
+}
+
+async fn ui_forms_need_a_session_and_csrf(backend: Backend) {
+    let s = Server::start(backend).await;
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Without a session every page sends the browser to sign in.
+    let r = http.get(s.url("/incidents")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=/incidents");
+    let r = http
+        .post(s.url("/incidents/new"))
+        .form(&[("title", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // A sign-in posted from another site is refused before the password is even checked.
+    let r = http
+        .post(s.url("/login"))
+        .header("origin", "http://evil.example")
+        .form(&[("username", "agent"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Users without a password cannot sign in.
+    let r = http
+        .post(s.url("/login"))
+        .form(&[("username", "agent"), ("password", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("set-cookie").is_none());
+    let before = s.count().await;
+    // A forged session cookie is not a session.
+    let r = http
+        .post(s.url("/incidents/new"))
+        .header("cookie", format!("itsm_session={}", "a".repeat(64)))
+        .form(&[("title", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.count().await, before);
+
+    // With a real session, a form without the session's CSRF token changes nothing.
+    let input = NewUserInput {
+        username: "paula".into(),
+        display_name: None,
+        email: None,
+        role: Role::Agent,
+        organization: None,
+        password: Some("paula's long password".into()),
+    };
+    s.app.add_user(&Ctx::system(), &input).await.unwrap();
+    let r = http
+        .post(s.url("/login"))
+        .form(&[
+            ("username", "paula"),
+            ("password", "paula's long password"),
+            ("next", "/incidents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = http
+        .get(s.url("/incidents/new"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    for token in ["", "0123456789abcdef0123456789abcdef"] {
+        let r = http
+            .post(s.url("/incidents/new"))
+            .header("cookie", &session)
+            .form(&[("csrf", token), ("title", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(s.count().await, before);
+    let r = http
+        .post(s.url("/incidents/new"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "real"),
+            ("organization_id", &s.org_a.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.count().await, before + 1);
     s.stop().await;
 }

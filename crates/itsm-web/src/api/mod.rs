@@ -1,9 +1,9 @@
 //! The JSON API under `/api/v1`. Authentication is a bearer API token; the use case decides what the
 //! caller may do. The OpenAPI document at `/api/v1/openapi.json` is generated from these handlers.
 
-mod dto;
+pub(crate) mod dto;
 mod incidents;
-mod records;
+pub(crate) mod records;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

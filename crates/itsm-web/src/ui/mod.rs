@@ -1,6 +1,80 @@
-//! UI placeholder
-use crate::AppState;
+//! The web UI, rendered on the server with askama templates (escaped by default). Plain HTML forms
+//! post to these handlers, which call the same use cases as the API; every form carries the session's
+//! CSRF token, and the session cookie is HTTP-only and SameSite=Strict.
+
+mod pages;
+mod session;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+
+use crate::AppState;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/incidents") }))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/static/app.css", get(stylesheet))
+        .route("/incidents", get(pages::queue))
+        .route("/incidents/new", get(pages::new_form).post(pages::create))
+        .route("/incidents/{number}", get(pages::detail))
+        .route("/incidents/{number}/update", post(pages::update))
+        .route("/incidents/{number}/state", post(pages::change_state))
+        .route("/incidents/{number}/comments", post(pages::comment))
+        .route("/incidents/{number}/links", post(pages::link))
+        .route(
+            "/incidents/{number}/attachments",
+            post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
+        )
+        .route("/attachments/{id}", get(pages::download))
+}
+
+async fn stylesheet() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// Renders a template, or a plain error page that names the request id if rendering fails.
+pub(crate) fn render<T: askama::Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+        }
+    }
+}
+
+/// A minimal page for errors that have no better place to show, with the request id to quote.
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+    let id = crate::observe::current_request_id();
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} · itsm</title>\
+         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><h1>{code}</h1>\
+         <div class=\"error\" role=\"alert\">{msg}</div><p class=\"meta\">Request id: {id}</p>\
+         <p><a href=\"/incidents\">Back to the incidents</a></p></main></body></html>",
+        code = status.as_u16(),
+        msg = esc(message),
+        id = esc(&id)
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

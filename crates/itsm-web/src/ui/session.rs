@@ -1,0 +1,229 @@
+//! Signing in and out, and the extractor that turns the session cookie into the caller.
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use itsm_app::{AppError, Ctx};
+use serde::Deserialize;
+
+use super::{error_page, render};
+use crate::AppState;
+
+const COOKIE: &str = "itsm_session";
+
+/// A signed-in user of the UI: who they are and the CSRF token their forms must carry.
+pub struct UiUser {
+    pub ctx: Ctx,
+    pub csrf: String,
+    pub name: String,
+    pub role: &'static str,
+    session: String,
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+}
+
+impl FromRequestParts<AppState> for UiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/incidents");
+            let next = if next.starts_with('/') && !next.starts_with("//") {
+                next
+            } else {
+                "/incidents"
+            };
+            Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
+        };
+        let Some(session) = cookie_value(&parts.headers, COOKIE) else {
+            return Err(to_login());
+        };
+        match state.app.session(&session).await {
+            Ok((actor, csrf)) => {
+                let ctx = Ctx::user(actor).with_request_id(crate::observe::current_request_id());
+                let me = state.app.me(&ctx).await.map_err(|_| to_login())?;
+                Ok(UiUser {
+                    role: me.role.as_str(),
+                    name: me.display_name,
+                    ctx,
+                    csrf,
+                    session,
+                })
+            }
+            Err(AppError::Unauthenticated) => Err(to_login()),
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                Err(error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is not available right now.",
+                ))
+            }
+        }
+    }
+}
+
+impl UiUser {
+    /// Checks a form's CSRF token against the session's, in constant time.
+    #[allow(clippy::result_large_err)]
+    pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
+        let a = self.csrf.as_bytes();
+        let b = token.as_bytes();
+        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(error_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired. Go back, reload the page and try again.",
+            ))
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/incidents".to_owned(),
+    }
+}
+
+pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            error: None,
+            next: safe_next(q.next.as_deref()),
+            username: String::new(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Refuses a sign-in posted from another site: the browser names the origin of every POST.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin == "null" && host.is_empty() || origin.split_once("://").is_some_and(|(_, h)| h == host)
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    if !same_origin(&headers) {
+        return error_page(StatusCode::FORBIDDEN, "Sign-in from another site is not allowed.");
+    }
+    let next = safe_next(Some(&f.next));
+    match state.app.sign_in(f.username.trim(), &f.password).await {
+        Ok(s) => {
+            let secure = if state.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                s.session_token,
+                state.app.settings().session_hours * 3600
+            );
+            let mut resp = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(e) => {
+            let (status, msg) = match e {
+                AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                AppError::Unauthenticated => (
+                    StatusCode::UNAUTHORIZED,
+                    "Wrong user name or password.".to_owned(),
+                ),
+                other => {
+                    tracing::error!(error = %other, "sign-in failed");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Signing in is not possible right now.".to_owned(),
+                    )
+                }
+            };
+            render(
+                status,
+                &LoginPage {
+                    error: Some(msg),
+                    next,
+                    username: f.username,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(State(state): State<AppState>, user: UiUser, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = user.check_csrf(&f.csrf) {
+        return r;
+    }
+    if let Err(e) = state.app.sign_out(&user.session).await {
+        tracing::error!(error = %e, "sign-out failed");
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("itsm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    resp
+}

@@ -1,0 +1,392 @@
+//! What a person does in the web UI, in a real headless Chromium driven over WebDriver: sign in, log
+//! an incident, assign it, work it through to closed, reply, and read its history.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them);
+//! `ITSM_CHROMEDRIVER` and `ITSM_CHROMIUM` override their paths.
+
+mod webdriver {
+    //! A minimal W3C WebDriver client over reqwest: the dozen calls these tests make. A full client
+    //! crate would pull a large dependency tree into every test build for no gain here.
+
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use reqwest::Client;
+    use serde_json::{json, Value};
+
+    const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+    pub struct Driver {
+        child: Child,
+        http: Client,
+        base: String,
+        session: String,
+    }
+
+    impl Driver {
+        pub async fn start() -> Driver {
+            let driver =
+                std::env::var("ITSM_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+            let chromium = std::env::var("ITSM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(&driver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {driver} ({e}); install chromium-driver or run the README's test command"));
+            let http = Client::new();
+            let base = format!("http://127.0.0.1:{port}");
+            for _ in 0..100 {
+                if http.get(format!("{base}/status")).send().await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let profile = std::env::temp_dir().join(format!("itsm-chromium-{}-{port}", std::process::id()));
+            let caps = json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": chromium, "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900", format!("--user-data-dir={}", profile.display())
+                ]}
+            }}});
+            let v: Value = http
+                .post(format!("{base}/session"))
+                .json(&caps)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let session = v["value"]["sessionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+                .to_owned();
+            Driver {
+                child,
+                http,
+                base,
+                session,
+            }
+        }
+
+        async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+            let url = format!("{}/session/{}{path}", self.base, self.session);
+            let mut rb = self.http.request(method, url);
+            if let Some(b) = body {
+                rb = rb.json(&b);
+            }
+            let v: Value = rb.send().await.unwrap().json().await.unwrap();
+            if v["value"].get("error").is_some() {
+                panic!("WebDriver {path}: {}", v["value"]);
+            }
+            v["value"].clone()
+        }
+
+        pub async fn goto(&self, url: &str) {
+            self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+                .await;
+        }
+
+        pub async fn url(&self) -> String {
+            self.call(reqwest::Method::GET, "/url", None)
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+
+        /// Finds an element by CSS selector, waiting up to five seconds for it to appear.
+        pub async fn find(&self, css: &str) -> String {
+            for _ in 0..50 {
+                let url = format!("{}/session/{}/element", self.base, self.session);
+                let v: Value = self
+                    .http
+                    .post(url)
+                    .json(&json!({"using": "css selector", "value": css}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if let Some(id) = v["value"][ELEMENT].as_str() {
+                    return id.to_owned();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no element matches `{css}` on {}", self.url().await)
+        }
+
+        pub async fn click(&self, css: &str) {
+            let id = self.find(css).await;
+            self.call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/click"),
+                Some(json!({})),
+            )
+            .await;
+        }
+
+        pub async fn fill(&self, css: &str, text: &str) {
+            let id = self.find(css).await;
+            self.call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/clear"),
+                Some(json!({})),
+            )
+            .await;
+            self.call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/value"),
+                Some(json!({"text": text})),
+            )
+            .await;
+        }
+
+        /// Chooses the option with this visible label in a `<select>`.
+        pub async fn choose(&self, select_css: &str, label: &str) {
+            let select = self.find(select_css).await;
+            let v = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{select}/elements"),
+                    Some(json!({"using": "css selector", "value": "option"})),
+                )
+                .await;
+            for o in v.as_array().cloned().unwrap_or_default() {
+                let id = o[ELEMENT].as_str().unwrap_or_default().to_owned();
+                let text = self
+                    .call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                    .await;
+                if text.as_str() == Some(label) {
+                    self.call(
+                        reqwest::Method::POST,
+                        &format!("/element/{id}/click"),
+                        Some(json!({})),
+                    )
+                    .await;
+                    return;
+                }
+            }
+            panic!("no option `{label}` in `{select_css}`");
+        }
+
+        pub async fn text(&self, css: &str) -> String {
+            let id = self.find(css).await;
+            self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+
+        /// The element's text, or `None` while the page is changing under it.
+        async fn try_text(&self, css: &str) -> Option<String> {
+            let url = format!("{}/session/{}/element", self.base, self.session);
+            let v: Value = self
+                .http
+                .post(url)
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let id = v["value"][ELEMENT].as_str()?.to_owned();
+            let url = format!("{}/session/{}/element/{id}/text", self.base, self.session);
+            let v: Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
+            v["value"].as_str().map(str::to_owned)
+        }
+
+        /// Waits until the element's text contains `needle`, and returns the text.
+        pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+            let mut last = String::new();
+            for _ in 0..50 {
+                if let Some(t) = self.try_text(css).await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                    last = t;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("`{css}` never contained `{needle}`; last text: {last}");
+        }
+
+        pub async fn quit(mut self) {
+            let _ = self
+                .http
+                .delete(format!("{}/session/{}", self.base, self.session))
+                .send()
+                .await;
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+use std::sync::Arc;
+
+use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};
+use itsm_domain::{RecordKind, Role};
+use itsm_storage::testing::TestDb;
+use itsm_storage::Backend;
+use webdriver::Driver;
+
+async fn start_server(backend: Backend) -> (String, TestDb) {
+    let db = TestDb::new(backend).await.unwrap();
+    let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+    let sys = Ctx::system();
+    app.add_organization(&sys, "Provider", "provider").await.unwrap();
+    app.add_organization(&sys, "Contoso", "customer").await.unwrap();
+    let user = |name: &str, display: &str, role: Role, org: Option<&str>| NewUserInput {
+        username: name.into(),
+        display_name: Some(display.into()),
+        email: None,
+        role,
+        organization: org.map(Into::into),
+        password: Some("correct horse battery".into()),
+    };
+    let agent = app
+        .add_user(&sys, &user("agent", "Alex Agent", Role::Agent, None))
+        .await
+        .unwrap();
+    app.add_user(
+        &sys,
+        &user("carla", "Carla Caller", Role::Customer, Some("Contoso")),
+    )
+    .await
+    .unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    app.add_group_in(&mut tx, &sys, "Service Desk", "", &[agent.id], app.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.create_catalogue_item(&sys, RecordKind::Service, "Email", "")
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = itsm_web::router(app, false);
+    tokio::spawn(async move { itsm_web::serve(listener, router).await });
+    (base, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_logs_and_works_an_incident_to_closed() {
+    let (base, db) = start_server(Backend::Sqlite).await;
+    let d = Driver::start().await;
+
+    // Signing in: a wrong password is refused, the right one lands on the queue.
+    d.goto(&format!("{base}/incidents")).await;
+    assert!(d.url().await.contains("/login"));
+    d.fill("#username", "agent").await;
+    d.fill("#password", "wrong password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("[role=alert]", "Wrong user name or password").await;
+    d.fill("#password", "correct horse battery").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("h1", "Incidents").await;
+
+    // Logging an incident.
+    d.click("a[href='/incidents/new']").await;
+    d.fill("#title", "Mail server rejects attachments").await;
+    d.fill(
+        "#description",
+        "Since 9:00 every mail with an attachment bounces.",
+    )
+    .await;
+    d.choose("#organization_id", "Contoso").await;
+    d.choose("#caller_id", "Carla Caller (Contoso)").await;
+    d.choose("#impact", "High").await;
+    d.choose("#urgency", "High").await;
+    d.choose("#service_id", "Email").await;
+    d.click("form[action='/incidents/new'] button[type=submit]").await;
+    d.wait_text("h1", "INC-1").await;
+    assert_eq!(d.text("#priority").await, "1 - Critical");
+    assert_eq!(d.text("#state").await, "New");
+
+    // Assigning it.
+    d.choose("#e-group", "Service Desk").await;
+    d.choose("#e-assignee", "Alex Agent").await;
+    d.click("form[action$='/update'] button[type=submit]").await;
+    d.wait_text("[role=status]", "Saved").await;
+    assert_eq!(d.text("#assignee").await, "Alex Agent");
+
+    // Working it: start, reply, hold, resume, resolve, close.
+    d.click("input[value=in_progress] + button").await;
+    d.wait_text("#state", "In progress").await;
+    d.fill("#body", "We are looking into the mail relay.").await;
+    d.click("form[action$='/comments'] button[type=submit]").await;
+    d.wait_text("[role=status]", "Added").await;
+    assert!(d
+        .text("body")
+        .await
+        .contains("We are looking into the mail relay."));
+    d.click("details.transition summary").await;
+    d.choose("#on_hold_reason", "Awaiting supplier").await;
+    d.click("form[action$='/state'] input[value=on_hold] ~ button")
+        .await;
+    d.wait_text("#state", "On hold").await;
+    d.click("input[value=in_progress] + button").await;
+    d.wait_text("#state", "In progress").await;
+    // Resolving without notes is refused by the browser (required field); with notes it resolves.
+    let resolve_summary = "details.transition:nth-of-type(2) summary";
+    d.click(resolve_summary).await;
+    d.choose("#resolution_code", "Workaround provided").await;
+    d.fill(
+        "#resolution_notes",
+        "Raised the attachment size limit on the relay.",
+    )
+    .await;
+    d.click("form[action$='/state'] textarea#resolution_notes ~ button")
+        .await;
+    d.wait_text("#state", "Resolved").await;
+    d.click("input[value=closed] + button").await;
+    d.wait_text("#state", "Closed").await;
+
+    // The history tells the whole story, with who did it.
+    let history = d.text("#history").await;
+    for expected in [
+        "state: — → new",
+        "state: new → in_progress",
+        "state: in_progress → on_hold",
+        "on hold reason: — → awaiting_supplier",
+        "state: on_hold → in_progress",
+        "state: in_progress → resolved",
+        "resolution code: — → workaround_provided",
+        "state: resolved → closed",
+        "assignee: — → Alex Agent",
+        "commented: public reply",
+    ] {
+        assert!(
+            history.contains(expected),
+            "history lacks `{expected}`:\n{history}"
+        );
+    }
+    assert!(history.contains("Alex Agent"));
+
+    // The queue finds it by search, and the closed incident is out of the open view.
+    d.goto(&format!("{base}/incidents?q=attachments&state=all")).await;
+    assert!(d.text("table").await.contains("INC-1"));
+    d.goto(&format!("{base}/incidents")).await;
+    assert!(d.text("table").await.contains("No incidents match"));
+
+    // Signing out ends the session.
+    d.click("header form button").await;
+    d.wait_text("h1", "Sign in").await;
+    d.goto(&format!("{base}/incidents")).await;
+    assert!(d.url().await.contains("/login"));
+
+    d.quit().await;
+    db.cleanup().await;
+}

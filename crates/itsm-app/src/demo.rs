@@ -511,6 +511,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
         }
     }
     tx.commit().await?;
+    app.store().analyze().await?;
     Ok(logins)
 }
 

@@ -432,6 +432,34 @@ impl App {
     }
 }
 
+impl App {
+    /// Imports records in one transaction through the same audited write path as every other
+    /// creation, each at its own instant. For administrators: imports and benchmark loads.
+    pub async fn import_records(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        records: &[(RecordFields, jiff::Timestamp)],
+    ) -> Result<usize> {
+        if !ctx.can(Permission::ManageUsers) || !ctx.can(Permission::ManageCatalogue) {
+            return Err(AppError::Forbidden);
+        }
+        let mut tx = self.store().begin().await?;
+        for (fields, at) in records {
+            if !kind.lifecycle().is_state(&fields.state) {
+                return Err(ValidationError::field(
+                    "state",
+                    format!("`{}` is not a state of {}", fields.state, kind.as_str()),
+                )
+                .into());
+            }
+            create_record(&mut tx, ctx, kind, fields, *at).await?;
+        }
+        tx.commit().await?;
+        Ok(records.len())
+    }
+}
+
 /// The summary of a comment event that is an internal note; such events are hidden from customers.
 pub const INTERNAL_NOTE: &str = "internal note";
 pub const PUBLIC_REPLY: &str = "public reply";

@@ -140,6 +140,14 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics; run after a bulk load, before autovacuum (PostgreSQL) or
+    /// `PRAGMA optimize` (SQLite) would get to it, so the first queries get good plans.
+    pub async fn analyze(&self) -> Result<()> {
+        let mut c = self.write.acquire().await?;
+        c.execute("ANALYZE").await?;
+        Ok(())
+    }
+
     /// A connection for reading.
     pub async fn read(&self) -> Result<Conn> {
         Ok(self.read.acquire().await?)
@@ -175,6 +183,11 @@ async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sq
     c.execute("PRAGMA synchronous = NORMAL").await?;
     c.execute("PRAGMA foreign_keys = ON").await?;
     c.execute("PRAGMA busy_timeout = 10000").await?;
+    // A larger page cache and memory-mapped reads keep the hot index pages of a large database out
+    // of read() system calls; temporary b-trees for sorting stay in memory.
+    c.execute("PRAGMA cache_size = -65536").await?;
+    c.execute("PRAGMA mmap_size = 268435456").await?;
+    c.execute("PRAGMA temp_store = MEMORY").await?;
     if read_only {
         c.execute("PRAGMA query_only = ON").await?;
     }

@@ -112,25 +112,17 @@ fn view_from_row(row: &AnyRow) -> Result<RecordView> {
     Ok(RecordView { record, names })
 }
 
-async fn next_number(c: &mut AnyConnection, kind: RecordKind) -> Result<i64> {
-    let n: i64 = match backend_of(c) {
-        Backend::Sqlite => {
-            sqlx::query_scalar(
-                "INSERT INTO record_counters (kind, last_number) VALUES ($1, 1) \
-                 ON CONFLICT (kind) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
-            )
-            .bind(kind.as_str())
-            .fetch_one(&mut *c)
-            .await?
-        }
+/// The SQL expression that hands out the next readable number of a kind, evaluated inside the
+/// INSERT so that numbering costs no round trip of its own.
+fn next_number_sql(backend: Backend, kind: RecordKind) -> String {
+    match backend {
+        // One writer at a time (see `Store`), so the largest number plus one is never taken twice;
+        // the unique (kind, number) index makes it an index lookup.
+        Backend::Sqlite => "(SELECT COALESCE(MAX(number), 0) + 1 FROM records WHERE kind = $12)".to_owned(),
         // A sequence never blocks concurrent creators; a rolled-back creation leaves a gap in the
         // numbers, which is the usual trade.
-        Backend::Postgres => {
-            let sql = format!("SELECT nextval('record_number_{}')", kind.as_str());
-            sqlx::query_scalar(&sql).fetch_one(&mut *c).await?
-        }
-    };
-    Ok(n)
+        Backend::Postgres => format!("nextval('record_number_{}')", kind.as_str()),
+    }
 }
 
 fn field_binds(f: &RecordFields) -> Result<Vec<Bind>> {
@@ -161,26 +153,22 @@ pub async fn insert(
     actor: Option<UserId>,
     now: jiff::Timestamp,
 ) -> Result<Record> {
-    let number = next_number(c, kind).await?;
     let mut binds = field_binds(fields)?;
     binds.extend([
         Bind::Text(Some(kind.as_str().to_owned())),
-        Bind::Int(Some(number)),
         Bind::Int(Some(micros(now))),
         Bind::Int(actor.map(|a| a.0)),
     ]);
-    let row = bind_all(
-        sqlx::query(
-            "INSERT INTO records (organization_id, title, description, state, priority, \
-             assignment_group_id, assignee_id, service_id, configuration_item_id, requester_id, details, \
-             kind, number, version, created_at, updated_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15) RETURNING id",
-        ),
-        &binds,
-    )
-    .fetch_one(&mut *c)
-    .await?;
+    let sql = format!(
+        "INSERT INTO records (organization_id, title, description, state, priority, \
+         assignment_group_id, assignee_id, service_id, configuration_item_id, requester_id, details, \
+         kind, number, version, created_at, updated_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {}, 1, $13, $13, $14) RETURNING id, number",
+        next_number_sql(backend_of(c), kind)
+    );
+    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
     let id: i64 = row.try_get(0)?;
+    let number: i64 = row.try_get(1)?;
     let organization_id = fields.organization_id.ok_or(StorageError::NotFound)?;
     Ok(Record {
         id: RecordId(id),

@@ -1,6 +1,14 @@
 //! The JSON API end to end, over a real TCP socket, on both databases: every test runs once on SQLite
 //! and once on PostgreSQL, each with its own fresh database.
 
+// A panic is how a test fails: unwrapping and indexing are fine here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::Arc;
 
 use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};

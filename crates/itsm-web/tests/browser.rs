@@ -4,6 +4,14 @@
 //! Needs Debian's `chromium` and `chromium-driver` (the README's test command installs them);
 //! `ITSM_CHROMEDRIVER` and `ITSM_CHROMIUM` override their paths.
 
+// A panic is how a test fails: unwrapping and indexing are fine here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod webdriver {
     //! A minimal W3C WebDriver client over reqwest: the dozen calls these tests make. A full client
     //! crate would pull a large dependency tree into every test build for no gain here.

@@ -1,6 +1,7 @@
 //! The `itsm` binary: serve the web UI and API, migrate, load demo data, manage users and tokens.
 //! Every command calls the application layer in process; errors end as one line and a non-zero exit.
 
+mod bench;
 mod config;
 
 use std::io::{BufRead, IsTerminal};
@@ -57,6 +58,24 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Load records into a scratch database and print performance figures.
+    Bench {
+        /// The empty database to use; default: a new SQLite file in the temporary folder.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Records to load before measuring.
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Concurrent API clients for the create benchmark.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Incidents to create through the API.
+        #[arg(long, default_value_t = 16_000)]
+        creates: usize,
+        /// Requests per read benchmark.
+        #[arg(long, default_value_t = 200)]
+        reads: usize,
+    },
     /// Manage organizations.
     Organization {
         #[command(subcommand)]
@@ -110,7 +129,28 @@ enum OrganizationCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            e.exit()
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            // One line: what is wrong. `--help` shows the usage.
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            return fail(&format!("{line} (see itsm --help)"));
+        }
+    };
     let cfg = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(&e),
@@ -262,6 +302,29 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(())
+        }
+        Command::Bench {
+            database_url,
+            records,
+            clients,
+            creates,
+            reads,
+        } => {
+            let database_url = match database_url {
+                Some(u) => u,
+                None => {
+                    let path = std::env::temp_dir().join(format!("itsm-bench-{}.db", std::process::id()));
+                    format!("sqlite://{}", path.display())
+                }
+            };
+            bench::run(bench::BenchOptions {
+                database_url,
+                records,
+                clients,
+                creates,
+                reads,
+            })
+            .await
         }
         Command::Organization {
             command: OrganizationCommand::Add { name, kind },

@@ -56,12 +56,6 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
--- SQLite has no sequences; one counter row per record kind hands out readable numbers.
-CREATE TABLE record_counters (
-    kind TEXT PRIMARY KEY,
-    last_number INTEGER NOT NULL
-);
-
 CREATE TABLE records (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,

@@ -1,0 +1,350 @@
+//! `itsm bench`: loads records into a scratch database and measures what the quality bars name:
+//! creating incidents through the API with concurrent clients (token auth, audit and search index
+//! included), list pages (first and deep, filtered and sorted), full-text search and reading one
+//! incident. Prints the figures; nothing here is a pass/fail test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use itsm_app::{App, Ctx, NewUserInput, Settings, Store, StoreOptions, SystemClock};
+use itsm_domain::{GroupId, OrganizationId, RecordFields, RecordKind, Role};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+/// What to measure, and where.
+pub struct BenchOptions {
+    pub database_url: String,
+    pub records: usize,
+    pub clients: usize,
+    pub creates: usize,
+    pub reads: usize,
+}
+
+const WORDS: [&str; 24] = [
+    "printer",
+    "vpn",
+    "mailbox",
+    "laptop",
+    "password",
+    "invoice",
+    "backup",
+    "database",
+    "network",
+    "wifi",
+    "license",
+    "monitor",
+    "keyboard",
+    "server",
+    "firewall",
+    "certificate",
+    "storage",
+    "phone",
+    "scanner",
+    "browser",
+    "portal",
+    "timeout",
+    "latency",
+    "outage",
+];
+const STATES: [(&str, f64); 6] = [
+    ("new", 0.08),
+    ("in_progress", 0.2),
+    ("on_hold", 0.07),
+    ("resolved", 0.1),
+    ("closed", 0.5),
+    ("cancelled", 0.05),
+];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(idx.min(sorted.len() - 1)).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name:<44} n={:<6} p50 {:>10}  p95 {:>10}  p99 {:>10}  max {:>10}",
+        samples.len(),
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.95)),
+        ms(percentile(&samples, 0.99)),
+        ms(samples.last().copied().unwrap_or_default())
+    );
+}
+
+pub async fn run(o: BenchOptions) -> Result<(), String> {
+    let err = |e: itsm_app::AppError| e.to_string();
+    let store = Store::connect(
+        &o.database_url,
+        &StoreOptions {
+            max_connections: 32,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    println!(
+        "itsm bench on {} ({} records to load)",
+        store.backend().name(),
+        o.records
+    );
+    let app = App::new(store, Arc::new(SystemClock), Settings::default());
+    let sys = Ctx::system();
+
+    let mut c = app.store().read().await.map_err(|e| e.to_string())?;
+    let empty = !itsm_app::has_users(&mut c).await.map_err(err)?;
+    drop(c);
+    if !empty {
+        return Err("the bench database must be empty; give a fresh database URL".into());
+    }
+    app.add_organization(&sys, "Bench provider", "provider")
+        .await
+        .map_err(err)?;
+    let mut orgs = Vec::new();
+    for n in 1..=3 {
+        orgs.push(
+            app.add_organization(&sys, &format!("Bench customer {n}"), "customer")
+                .await
+                .map_err(err)?
+                .id,
+        );
+    }
+    let agent = NewUserInput {
+        username: "bench".into(),
+        display_name: Some("Bench Agent".into()),
+        email: None,
+        role: Role::Agent,
+        organization: None,
+        password: None,
+    };
+    let agent = app.add_user(&sys, &agent).await.map_err(err)?;
+    let mut groups = Vec::new();
+    let mut tx = app.store().begin().await.map_err(|e| e.to_string())?;
+    for n in 1..=5 {
+        groups.push(
+            app.add_group_in(&mut tx, &sys, &format!("Group {n}"), "", &[agent.id], app.now())
+                .await
+                .map_err(err)?
+                .id,
+        );
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+
+    // Load: the same audited write path as real creations, in transactions of 5,000.
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(7);
+    let now = app.now();
+    let span_secs = 365 * 86_400;
+    let mut loaded = 0;
+    while loaded < o.records {
+        let n = (o.records - loaded).min(5_000);
+        let batch: Vec<(RecordFields, jiff::Timestamp)> = (0..n)
+            .map(|i| bench_incident(&mut rng, loaded + i, &orgs, &groups, agent.id, now, span_secs))
+            .collect();
+        app.import_records(&sys, RecordKind::Incident, &batch)
+            .await
+            .map_err(err)?;
+        loaded += n;
+        if loaded % 100_000 == 0 {
+            println!("  loaded {loaded} in {:.1} s", started.elapsed().as_secs_f64());
+        }
+    }
+    app.store().analyze().await.map_err(|e| e.to_string())?;
+    let load_secs = started.elapsed().as_secs_f64();
+    println!(
+        "load: {} incidents in {:.1} s ({:.0}/s, audited, indexed, analyzed)",
+        o.records,
+        load_secs,
+        o.records as f64 / load_secs.max(0.001)
+    );
+
+    let token = app.create_token(&sys, "bench", "bench").await.map_err(err)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let router = itsm_web::router(app.clone(), false);
+    tokio::spawn(async move { itsm_web::serve(listener, router).await });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    // Creates through the API with concurrent clients.
+    let per_client = o.creates / o.clients.max(1);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..o.clients {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/incidents");
+        let token = token.clone();
+        let org = orgs.get(c % orgs.len()).map(|o| o.0).unwrap_or(0);
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            let mut failures = 0usize;
+            for i in 0..per_client {
+                let body = json!({"title": format!("Bench printer outage {c}-{i}"), "description": "created by itsm bench",
+                    "organization_id": org, "impact": "medium", "urgency": "high"});
+                let t = Instant::now();
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => lat.push(t.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (lat, failures)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for h in handles {
+        let (l, f) = h.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        failures += f;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "create via API: {} incidents with {} clients in {:.2} s = {:.0}/s ({} failed)",
+        lat.len(),
+        o.clients,
+        secs,
+        lat.len() as f64 / secs.max(0.001),
+        failures
+    );
+    report("create incident (POST /api/v1/incidents)", lat);
+
+    let get = |url: String| {
+        let http = http.clone();
+        let token = token.clone();
+        async move {
+            let t = Instant::now();
+            let r = http
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = r.status();
+            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            if !status.is_success() {
+                return Err(format!("{url}: {status} {v}"));
+            }
+            Ok::<_, String>((t.elapsed(), v))
+        }
+    };
+    let list = format!("{base}/api/v1/incidents?state=in_progress&sort=-updated_at&limit=50");
+    let mut first = Vec::new();
+    for _ in 0..o.reads {
+        first.push(get(list.clone()).await?.0);
+    }
+    report("list: first page, state filter, by updated", first);
+
+    // Walk 100 pages deep, then measure fetching that deep page.
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let (_, v) = get(format!("{list}&cursor={cursor}")).await?;
+        match v.get("next_cursor").and_then(Value::as_str) {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    let mut deep = Vec::new();
+    for _ in 0..o.reads {
+        deep.push(get(format!("{list}&cursor={cursor}")).await?.0);
+    }
+    report("list: page 100 (5,000 rows deep)", deep);
+
+    let group = groups.first().map(|g| g.0).unwrap_or(0);
+    let filtered = format!("{base}/api/v1/incidents?state=new,in_progress,on_hold&assignment_group_id={group}&sort=priority&limit=50");
+    let mut samples = Vec::new();
+    for _ in 0..o.reads {
+        samples.push(get(filtered.clone()).await?.0);
+    }
+    report("list: open, one group, by priority", samples);
+
+    let mut samples = Vec::new();
+    for i in 0..o.reads {
+        let w = WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
+        samples.push(get(format!("{base}/api/v1/incidents?q={w}&limit=50")).await?.0);
+    }
+    report("search: one word, newest first", samples);
+    let mut samples = Vec::new();
+    for i in 0..o.reads {
+        let a = WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
+        let b = WORDS.get((i * 7 + 3) % WORDS.len()).copied().unwrap_or("vpn");
+        samples.push(
+            get(format!("{base}/api/v1/incidents?q={a}+{b}&limit=50"))
+                .await?
+                .0,
+        );
+    }
+    report("search: two words", samples);
+
+    let mut samples = Vec::new();
+    for _ in 0..o.reads {
+        let n = rng.gen_range(1..=o.records.max(1));
+        samples.push(get(format!("{base}/api/v1/incidents/INC-{n}")).await?.0);
+    }
+    report("get one incident by number", samples);
+    Ok(())
+}
+
+fn bench_incident(
+    rng: &mut StdRng,
+    i: usize,
+    orgs: &[OrganizationId],
+    groups: &[GroupId],
+    agent: itsm_domain::UserId,
+    now: jiff::Timestamp,
+    span_secs: i64,
+) -> (RecordFields, jiff::Timestamp) {
+    let mut pick = |list: &[&'static str]| list.get(rng.gen_range(0..list.len())).copied().unwrap_or("x");
+    let title = format!("{} {} {} #{i}", pick(&WORDS), pick(&WORDS), pick(&WORDS));
+    let description = format!(
+        "{} affecting {} since the {} change",
+        pick(&WORDS),
+        pick(&WORDS),
+        pick(&WORDS)
+    );
+    let roll: f64 = rng.gen();
+    let mut acc = 0.0;
+    let mut state = "closed";
+    for (s, share) in STATES {
+        acc += share;
+        if roll < acc {
+            state = s;
+            break;
+        }
+    }
+    let mut details = serde_json::Map::new();
+    details.insert("impact".into(), "medium".into());
+    details.insert("urgency".into(), "medium".into());
+    let group = (state != "new")
+        .then(|| groups.get(rng.gen_range(0..groups.len())).copied())
+        .flatten();
+    let at = now
+        .checked_sub(jiff::SignedDuration::from_secs(rng.gen_range(0..span_secs)))
+        .unwrap_or(now);
+    (
+        RecordFields {
+            organization_id: orgs.get(rng.gen_range(0..orgs.len())).copied(),
+            title,
+            description,
+            state: state.into(),
+            priority: Some(rng.gen_range(1..=5)),
+            assignment_group_id: group,
+            assignee_id: group.map(|_| agent),
+            details,
+            ..Default::default()
+        },
+        at,
+    )
+}

@@ -1,0 +1,137 @@
+//! The `itsm` command line as scripts use it: exit codes, one-line errors, what goes to standard
+//! output. Runs the real binary against an SQLite database in a temporary folder.
+
+// A panic is how a test fails: unwrapping and indexing are fine here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+struct Dir(std::path::PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Dir {
+    let d = std::env::temp_dir().join(format!("itsm-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    Dir(d)
+}
+
+fn itsm(dir: &Dir, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_itsm"))
+        .args(args)
+        .env("ITSM_DATA_DIR", dir.0.join("data"))
+        .env("ITSM_LOG_LEVEL", "warn")
+        .env_remove("ITSM_DATABASE_URL")
+        .current_dir(&dir.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let dir = scratch("users");
+    let out = itsm(&dir, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = itsm(
+        &dir,
+        &["user", "add", "ada", "--role", "administrator"],
+        Some("a long enough password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+
+    // The token, and nothing else, on standard output.
+    let out = itsm(&dir, &["token", "create", "--user", "ada"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout.trim_end();
+    assert!(token.starts_with("itsm_") && token.len() == 5 + 64, "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1);
+
+    // Same name twice, a password too short, a customer without organization: one line each, exit 1.
+    for (args, stdin, needle) in [
+        (
+            vec!["user", "add", "ada", "--role", "agent"],
+            "another long password\n",
+            "taken",
+        ),
+        (
+            vec!["user", "add", "bob", "--role", "agent"],
+            "short\n",
+            "password",
+        ),
+        (
+            vec!["user", "add", "cy", "--role", "customer"],
+            "a long enough password\n",
+            "organization",
+        ),
+        (
+            vec!["user", "add", "dee", "--role", "wizard"],
+            "a long enough password\n",
+            "--role",
+        ),
+        (vec!["token", "create", "--user", "nobody"], "", "not found"),
+    ] {
+        let out = itsm(&dir, &args, Some(stdin));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+
+    let out = itsm(&dir, &["user", "disable", "ada"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = itsm(&dir, &["token", "create", "--user", "ada"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("disabled"));
+}
+
+#[test]
+fn bad_arguments_exit_non_zero_with_one_line() {
+    let dir = scratch("args");
+    for args in [
+        vec!["frobnicate"],
+        vec!["serve", "--listen", "not-an-address"],
+        vec!["token", "create"],
+        vec!["user", "add"],
+    ] {
+        let out = itsm(&dir, &args, None);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_itsm"))
+        .arg("migrate")
+        .env("ITSM_LISTEN", "nope")
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("ITSM_LISTEN"));
+}

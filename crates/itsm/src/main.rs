@@ -45,7 +45,7 @@ enum Command {
     /// Load demo data into an empty database.
     Demo {
         /// How many incidents to generate.
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = itsm_app::demo::DEFAULT_INCIDENTS)]
         incidents: usize,
     },
     /// Manage users.
@@ -239,7 +239,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 drop(c);
                 if empty {
                     eprintln!("loading demo data ...");
-                    let logins = itsm_app::demo::load(&app, 3000)
+                    let logins = itsm_app::demo::load(&app, itsm_app::demo::DEFAULT_INCIDENTS)
                         .await
                         .map_err(|e| e.to_string())?;
                     print_logins(&logins);

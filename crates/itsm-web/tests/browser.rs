@@ -251,6 +251,11 @@ use itsm_storage::Backend;
 use webdriver::Driver;
 
 async fn start_server(backend: Backend) -> (String, TestDb) {
+    let (base, db, _) = start_server_with_app(backend).await;
+    (base, db)
+}
+
+async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
     let db = TestDb::new(backend).await.unwrap();
     let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
     let sys = Ctx::system();
@@ -284,9 +289,9 @@ async fn start_server(backend: Backend) -> (String, TestDb) {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = itsm_web::router(app, false);
+    let router = itsm_web::router(app.clone(), false);
     tokio::spawn(async move { itsm_web::serve(listener, router).await });
-    (base, db)
+    (base, db, app)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -394,6 +399,90 @@ async fn agent_logs_and_works_an_incident_to_closed() {
     d.wait_text("h1", "Sign in").await;
     d.goto(&format!("{base}/incidents")).await;
     assert!(d.url().await.contains("/login"));
+
+    d.quit().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_sees_only_their_organization_and_no_internal_notes() {
+    let (base, db, app) = start_server_with_app(Backend::Sqlite).await;
+    let sys = Ctx::system();
+    // Another customer's incident, and one of Contoso's with an internal note and a public reply.
+    let other = app.add_organization(&sys, "Globex", "customer").await.unwrap();
+    let input = |org, title: &str| itsm_app::incidents::NewIncidentInput {
+        organization_id: Some(org),
+        title: title.into(),
+        ..Default::default()
+    };
+    let contoso = app
+        .organizations(&sys)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Contoso")
+        .unwrap()
+        .id;
+    let theirs = app
+        .create_incident(&sys, input(other.id, "Globex secret outage"))
+        .await
+        .unwrap();
+    let ours = app
+        .create_incident(&sys, input(contoso, "Contoso printer broken"))
+        .await
+        .unwrap();
+    let ours_no = ours.record.readable_number().to_string();
+    app.add_comment(
+        &sys,
+        RecordKind::Incident,
+        &ours_no,
+        "Internal: vendor is slow",
+        true,
+    )
+    .await
+    .unwrap();
+    app.add_comment(
+        &sys,
+        RecordKind::Incident,
+        &ours_no,
+        "A technician is on the way",
+        false,
+    )
+    .await
+    .unwrap();
+
+    let d = Driver::start().await;
+    d.goto(&format!("{base}/login")).await;
+    d.fill("#username", "carla").await;
+    d.fill("#password", "correct horse battery").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("h1", "Incidents").await;
+    let queue = d.text("table").await;
+    assert!(queue.contains("Contoso printer broken"), "{queue}");
+    assert!(!queue.contains("Globex"), "{queue}");
+
+    // Her own incident: the public reply, not the internal note, and no controls to work it.
+    d.goto(&format!("{base}/incidents/{ours_no}")).await;
+    let page = d.text("body").await;
+    assert!(page.contains("A technician is on the way"));
+    assert!(
+        !page.contains("vendor is slow"),
+        "internal note shown to a customer"
+    );
+    assert!(!page.contains("Move along"));
+
+    // Another organization's incident does not exist for her.
+    d.goto(&format!("{base}/incidents/{}", theirs.record.readable_number()))
+        .await;
+    assert!(d.text("body").await.contains("not found"));
+
+    // She logs an incident for her own organization, without choosing one.
+    d.click("a[href='/incidents']").await;
+    d.click("a[href='/incidents/new']").await;
+    d.fill("#title", "Badge reader rejects my card").await;
+    d.click("form[action='/incidents/new'] button[type=submit]").await;
+    d.wait_text("h1", "Badge reader").await;
+    assert!(d.text("body").await.contains("caller Carla Caller · Contoso"));
 
     d.quit().await;
     db.cleanup().await;

@@ -7,6 +7,59 @@ use itsm_storage::records::RecordView;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// Schema of impact and urgency values (the domain type is `itsm_domain::incident::Level`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum LevelValue {
+    High,
+    Medium,
+    Low,
+}
+
+/// Schema of on-hold reasons.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OnHoldReasonValue {
+    AwaitingCaller,
+    AwaitingSupplier,
+    AwaitingChange,
+}
+
+/// Schema of resolution codes.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ResolutionCodeValue {
+    Solved,
+    WorkaroundProvided,
+    NotReproducible,
+    Duplicate,
+    UserError,
+}
+
+/// Schema of link types.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum LinkTypeValue {
+    RelatesTo,
+    DuplicateOf,
+    CausedBy,
+    ParentOf,
+}
+
+/// The record collections that share the record endpoints.
+#[derive(ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum Collection {
+    Incidents,
+    Services,
+    ConfigurationItems,
+}
+
 /// Tells "absent" (leave alone) from `null` (clear) in a PATCH body.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -175,9 +228,9 @@ pub struct CreateIncident {
     pub description: String,
     /// The customer organization; defaults to the caller's. Customers always log for their own.
     pub organization_id: Option<i64>,
-    #[schema(value_type = Option<String>, example = "medium")]
+    #[schema(value_type = Option<LevelValue>)]
     pub impact: Option<Level>,
-    #[schema(value_type = Option<String>, example = "high")]
+    #[schema(value_type = Option<LevelValue>)]
     pub urgency: Option<Level>,
     pub category: Option<String>,
     pub service_id: Option<i64>,
@@ -194,9 +247,9 @@ pub struct CreateIncident {
 pub struct UpdateIncident {
     pub title: Option<String>,
     pub description: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<LevelValue>)]
     pub impact: Option<Level>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<LevelValue>)]
     pub urgency: Option<Level>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -217,9 +270,9 @@ pub struct UpdateIncident {
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     pub state: Option<String>,
-    #[schema(value_type = Option<String>, example = "awaiting_caller")]
+    #[schema(value_type = Option<OnHoldReasonValue>)]
     pub on_hold_reason: Option<OnHoldReason>,
-    #[schema(value_type = Option<String>, example = "solved")]
+    #[schema(value_type = Option<ResolutionCodeValue>)]
     pub resolution_code: Option<ResolutionCode>,
     pub resolution_notes: Option<String>,
 }
@@ -401,7 +454,7 @@ impl From<itsm_storage::links::Link> for Link {
 pub struct CreateLink {
     /// The other record's number, such as `INC-7`.
     pub target: String,
-    #[schema(value_type = String, example = "relates_to")]
+    #[schema(value_type = LinkTypeValue)]
     pub link_type: LinkType,
 }
 

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use itsm_domain::{GroupId, LinkType, OrganizationId, RecordId, RecordKind, UserId};
+use itsm_domain::{GroupId, OrganizationId, RecordId, RecordKind, UserId};
 use itsm_storage::records::{Cursor, PageRequest, RecordFilter, SortField};
 
 use super::dto::{self, record_json};
@@ -158,11 +158,9 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
     ))
 }
 
-const COLLECTION_DOC: &str = "incidents, services or configuration-items";
-
 /// List records of a kind, filtered, sorted and paged by cursor.
 #[utoipa::path(get, path = "/api/v1/{collection}", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), dto::ListQuery),
+    params(("collection" = dto::Collection, Path), dto::ListQuery),
     responses((status = 200, body = dto::RecordPage), (status = 422, body = crate::error::Problem)))]
 pub async fn list_records(
     kind: RecordKind,
@@ -181,7 +179,7 @@ pub async fn list_records(
 
 /// Read one record by number (`INC-1042`) or id.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path, description = "number or id")),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path, description = "number or id")),
     responses((status = 200, body = dto::Incident, headers(("ETag" = String))), (status = 404, body = crate::error::Problem)))]
 pub async fn get_record(
     kind: RecordKind,
@@ -195,7 +193,7 @@ pub async fn get_record(
 
 /// The audit history of a record: who changed what, when, from what to what.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/history", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path), dto::HistoryQuery),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path), dto::HistoryQuery),
     responses((status = 200, body = Vec<dto::HistoryEvent>), (status = 404, body = crate::error::Problem)))]
 pub async fn history(
     kind: RecordKind,
@@ -218,7 +216,7 @@ pub async fn history(
 
 /// Comments of a record; internal notes only for staff.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/comments", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Comment>), (status = 404, body = crate::error::Problem)))]
 pub async fn list_comments(
     kind: RecordKind,
@@ -238,7 +236,7 @@ pub async fn list_comments(
 
 /// Add a public reply or an internal note.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/comments", tag = "records", request_body = dto::CreateComment,
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     responses((status = 201, body = dto::Comment), (status = 422, body = crate::error::Problem)))]
 pub async fn add_comment(
     kind: RecordKind,
@@ -263,7 +261,7 @@ pub async fn add_comment(
 
 /// Links of a record, in both directions.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/links", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Link>)))]
 pub async fn list_links(
     kind: RecordKind,
@@ -283,7 +281,7 @@ pub async fn list_links(
 
 /// Link this record to another.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/links", tag = "records", request_body = dto::CreateLink,
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     responses((status = 201, body = dto::Link), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_link(
     kind: RecordKind,
@@ -301,7 +299,7 @@ pub async fn add_link(
 
 /// Remove a link.
 #[utoipa::path(delete, path = "/api/v1/{collection}/{id}/links/{link_id}", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path), ("link_id" = i64, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path), ("link_id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn remove_link(
     kind: RecordKind,
@@ -318,7 +316,7 @@ pub async fn remove_link(
 
 /// Attachments of a record.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Attachment>)))]
 pub async fn list_attachments(
     kind: RecordKind,
@@ -338,7 +336,7 @@ pub async fn list_attachments(
 
 /// Attach a file (multipart form, field `file`).
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
-    params(("collection" = String, Path, description = "incidents, services or configuration-items"), ("id" = String, Path)),
+    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
     request_body(content_type = "multipart/form-data", content = Object),
     responses((status = 201, body = dto::Attachment), (status = 422, body = crate::error::Problem)))]
 pub async fn add_attachment(
@@ -426,7 +424,7 @@ pub async fn attachment_response(s: &AppState, ctx: &itsm_app::Ctx, id: &str) ->
 
 /// Create a service or a configuration item.
 #[utoipa::path(post, path = "/api/v1/{collection}", tag = "records", request_body = dto::CreateCatalogueItem,
-    params(("collection" = String, Path, description = "services or configuration-items")),
+    params(("collection" = dto::Collection, Path, description = "services or configuration-items; incidents have their own create")),
     responses((status = 201, body = dto::Record), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_catalogue_item(
     kind: RecordKind,
@@ -452,9 +450,4 @@ pub async fn me(State(s): State<AppState>, ApiCaller(ctx): ApiCaller) -> Result<
         role: u.role.as_str().into(),
         organization_id: u.organization_id.0,
     }))
-}
-
-#[allow(dead_code)]
-fn _doc(_: LinkType) -> &'static str {
-    COLLECTION_DOC
 }

@@ -20,7 +20,7 @@ pub enum LevelValue {
 /// Schema of on-hold reasons.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::enum_variant_names)]
 pub enum OnHoldReasonValue {
     AwaitingCaller,
     AwaitingSupplier,

@@ -22,6 +22,18 @@ pub use error::AppError;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
+/// The read models the use cases return, so callers need not depend on the storage crate.
+pub mod model {
+    pub use itsm_storage::attachments::Attachment;
+    pub use itsm_storage::audit::Event;
+    pub use itsm_storage::comments::Comment;
+    pub use itsm_storage::links::Link;
+    pub use itsm_storage::people::{AssignmentGroup, Organization, User};
+    pub use itsm_storage::records::{
+        Cursor, Page, PageRequest, RecordFilter, RecordNames, RecordView, SortField, MAX_PAGE,
+    };
+}
+
 /// Where "now" comes from. The server uses the system clock; tests and the demo loader set their own.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> jiff::Timestamp;

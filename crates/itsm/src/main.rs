@@ -235,7 +235,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             let app = open(&cfg).await?;
             if demo {
                 let mut c = app.store().read().await.map_err(|e| e.to_string())?;
-                let empty = !itsm_storage_any_user(&mut c).await?;
+                let empty = !database_has_users(&mut c).await?;
                 drop(c);
                 if empty {
                     eprintln!("loading demo data ...");
@@ -340,7 +340,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
     }
 }
 
-async fn itsm_storage_any_user(c: &mut itsm_app::Conn) -> Result<bool, String> {
+async fn database_has_users(c: &mut itsm_app::Conn) -> Result<bool, String> {
     itsm_app::has_users(c).await.map_err(|e| e.to_string())
 }
 

@@ -1,9 +1,9 @@
 //! Wire types of the API, kept apart from the domain so the API can stay stable while the domain
 //! grows. Every request type refuses unknown fields.
 
+use itsm_app::model::RecordView;
 use itsm_domain::incident::{Level, OnHoldReason, ResolutionCode};
 use itsm_domain::{LinkType, RecordKind};
-use itsm_storage::records::RecordView;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -343,8 +343,8 @@ pub struct FieldChange {
     pub new: serde_json::Value,
 }
 
-impl From<itsm_storage::audit::Event> for HistoryEvent {
-    fn from(e: itsm_storage::audit::Event) -> Self {
+impl From<itsm_app::model::Event> for HistoryEvent {
+    fn from(e: itsm_app::model::Event) -> Self {
         HistoryEvent {
             id: e.id,
             action: e.action,
@@ -388,8 +388,8 @@ pub struct Comment {
     pub created_at: String,
 }
 
-impl From<itsm_storage::comments::Comment> for Comment {
-    fn from(c: itsm_storage::comments::Comment) -> Self {
+impl From<itsm_app::model::Comment> for Comment {
+    fn from(c: itsm_app::model::Comment) -> Self {
         Comment {
             id: c.id,
             author_id: c.author_id.map(|a| a.0),
@@ -427,8 +427,8 @@ pub struct Link {
     pub created_at: String,
 }
 
-impl From<itsm_storage::links::Link> for Link {
-    fn from(l: itsm_storage::links::Link) -> Self {
+impl From<itsm_app::model::Link> for Link {
+    fn from(l: itsm_app::model::Link) -> Self {
         Link {
             id: l.id,
             link_type: l.link_type.as_str().into(),
@@ -471,8 +471,8 @@ pub struct Attachment {
     pub href: String,
 }
 
-impl From<itsm_storage::attachments::Attachment> for Attachment {
-    fn from(a: itsm_storage::attachments::Attachment) -> Self {
+impl From<itsm_app::model::Attachment> for Attachment {
+    fn from(a: itsm_app::model::Attachment) -> Self {
         Attachment {
             href: format!("/api/v1/attachments/{}", a.id),
             id: a.id,

@@ -117,7 +117,7 @@ fn named_field(detail: &str) -> Option<String> {
         records::download_attachment,
         records::me,
     ),
-    components(schemas(crate::error::Problem, crate::error::ProblemField)),
+    components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Collection)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -7,8 +7,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use itsm_app::model::{Cursor, PageRequest, RecordFilter, SortField};
 use itsm_domain::{GroupId, OrganizationId, RecordId, RecordKind, UserId};
-use itsm_storage::records::{Cursor, PageRequest, RecordFilter, SortField};
 
 use super::dto::{self, record_json};
 use super::{ApiCaller, ApiJson};
@@ -55,7 +55,7 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
 }
 
 /// Answers with the record as JSON and its version as a strong ETag.
-pub fn record_response(status: StatusCode, v: &itsm_storage::records::RecordView) -> Response {
+pub fn record_response(status: StatusCode, v: &itsm_app::model::RecordView) -> Response {
     let mut resp = (status, Json(record_json(v))).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.record.version)) {
         resp.headers_mut().insert(header::ETAG, etag);
@@ -124,7 +124,7 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
         None => None,
     };
     let limit = q.limit.unwrap_or(50);
-    if !(1..=itsm_storage::records::MAX_PAGE).contains(&limit) {
+    if !(1..=itsm_app::model::MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 200"));
     }
     let text =

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use itsm_app::incidents::NewIncidentInput;
+use itsm_app::model::{Cursor, PageRequest, RecordFilter, SortField};
 use itsm_app::AppError;
 use itsm_domain::access::Permission;
 use itsm_domain::incident::{
     priority_label, IncidentChange, Level, OnHoldReason, ResolutionCode, CATEGORIES,
 };
 use itsm_domain::{GroupId, LinkType, OrganizationId, RecordId, RecordKind, UserId};
-use itsm_storage::records::{Cursor, PageRequest, RecordFilter, SortField};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -111,6 +111,45 @@ impl App {
         Ok(group)
     }
 
+    /// Creates an assignment group with members named by user name; members must be staff.
+    pub async fn add_group(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        description: &str,
+        members: &[String],
+    ) -> Result<AssignmentGroup> {
+        ctx.require(Permission::ManageUsers)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut ids = Vec::new();
+        for m in members {
+            match people::user_by_username(&mut tx, m).await? {
+                Some(u) if u.role.is_staff() => ids.push(u.id),
+                Some(_) => {
+                    return Err(ValidationError::field(
+                        "members",
+                        format!("`{m}` is not staff of the provider"),
+                    )
+                    .into())
+                }
+                None => return Err(ValidationError::field("members", format!("no user `{m}`")).into()),
+            }
+        }
+        let group = self
+            .add_group_in(&mut tx, ctx, name, description, &ids, now)
+            .await
+            .map_err(|e| match e {
+                AppError::Conflict(_) => AppError::Invalid(ValidationError::field(
+                    "name",
+                    format!("a group named `{name}` exists"),
+                )),
+                other => other,
+            })?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
     pub async fn organizations(&self, ctx: &Ctx) -> Result<Vec<Organization>> {
         ctx.require(Permission::ReadDirectory)?;
         let mut c = self.store().read().await?;

@@ -76,6 +76,11 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         reads: usize,
     },
+    /// Manage assignment groups.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
     /// Manage organizations.
     Organization {
         #[command(subcommand)]
@@ -114,6 +119,19 @@ enum TokenCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+    /// Create an assignment group.
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A member's user name; repeat for more.
+        #[arg(long = "member")]
+        members: Vec<String>,
     },
 }
 
@@ -301,6 +319,26 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Group {
+            command:
+                GroupCommand::Add {
+                    name,
+                    description,
+                    members,
+                },
+        } => {
+            let app = open(&cfg).await?;
+            let g = app
+                .add_group(&cli_ctx(), &name, &description, &members)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "created assignment group {} with {} members",
+                g.name,
+                members.len()
+            );
             Ok(())
         }
         Command::Bench {

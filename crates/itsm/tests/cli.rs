@@ -105,6 +105,33 @@ fn users_and_tokens_from_the_command_line() {
         assert!(out.stdout.is_empty());
     }
 
+    let out = itsm(
+        &dir,
+        &["user", "add", "sam", "--role", "agent", "--no-password"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = itsm(
+        &dir,
+        &[
+            "group",
+            "add",
+            "Service Desk",
+            "--member",
+            "sam",
+            "--member",
+            "ada",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = itsm(&dir, &["group", "add", "Service Desk"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("exists"), "{}", text(&out.stderr));
+    let out = itsm(&dir, &["group", "add", "Network", "--member", "nobody"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no user `nobody`"));
+
     let out = itsm(&dir, &["user", "disable", "ada"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = itsm(&dir, &["token", "create", "--user", "ada"], None);

@@ -10,11 +10,12 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use itsm_domain::access::Permission;
 use itsm_domain::{Actor, OrganizationId, Role, ValidationError};
-use itsm_storage::audit::{self, NewEvent, Subject};
+use itsm_storage::audit::Subject;
 use itsm_storage::people::{self, NewUser, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::records::write_event;
 use crate::{App, AppError, Ctx, Result};
 
 /// Every API token starts with this, so a leaked one is easy to recognise in logs and scanners.
@@ -293,17 +294,14 @@ impl App {
                 new: org.0.into(),
             },
         ];
-        audit::write(
+        write_event(
             c,
-            &NewEvent {
-                subject: Subject::User(user.id.0),
-                action: "created",
-                actor: ctx.user_id(),
-                at: now,
-                request_id: ctx.request_id.as_deref(),
-                summary: String::new(),
-                changes: &changes,
-            },
+            ctx,
+            Subject::User(user.id.0),
+            "created",
+            now,
+            String::new(),
+            &changes,
         )
         .await?;
         Ok(user)
@@ -354,17 +352,14 @@ impl App {
             old: false.into(),
             new: true.into(),
         }];
-        audit::write(
+        write_event(
             &mut tx,
-            &NewEvent {
-                subject: Subject::User(user.id.0),
-                action: "disabled",
-                actor: ctx.user_id(),
-                at: self.now(),
-                request_id: ctx.request_id.as_deref(),
-                summary: String::new(),
-                changes: &changes,
-            },
+            ctx,
+            Subject::User(user.id.0),
+            "disabled",
+            self.now(),
+            String::new(),
+            &changes,
         )
         .await?;
         tx.commit().await?;
@@ -386,17 +381,14 @@ impl App {
         let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
         let now = self.now();
         let id = people::insert_token(&mut tx, user.id, name, &digest(&token), now).await?;
-        audit::write(
+        write_event(
             &mut tx,
-            &NewEvent {
-                subject: Subject::ApiToken(id),
-                action: "created",
-                actor: ctx.user_id(),
-                at: now,
-                request_id: ctx.request_id.as_deref(),
-                summary: format!("API token `{name}` for {username}"),
-                changes: &[],
-            },
+            ctx,
+            Subject::ApiToken(id),
+            "created",
+            now,
+            format!("API token `{name}` for {username}"),
+            &[],
         )
         .await?;
         tx.commit().await?;

@@ -24,18 +24,30 @@ mod webdriver {
 
     const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+    /// The full path of a program found on `PATH` (Chrome wants an absolute binary path).
+    fn on_path(name: &str) -> String {
+        std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| panic!("`{name}` is not on PATH; install it or run the README's test command"))
+    }
+
     pub struct Driver {
         child: Child,
         http: Client,
         base: String,
         session: String,
+        profile: std::path::PathBuf,
     }
 
     impl Driver {
         pub async fn start() -> Driver {
-            let driver =
-                std::env::var("ITSM_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-            let chromium = std::env::var("ITSM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+            let driver = std::env::var("ITSM_CHROMEDRIVER").unwrap_or_else(|_| on_path("chromedriver"));
+            let chromium = std::env::var("ITSM_CHROMIUM").unwrap_or_else(|_| on_path("chromium"));
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
@@ -82,6 +94,7 @@ mod webdriver {
                 http,
                 base,
                 session,
+                profile,
             }
         }
 
@@ -238,6 +251,7 @@ mod webdriver {
                 .await;
             let _ = self.child.kill();
             let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.profile);
         }
     }
 }

@@ -103,6 +103,14 @@ pub struct SignIn {
     pub actor: Actor,
 }
 
+/// An open browser session: who it belongs to, the token its forms carry, the name to show.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub csrf_token: String,
+    pub display_name: String,
+}
+
 /// A user to create.
 #[derive(Debug, Clone)]
 pub struct NewUserInput {
@@ -189,13 +197,17 @@ impl App {
     }
 
     /// The actor of a browser session and its CSRF token.
-    pub async fn session(&self, session_token: &str) -> Result<(Actor, String)> {
+    pub async fn session(&self, session_token: &str) -> Result<Session> {
         if session_token.len() != 64 {
             return Err(AppError::Unauthenticated);
         }
         let mut c = self.store().read().await?;
         match people::session(&mut c, &digest(session_token), self.now()).await? {
-            Some((u, csrf)) if !u.disabled => Ok((actor_of(&u), csrf)),
+            Some((u, csrf_token)) if !u.disabled => Ok(Session {
+                actor: actor_of(&u),
+                csrf_token,
+                display_name: u.display_name,
+            }),
             _ => Err(AppError::Unauthenticated),
         }
     }

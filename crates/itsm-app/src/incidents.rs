@@ -123,9 +123,8 @@ impl App {
         let current = resolve(self, &mut tx, ctx, RecordKind::Incident, reference)
             .await?
             .record;
-        let current = records::get_for_update(&mut tx, current.id)
-            .await?
-            .unwrap_or(current);
+        // No row lock is needed: the versioned UPDATE in `change_record` refuses the write if anyone
+        // changed the incident since this read, so the check here only answers early.
         if current.version != expected_version {
             return Err(AppError::VersionMismatch {
                 current: current.version,

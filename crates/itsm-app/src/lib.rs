@@ -16,7 +16,7 @@ use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::OrganizationId;
 pub use itsm_storage::{Backend, Conn, Store, StoreOptions};
 
-pub use auth::{hash_password, NewUserInput, SignIn, TOKEN_PREFIX};
+pub use auth::{hash_password, NewUserInput, Session, SignIn, TOKEN_PREFIX};
 pub use ctx::{Ctx, Principal};
 pub use error::AppError;
 

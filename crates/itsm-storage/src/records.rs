@@ -249,18 +249,6 @@ pub async fn get_by_number(c: &mut AnyConnection, number: RecordNumber) -> Resul
     row.as_ref().map(view_from_row).transpose()
 }
 
-/// Reads a record and locks it for the rest of the transaction where the database can (PostgreSQL);
-/// SQLite's write transaction already excludes every other writer.
-pub async fn get_for_update(c: &mut AnyConnection, id: RecordId) -> Result<Option<Record>> {
-    let lock = match backend_of(c) {
-        Backend::Postgres => " FOR UPDATE OF r",
-        Backend::Sqlite => "",
-    };
-    let sql = format!("{SELECT_VIEW} WHERE r.id = $1{lock}");
-    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *c).await?;
-    Ok(row.as_ref().map(view_from_row).transpose()?.map(|v| v.record))
-}
-
 /// What a list is sorted by. Each is an indexed column, so every page is an index range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
@@ -383,6 +371,19 @@ fn push(sql: &mut String, binds: &mut Vec<Bind>, cond: &str, b: Bind) {
     let _ = write!(sql, " AND {}", cond.replace('?', &format!("${}", binds.len())));
 }
 
+/// Appends `AND column IN (...)` with one placeholder per value.
+fn push_in(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: impl Iterator<Item = Bind>) {
+    let _ = write!(sql, " AND {column} IN (");
+    for (i, v) in values.enumerate() {
+        binds.push(v);
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}", binds.len());
+    }
+    sql.push(')');
+}
+
 /// Lists records of one kind.
 pub async fn list(
     c: &mut AnyConnection,
@@ -401,28 +402,20 @@ pub async fn list(
                 next: None,
             });
         }
-        let mut cond = String::from("r.organization_id IN (");
-        for (i, o) in orgs.iter().enumerate() {
-            binds.push(Bind::Int(Some(o.0)));
-            if i > 0 {
-                cond.push_str(", ");
-            }
-            let _ = write!(cond, "${}", binds.len());
-        }
-        cond.push(')');
-        let _ = write!(sql, " AND {cond}");
+        push_in(
+            &mut sql,
+            &mut binds,
+            "r.organization_id",
+            orgs.iter().map(|o| Bind::Int(Some(o.0))),
+        );
     }
     if !filter.states.is_empty() {
-        let mut cond = String::from("r.state IN (");
-        for (i, s) in filter.states.iter().enumerate() {
-            binds.push(Bind::Text(Some(s.clone())));
-            if i > 0 {
-                cond.push_str(", ");
-            }
-            let _ = write!(cond, "${}", binds.len());
-        }
-        cond.push(')');
-        let _ = write!(sql, " AND {cond}");
+        push_in(
+            &mut sql,
+            &mut binds,
+            "r.state",
+            filter.states.iter().map(|s| Bind::Text(Some(s.clone()))),
+        );
     }
     if let Some(p) = filter.priority {
         push(

@@ -889,6 +889,23 @@ async fn done(s: &AppState, u: &UiUser, number: &str, result: Result<&str, AppEr
     }
 }
 
+/// Applies a change posted from the incident page at the version the page showed.
+async fn apply_change(
+    s: &AppState,
+    u: &UiUser,
+    number: &str,
+    version: &str,
+    change: IncidentChange,
+    notice: &'static str,
+) -> Response {
+    let r = s
+        .app
+        .update_incident(&u.ctx, number, version.parse().ok(), change)
+        .await
+        .map(|_| notice);
+    done(s, u, number, r).await
+}
+
 #[derive(Deserialize)]
 pub struct UpdateForm {
     #[serde(default)]
@@ -927,12 +944,7 @@ pub async fn update(
         assignee_id: Some(id_field(&f.assignee_id).map(UserId)),
         ..Default::default()
     };
-    let r = s
-        .app
-        .update_incident(&u.ctx, &number, f.version.parse().ok(), change)
-        .await
-        .map(|_| "Saved.");
-    done(&s, &u, &number, r).await
+    apply_change(&s, &u, &number, &f.version, change, "Saved.").await
 }
 
 #[derive(Deserialize)]
@@ -964,12 +976,7 @@ pub async fn change_state(
         resolution_notes: f.resolution_notes.clone(),
         ..Default::default()
     };
-    let r = s
-        .app
-        .update_incident(&u.ctx, &number, f.version.parse().ok(), change)
-        .await
-        .map(|_| "State changed.");
-    done(&s, &u, &number, r).await
+    apply_change(&s, &u, &number, &f.version, change, "State changed.").await
 }
 
 #[derive(Deserialize)]

@@ -55,14 +55,14 @@ impl FromRequestParts<AppState> for UiUser {
             return Err(to_login());
         };
         match state.app.session(&session).await {
-            Ok((actor, csrf)) => {
-                let ctx = Ctx::user(actor).with_request_id(crate::observe::current_request_id());
-                let me = state.app.me(&ctx).await.map_err(|_| to_login())?;
+            Ok(s) => {
+                let role = s.actor.role.as_str();
+                let ctx = Ctx::user(s.actor).with_request_id(crate::observe::current_request_id());
                 Ok(UiUser {
-                    role: me.role.as_str(),
-                    name: me.display_name,
+                    role,
+                    name: s.display_name,
                     ctx,
-                    csrf,
+                    csrf: s.csrf_token,
                     session,
                 })
             }

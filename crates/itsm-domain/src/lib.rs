@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod calendar;
 pub mod ids;
 pub mod incident;
 pub mod kind;

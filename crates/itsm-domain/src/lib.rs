@@ -11,6 +11,7 @@ pub mod kind;
 pub mod lifecycle;
 pub mod link;
 pub mod record;
+pub mod sla;
 pub mod validation;
 
 pub use access::{Actor, Role};

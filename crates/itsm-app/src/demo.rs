@@ -314,7 +314,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     for (name, description) in SERVICES {
         let fields = catalogue_fields(provider.id, name, description, RecordKind::Service);
         services.push(
-            crate::records::create_record(&mut tx, &admin, RecordKind::Service, &fields, start)
+            app.create_record(&mut tx, &admin, RecordKind::Service, &fields, start)
                 .await?
                 .id,
         );
@@ -333,10 +333,10 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 &format!("Component of {service}"),
                 RecordKind::ConfigurationItem,
             );
-            let id =
-                crate::records::create_record(&mut tx, &admin, RecordKind::ConfigurationItem, &fields, start)
-                    .await?
-                    .id;
+            let id = app
+                .create_record(&mut tx, &admin, RecordKind::ConfigurationItem, &fields, start)
+                .await?
+                .id;
             if i < services.len() {
                 cis.push((i, id));
             }

@@ -8,7 +8,7 @@ use itsm_domain::{
 use itsm_storage::records::{self, RecordView};
 use itsm_storage::{people, AnyConnection};
 
-use crate::records::{change_record, create_record, resolve};
+use crate::records::resolve;
 use crate::{App, AppError, Ctx, Result};
 
 /// What a caller gives to log an incident.
@@ -103,7 +103,8 @@ impl App {
         }
         errors.into_result()?;
         let fields = fields.ok_or_else(ValidationError::new)?;
-        Ok(create_record(c, ctx, RecordKind::Incident, &fields, now)
+        Ok(self
+            .create_record(c, ctx, RecordKind::Incident, &fields, now)
             .await?
             .id)
     }
@@ -153,7 +154,7 @@ impl App {
         let mut errors = ValidationError::new();
         check_references(c, &after, Some(&current.fields()), &mut errors).await?;
         errors.into_result()?;
-        change_record(c, ctx, current, &after, now).await
+        self.change_record(c, ctx, current, &after, now).await
     }
 }
 

@@ -9,6 +9,7 @@ mod directory;
 mod error;
 pub mod incidents;
 pub mod records;
+pub mod service_levels;
 
 use std::sync::{Arc, RwLock};
 
@@ -87,6 +88,8 @@ struct Inner {
     settings: Settings,
     provider: RwLock<Option<OrganizationId>>,
     throttle: auth::SignInThrottle,
+    /// Agreements and calendars as SLA clocks use them; see `App::sla_config`.
+    sla_config: RwLock<Option<Arc<service_levels::SlaConfig>>>,
 }
 
 impl App {
@@ -98,6 +101,7 @@ impl App {
                 settings,
                 provider: RwLock::new(None),
                 throttle: auth::SignInThrottle::default(),
+                sla_config: RwLock::new(None),
             }),
         }
     }

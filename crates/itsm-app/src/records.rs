@@ -6,7 +6,7 @@ use itsm_domain::ids::RecordRef;
 use itsm_domain::validation::{optional_text, required_text};
 use itsm_domain::{diff_fields, FieldMap, LinkType, Record, RecordFields, RecordKind, ValidationError};
 use itsm_storage::attachments::{self, Attachment, NewAttachment};
-use itsm_storage::audit::{self, Event, NewEvent, Subject};
+use itsm_storage::audit::{self, Event, NewEvent, NewTransition, Subject};
 use itsm_storage::comments::{self, Comment};
 use itsm_storage::links::{self, Link};
 use itsm_storage::records::{self, Page, PageRequest, RecordFilter, RecordView};
@@ -174,7 +174,7 @@ impl App {
         .await?;
         if !internal && ctx.is_staff() && kind == RecordKind::Incident {
             if let Some(after) = itsm_domain::incident::note_public_reply(&record, now) {
-                change_record(&mut tx, ctx, &record, &after, now).await?;
+                self.change_record(&mut tx, ctx, &record, &after, now).await?;
             }
         }
         tx.commit().await?;
@@ -423,7 +423,7 @@ impl App {
             state: kind.lifecycle().initial.to_owned(),
             ..Default::default()
         };
-        let record = create_record(&mut tx, ctx, kind, &fields, now).await?;
+        let record = self.create_record(&mut tx, ctx, kind, &fields, now).await?;
         let view = records::get(&mut tx, record.id)
             .await?
             .ok_or_else(|| AppError::NotFound("record".into()))?;
@@ -453,7 +453,7 @@ impl App {
                 )
                 .into());
             }
-            create_record(&mut tx, ctx, kind, fields, *at).await?;
+            self.create_record(&mut tx, ctx, kind, fields, *at).await?;
         }
         tx.commit().await?;
         Ok(records.len())
@@ -488,66 +488,96 @@ pub(crate) async fn write_event(
     .await?)
 }
 
-/// The one way a record is created: insert, audit every field, record the initial state.
-pub(crate) async fn create_record(
-    c: &mut AnyConnection,
-    ctx: &Ctx,
-    kind: RecordKind,
-    fields: &RecordFields,
-    now: jiff::Timestamp,
-) -> Result<Record> {
-    let record = records::insert(c, kind, fields, ctx.user_id(), now).await?;
-    let changes = diff_fields(&FieldMap::new(), &fields.audit_map());
-    let event = write_event(
-        c,
-        ctx,
-        Subject::Record(record.id),
-        "created",
-        now,
-        String::new(),
-        &changes,
-    )
-    .await?;
-    audit::write_transition(c, record.id, kind, None, &record.state, now, ctx.user_id(), event).await?;
-    Ok(record)
-}
-
-/// The one way a record is changed: write under its version, audit the changed fields, record a
-/// state transition when the state moved. Returns the new version; a no-op change writes nothing.
-pub(crate) async fn change_record(
-    c: &mut AnyConnection,
-    ctx: &Ctx,
-    before: &Record,
-    after: &RecordFields,
-    now: jiff::Timestamp,
-) -> Result<i64> {
-    let changes = diff_fields(&before.fields().audit_map(), &after.audit_map());
-    if changes.is_empty() {
-        return Ok(before.version);
-    }
-    let version = records::update(c, before.id, before.version, after, now).await?;
-    let event = write_event(
-        c,
-        ctx,
-        Subject::Record(before.id),
-        "updated",
-        now,
-        String::new(),
-        &changes,
-    )
-    .await?;
-    if after.state != before.state {
-        audit::write_transition(
+impl App {
+    /// The one way a record is created: insert, audit every field, record the initial state, start its
+    /// SLA clocks.
+    pub(crate) async fn create_record(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        kind: RecordKind,
+        fields: &RecordFields,
+        now: jiff::Timestamp,
+    ) -> Result<Record> {
+        let record = records::insert(c, kind, fields, ctx.user_id(), now).await?;
+        let changes = diff_fields(&FieldMap::new(), &fields.audit_map());
+        let event = write_event(
             c,
-            before.id,
-            before.kind,
-            Some(&before.state),
-            &after.state,
+            ctx,
+            Subject::Record(record.id),
+            "created",
             now,
-            ctx.user_id(),
-            event,
+            String::new(),
+            &changes,
         )
         .await?;
+        audit::write_transition(
+            c,
+            &NewTransition {
+                record: record.id,
+                kind,
+                from: None,
+                to: &record.state,
+                reason: fields.state_reason(),
+                at: now,
+                actor: ctx.user_id(),
+                event_id: event,
+            },
+        )
+        .await?;
+        self.refresh_clocks(c, std::slice::from_ref(&record), now, false)
+            .await?;
+        Ok(record)
     }
-    Ok(version)
+
+    /// The one way a record is changed: write under its version, audit the changed fields, record a
+    /// state transition when the state moved, replay its SLA clocks. Returns the new version; a no-op
+    /// change writes nothing.
+    pub(crate) async fn change_record(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        before: &Record,
+        after: &RecordFields,
+        now: jiff::Timestamp,
+    ) -> Result<i64> {
+        let changes = diff_fields(&before.fields().audit_map(), &after.audit_map());
+        if changes.is_empty() {
+            return Ok(before.version);
+        }
+        let version = records::update(c, before.id, before.version, after, now).await?;
+        let event = write_event(
+            c,
+            ctx,
+            Subject::Record(before.id),
+            "updated",
+            now,
+            String::new(),
+            &changes,
+        )
+        .await?;
+        if after.state != before.state {
+            audit::write_transition(
+                c,
+                &NewTransition {
+                    record: before.id,
+                    kind: before.kind,
+                    from: Some(&before.state),
+                    to: &after.state,
+                    reason: after.state_reason(),
+                    at: now,
+                    actor: ctx.user_id(),
+                    event_id: event,
+                },
+            )
+            .await?;
+        }
+        if self.measures(before.kind) {
+            let mut record = before.clone();
+            record.apply(after, version, now);
+            self.refresh_clocks(c, std::slice::from_ref(&record), now, false)
+                .await?;
+        }
+        Ok(version)
+    }
 }

@@ -79,6 +79,8 @@ pub enum Permission {
     ManageUsers,
     /// Read the directory of users, groups and organizations.
     ReadDirectory,
+    /// Create and change business calendars and agreements, replay SLA clocks, read the outbox.
+    ManageServiceLevels,
 }
 
 impl Actor {
@@ -94,7 +96,7 @@ impl Actor {
         use Permission::*;
         match self.role {
             Role::Administrator => true,
-            Role::Agent => !matches!(permission, ManageUsers),
+            Role::Agent => !matches!(permission, ManageUsers | ManageServiceLevels),
             Role::Auditor => matches!(permission, ReadRecords | ReadInternalNotes | ReadDirectory),
             Role::Customer => matches!(permission, ReadRecords | CreateIncident | CommentPublic | Attach),
         }

@@ -13,13 +13,19 @@ pub enum RecordKind {
     Incident,
     Service,
     ConfigurationItem,
+    /// When the provider works: time zone, working hours, holidays.
+    Calendar,
+    /// A service level agreement, operational level agreement or underpinning contract.
+    Agreement,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 3] = [
+    pub const ALL: [RecordKind; 5] = [
         RecordKind::Incident,
         RecordKind::Service,
         RecordKind::ConfigurationItem,
+        RecordKind::Calendar,
+        RecordKind::Agreement,
     ];
 
     /// The stable name stored in the database and used in JSON.
@@ -28,6 +34,8 @@ impl RecordKind {
             RecordKind::Incident => "incident",
             RecordKind::Service => "service",
             RecordKind::ConfigurationItem => "configuration_item",
+            RecordKind::Calendar => "calendar",
+            RecordKind::Agreement => "agreement",
         }
     }
 
@@ -41,6 +49,8 @@ impl RecordKind {
             RecordKind::Incident => "INC",
             RecordKind::Service => "SVC",
             RecordKind::ConfigurationItem => "CI",
+            RecordKind::Calendar => "CAL",
+            RecordKind::Agreement => "AGR",
         }
     }
 
@@ -54,6 +64,8 @@ impl RecordKind {
             RecordKind::Incident => "incidents",
             RecordKind::Service => "services",
             RecordKind::ConfigurationItem => "configuration-items",
+            RecordKind::Calendar => "calendars",
+            RecordKind::Agreement => "agreements",
         }
     }
 
@@ -67,6 +79,8 @@ impl RecordKind {
             RecordKind::Incident => "Incident",
             RecordKind::Service => "Service",
             RecordKind::ConfigurationItem => "Configuration item",
+            RecordKind::Calendar => "Business calendar",
+            RecordKind::Agreement => "Agreement",
         }
     }
 
@@ -75,13 +89,20 @@ impl RecordKind {
             RecordKind::Incident => &crate::incident::LIFECYCLE,
             RecordKind::Service => &crate::lifecycle::SERVICE_LIFECYCLE,
             RecordKind::ConfigurationItem => &crate::lifecycle::CONFIGURATION_ITEM_LIFECYCLE,
+            RecordKind::Calendar => &crate::lifecycle::CALENDAR_LIFECYCLE,
+            RecordKind::Agreement => &crate::lifecycle::AGREEMENT_LIFECYCLE,
         }
+    }
+
+    /// Whether records of this kind are measured against service level targets.
+    pub fn has_service_levels(self) -> bool {
+        matches!(self, RecordKind::Incident)
     }
 
     /// Whether customers may read records of this kind that belong to the provider, such as the
     /// services they consume.
     pub fn published_to_customers(self) -> bool {
-        matches!(self, RecordKind::Service)
+        matches!(self, RecordKind::Service | RecordKind::Calendar)
     }
 }
 

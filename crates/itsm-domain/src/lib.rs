@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod link;
 pub mod record;
 pub mod sla;
+pub mod slm;
 pub mod validation;
 
 pub use access::{Actor, Role};

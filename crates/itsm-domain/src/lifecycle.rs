@@ -175,6 +175,95 @@ pub static CONFIGURATION_ITEM_LIFECYCLE: Lifecycle = Lifecycle {
     ],
 };
 
+/// A business calendar is in use until it is retired; a retired one can be brought back.
+pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "active",
+    states: &[
+        State {
+            name: "active",
+            label: "Active",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: false,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "active",
+            to: "retired",
+            action: "Retire",
+        },
+        Transition {
+            from: "retired",
+            to: "active",
+            action: "Reactivate",
+        },
+    ],
+};
+
+/// An agreement is drafted, agreed (active), possibly suspended, and finally retired. Only active
+/// agreements give records their targets.
+pub static AGREEMENT_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "draft",
+    states: &[
+        State {
+            name: "draft",
+            label: "Draft",
+            is_final: false,
+        },
+        State {
+            name: "active",
+            label: "Active",
+            is_final: false,
+        },
+        State {
+            name: "suspended",
+            label: "Suspended",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: true,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "draft",
+            to: "active",
+            action: "Put in force",
+        },
+        Transition {
+            from: "draft",
+            to: "retired",
+            action: "Withdraw",
+        },
+        Transition {
+            from: "active",
+            to: "suspended",
+            action: "Suspend",
+        },
+        Transition {
+            from: "suspended",
+            to: "active",
+            action: "Resume",
+        },
+        Transition {
+            from: "active",
+            to: "retired",
+            action: "Retire",
+        },
+        Transition {
+            from: "suspended",
+            to: "retired",
+            action: "Retire",
+        },
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

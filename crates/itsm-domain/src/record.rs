@@ -52,11 +52,20 @@ pub struct RecordFields {
     pub details: Map<String, Value>,
 }
 
+/// The `details` key of the reason a record waits.
+pub const STATE_REASON: &str = "on_hold_reason";
+
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map(Into::into).unwrap_or(Value::Null)
 }
 
 impl RecordFields {
+    /// Why the record waits in its state, such as `awaiting_caller` while an incident is on hold.
+    /// Every kind that waits keeps its reason under this one name, so SLA clocks can pause on it.
+    pub fn state_reason(&self) -> Option<&str> {
+        self.details.get(STATE_REASON).and_then(Value::as_str)
+    }
+
     /// The fields as the audit trail records them: common fields and details side by side.
     pub fn audit_map(&self) -> FieldMap {
         let mut m = FieldMap::new();
@@ -107,6 +116,23 @@ impl Record {
             requester_id: self.requester_id,
             details: self.details.clone(),
         }
+    }
+
+    /// Takes on the fields a change wrote, at the version and instant the store gave it.
+    pub fn apply(&mut self, f: &RecordFields, version: i64, at: Timestamp) {
+        self.organization_id = f.organization_id.unwrap_or(self.organization_id);
+        self.title = f.title.clone();
+        self.description = f.description.clone();
+        self.state = f.state.clone();
+        self.priority = f.priority;
+        self.assignment_group_id = f.assignment_group_id;
+        self.assignee_id = f.assignee_id;
+        self.service_id = f.service_id;
+        self.configuration_item_id = f.configuration_item_id;
+        self.requester_id = f.requester_id;
+        self.details = f.details.clone();
+        self.version = version;
+        self.updated_at = at;
     }
 
     pub fn detail_str(&self, name: &str) -> Option<&str> {

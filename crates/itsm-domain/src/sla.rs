@@ -188,6 +188,13 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// Whether the clock is running now (breached or not).
+    pub fn is_running(&self) -> bool {
+        self.segments
+            .last()
+            .is_some_and(|s| s.phase == Phase::Running && s.to.is_none())
+    }
+
     pub fn remaining_micros(&self) -> i64 {
         self.target_micros - self.elapsed_micros
     }

@@ -106,29 +106,34 @@ pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
     Ok(event_id)
 }
 
-/// Writes a state transition of a record beside its audit event. `from` is `None` at creation.
-#[allow(clippy::too_many_arguments)]
-pub async fn write_transition(
-    c: &mut AnyConnection,
-    record: RecordId,
-    kind: RecordKind,
-    from: Option<&str>,
-    to: &str,
-    at: jiff::Timestamp,
-    actor: Option<UserId>,
-    event_id: i64,
-) -> Result<()> {
+/// A state transition of a record, written beside its audit event.
+#[derive(Debug, Clone)]
+pub struct NewTransition<'a> {
+    pub record: RecordId,
+    pub kind: RecordKind,
+    /// `None` at creation.
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    /// Why the record waits in the new state, such as `awaiting_caller`; SLA clocks pause on it.
+    pub reason: Option<&'a str>,
+    pub at: jiff::Timestamp,
+    pub actor: Option<UserId>,
+    pub event_id: i64,
+}
+
+pub async fn write_transition(c: &mut AnyConnection, t: &NewTransition<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO state_transitions (record_id, kind, from_state, to_state, at, actor_id, event_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO state_transitions (record_id, kind, from_state, to_state, reason, at, actor_id, event_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(record.0)
-    .bind(kind.as_str())
-    .bind(from)
-    .bind(to)
-    .bind(micros(at))
-    .bind(actor.map(|a| a.0))
-    .bind(event_id)
+    .bind(t.record.0)
+    .bind(t.kind.as_str())
+    .bind(t.from)
+    .bind(t.to)
+    .bind(t.reason)
+    .bind(micros(t.at))
+    .bind(t.actor.map(|a| a.0))
+    .bind(t.event_id)
     .execute(&mut *c)
     .await?;
     Ok(())

@@ -14,6 +14,7 @@ pub mod comments;
 pub mod links;
 pub mod people;
 pub mod records;
+pub mod sla;
 pub mod testing;
 
 pub use db::{Backend, Conn, Store, StoreOptions, Tx};

@@ -44,17 +44,29 @@ pub struct RecordNames {
     pub requester: Option<String>,
 }
 
+/// The SLA clock a queue shows for a record: the one due soonest, derived from its clocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueClock {
+    /// `running`, `paused`, `breached` or `met`; `None` when no target applies.
+    pub status: Option<String>,
+    pub due_at: Option<jiff::Timestamp>,
+    /// When its first warning falls due.
+    pub warn_at: Option<jiff::Timestamp>,
+}
+
 /// A record with the names of what it refers to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordView {
     pub record: Record,
     pub names: RecordNames,
+    pub sla: QueueClock,
 }
 
 const SELECT_VIEW: &str =
     "SELECT r.id, r.kind, r.number, r.organization_id, r.title, r.description, r.state, \
      r.priority, r.assignment_group_id, r.assignee_id, r.service_id, r.configuration_item_id, \
      r.requester_id, r.details, r.version, r.created_at, r.updated_at, r.created_by, \
+     r.sla_status, r.sla_due_at, r.sla_warn_at, \
      o.name AS organization_name, g.name AS group_name, a.display_name AS assignee_name, \
      s.title AS service_title, ci.title AS ci_title, q.display_name AS requester_name \
      FROM records r \
@@ -109,7 +121,13 @@ fn view_from_row(row: &AnyRow) -> Result<RecordView> {
         configuration_item: row.try_get("ci_title")?,
         requester: row.try_get("requester_name")?,
     };
-    Ok(RecordView { record, names })
+    let opt_instant = |v: Option<i64>| v.map(instant).transpose();
+    let sla = QueueClock {
+        status: row.try_get("sla_status")?,
+        due_at: opt_instant(row.try_get("sla_due_at")?)?,
+        warn_at: opt_instant(row.try_get("sla_warn_at")?)?,
+    };
+    Ok(RecordView { record, names, sla })
 }
 
 /// The SQL expression that hands out the next readable number of a kind, evaluated inside the
@@ -238,6 +256,69 @@ pub async fn get(c: &mut AnyConnection, id: RecordId) -> Result<Option<RecordVie
     row.as_ref().map(view_from_row).transpose()
 }
 
+/// Reads several records by id, in id order; ids that do not exist are left out.
+pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<RecordView>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut sql = format!("{SELECT_VIEW} WHERE r.id IN (");
+        for (i, _) in chunk.iter().enumerate() {
+            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
+        }
+        sql.push_str(") ORDER BY r.id");
+        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
+        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+        for row in &rows {
+            out.push(view_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every record of some kinds, up to `limit`, by id: for small reference sets such as agreements and
+/// calendars, which are read whole.
+pub async fn all_of_kinds(
+    c: &mut AnyConnection,
+    kinds: &[RecordKind],
+    limit: u32,
+) -> Result<Vec<RecordView>> {
+    if kinds.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = format!("{SELECT_VIEW} WHERE r.kind IN (");
+    for (i, _) in kinds.iter().enumerate() {
+        let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
+    }
+    let _ = write!(sql, ") ORDER BY r.id LIMIT {limit}");
+    let binds: Vec<Bind> = kinds
+        .iter()
+        .map(|k| Bind::Text(Some(k.as_str().to_owned())))
+        .collect();
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    rows.iter().map(view_from_row).collect()
+}
+
+/// A fingerprint of every record of some kinds: it changes whenever one of them is created or
+/// changed, so a cache of them can tell it is stale with one cheap query.
+pub async fn fingerprint(c: &mut AnyConnection, kinds: &[RecordKind]) -> Result<(i64, i64, i64)> {
+    let mut sql = String::from(
+        "SELECT COUNT(*), COALESCE(MAX(updated_at), 0), CAST(COALESCE(SUM(version), 0) AS BIGINT) \
+         FROM records WHERE kind IN (",
+    );
+    for (i, _) in kinds.iter().enumerate() {
+        let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
+    }
+    sql.push(')');
+    let binds: Vec<Bind> = kinds
+        .iter()
+        .map(|k| Bind::Text(Some(k.as_str().to_owned())))
+        .collect();
+    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
 /// Reads one record by its readable number.
 pub async fn get_by_number(c: &mut AnyConnection, number: RecordNumber) -> Result<Option<RecordView>> {
     let sql = format!("{SELECT_VIEW} WHERE r.kind = $1 AND r.number = $2");
@@ -256,14 +337,20 @@ pub enum SortField {
     CreatedAt,
     Priority,
     Number,
+    /// The SLA due instant of the queue clock; records without one come last.
+    Due,
 }
 
+/// Stands for "no due instant" so that keyset pages over the due column need no NULL handling.
+const NO_DUE: i64 = i64::MAX;
+
 impl SortField {
-    pub const ALL: [SortField; 4] = [
+    pub const ALL: [SortField; 5] = [
         SortField::UpdatedAt,
         SortField::CreatedAt,
         SortField::Priority,
         SortField::Number,
+        SortField::Due,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -272,6 +359,7 @@ impl SortField {
             SortField::CreatedAt => "created_at",
             SortField::Priority => "priority",
             SortField::Number => "number",
+            SortField::Due => "due",
         }
     }
 
@@ -285,15 +373,19 @@ impl SortField {
             SortField::CreatedAt => "r.created_at",
             SortField::Priority => "r.priority",
             SortField::Number => "r.number",
+            // The same expression as the index records_kind_sla_due.
+            SortField::Due => "COALESCE(r.sla_due_at, 9223372036854775807)",
         }
     }
 
-    fn value(self, r: &Record) -> i64 {
+    fn value(self, v: &RecordView) -> i64 {
+        let r = &v.record;
         match self {
             SortField::UpdatedAt => micros(r.updated_at),
             SortField::CreatedAt => micros(r.created_at),
             SortField::Priority => r.priority.map(i64::from).unwrap_or(0),
             SortField::Number => r.number,
+            SortField::Due => v.sla.due_at.map(micros).unwrap_or(NO_DUE),
         }
     }
 }
@@ -507,7 +599,7 @@ pub async fn list(
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|v| Cursor {
-            value: page.sort.value(&v.record),
+            value: page.sort.value(v),
             id: v.record.id.0,
         })
     } else {

@@ -100,13 +100,16 @@ async fn records_round_trip_with_audit(backend: Backend) {
     .unwrap();
     audit::write_transition(
         &mut tx,
-        rec.id,
-        rec.kind,
-        None,
-        "new",
-        rec.created_at,
-        Some(user),
-        ev,
+        &audit::NewTransition {
+            record: rec.id,
+            kind: rec.kind,
+            from: None,
+            to: "new",
+            reason: None,
+            at: rec.created_at,
+            actor: Some(user),
+            event_id: ev,
+        },
     )
     .await
     .unwrap();

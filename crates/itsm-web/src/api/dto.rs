@@ -313,7 +313,8 @@ pub struct ListQuery {
     pub caller_id: Option<i64>,
     /// Words to find in title and description.
     pub q: Option<String>,
-    /// `updated_at`, `created_at`, `priority` or `number`; prefix `-` for descending. Default `-updated_at`.
+    /// `updated_at`, `created_at`, `priority`, `number` or `due` (SLA due time, records without one last);
+    /// prefix `-` for descending. Default `-updated_at`.
     pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 200, default 50.

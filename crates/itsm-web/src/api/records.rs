@@ -113,7 +113,7 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
     let sort = SortField::parse(name).ok_or_else(|| {
         ApiError::invalid_field(
             "sort",
-            "must be updated_at, created_at, priority or number, optionally prefixed by -",
+            "must be updated_at, created_at, priority, number or due, optionally prefixed by -",
         )
     })?;
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {

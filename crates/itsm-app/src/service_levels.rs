@@ -1,0 +1,1088 @@
+//! Service level management use cases: business calendars and their what-if answers, agreements and
+//! their targets, the SLA clocks of every measured record (replayed from its history whenever it or
+//! the agreements change), and the background job that records warnings and breaches once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use itsm_domain::access::Permission;
+use itsm_domain::calendar::{BusinessCalendar, CalendarDefinition, Pauses, WorkingHoursDefinition};
+use itsm_domain::sla::{self, Clock, ClockEvent, ClockEventKind, ClockStatus, Segment};
+use itsm_domain::slm::{self, Agreement, AgreementTerms, AgreementType, RecordFacts};
+use itsm_domain::validation::{optional_text, required_text};
+use itsm_domain::{
+    GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, UserId, ValidationError,
+};
+use itsm_storage::audit::Subject;
+use itsm_storage::records::{self, QueueClock, RecordView};
+use itsm_storage::sla::{self as store, ClockRow, Notice, TransitionRow};
+use itsm_storage::{people, AnyConnection};
+use serde_json::{json, Value};
+
+use crate::records::{resolve, write_event};
+use crate::{App, AppError, Ctx, Result};
+
+/// The calendar used when neither a target, its agreement nor the settings name one.
+fn round_the_clock() -> Option<BusinessCalendar> {
+    BusinessCalendar::new(&CalendarDefinition {
+        time_zone: "UTC".into(),
+        working_hours: WorkingHoursDefinition::Named("24x7".into()),
+        holidays: vec![],
+    })
+    .ok()
+}
+
+/// A calendar as the clocks use it, with what explanations show of it.
+#[derive(Debug)]
+pub struct CalendarEntry {
+    pub id: Option<RecordId>,
+    pub name: String,
+    pub calendar: BusinessCalendar,
+}
+
+/// Agreements and calendars as clocks need them, read once and kept until one of them changes.
+#[derive(Debug)]
+pub(crate) struct SlaConfig {
+    fingerprint: (i64, i64, i64),
+    agreements: Vec<Agreement>,
+    calendars: HashMap<RecordId, Arc<CalendarEntry>>,
+    default_calendar: Option<Arc<CalendarEntry>>,
+    fallback: Arc<CalendarEntry>,
+    /// Kinds some active target measures.
+    kinds: Vec<RecordKind>,
+}
+
+impl SlaConfig {
+    fn calendar_for(&self, agreement: &Agreement, target_calendar: Option<i64>) -> Arc<CalendarEntry> {
+        target_calendar
+            .or(agreement.terms.calendar_id)
+            .and_then(|id| self.calendars.get(&RecordId(id)).cloned())
+            .or_else(|| self.default_calendar.clone())
+            .unwrap_or_else(|| self.fallback.clone())
+    }
+}
+
+/// The `details` key that marks the default calendar.
+const IS_DEFAULT: &str = "is_default";
+
+/// Reads a calendar record: its definition, and whether it is the default.
+fn calendar_of(r: &Record) -> Option<(BusinessCalendar, bool)> {
+    let mut details = r.details.clone();
+    let is_default = details
+        .remove(IS_DEFAULT)
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let def: CalendarDefinition = serde_json::from_value(Value::Object(details)).ok()?;
+    Some((BusinessCalendar::new(&def).ok()?, is_default))
+}
+
+/// A clock replayed for a record and one target.
+#[derive(Debug, Clone)]
+pub struct ComputedClock {
+    pub row: ClockRow,
+    pub clock: Clock,
+    pub calendar: Arc<CalendarEntry>,
+    /// The warnings (and the breach at 100) this clock still reports, with the instant each falls due.
+    pub thresholds: Vec<(u32, jiff::Timestamp)>,
+}
+
+/// What a record's history says to its clocks.
+fn events_of(record: &Record, transitions: &[TransitionRow]) -> Vec<ClockEvent> {
+    let mut events: Vec<ClockEvent> = transitions
+        .iter()
+        .map(|t| ClockEvent {
+            at: t.at,
+            what: ClockEventKind::State {
+                state: t.to_state.clone(),
+                reason: t.reason.clone(),
+            },
+        })
+        .collect();
+    if let Some(at) = record
+        .detail_str("first_response_at")
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+    {
+        // Stable: a response at the same instant as a state change comes after it.
+        let pos = events.partition_point(|e| e.at <= at);
+        events.insert(
+            pos,
+            ClockEvent {
+                at,
+                what: ClockEventKind::FirstResponse,
+            },
+        );
+    }
+    events
+}
+
+fn status_of(clock: &Clock) -> &'static str {
+    clock.status.as_str()
+}
+
+/// Replays every clock of one record: pure, so recomputing many records is a loop over memory.
+fn compute(
+    config: &SlaConfig,
+    record: &Record,
+    transitions: &[TransitionRow],
+    now: jiff::Timestamp,
+) -> Vec<ComputedClock> {
+    let facts = RecordFacts {
+        kind: record.kind,
+        organization_id: record.organization_id,
+        service_id: record.service_id,
+        priority: record.priority,
+        assignment_group_id: record.assignment_group_id,
+        logged_on: record.created_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
+    };
+    let events = events_of(record, transitions);
+    let mut out = Vec::new();
+    for sel in slm::select_targets(&config.agreements, &facts) {
+        let Some(agreement) = config.agreements.iter().find(|a| a.id == sel.agreement_id) else {
+            continue;
+        };
+        let Some(target) = agreement.terms.targets.iter().find(|t| t.key == sel.target_key) else {
+            continue;
+        };
+        let entry = config.calendar_for(agreement, target.calendar_id);
+        let Ok(clock) = sla::replay(&target.rules(), &entry.calendar, target.minutes, &events, now) else {
+            tracing::warn!(
+                record = record.id.0,
+                calendar = entry.name,
+                "calendar has no working time"
+            );
+            continue;
+        };
+        let mut thresholds = Vec::new();
+        if clock.is_running() {
+            for p in target.warnings.iter().copied().chain([100]) {
+                if let Some(t) = clock.instant_at_percent(&entry.calendar, p) {
+                    thresholds.push((p, t));
+                }
+            }
+        } else if clock.status == ClockStatus::Breached {
+            if let Some(t) = clock.instant_at_percent(&entry.calendar, 100) {
+                thresholds.push((100, t));
+            }
+        }
+        let row = ClockRow {
+            record_id: record.id,
+            agreement_id: agreement.id,
+            target_key: target.key.clone(),
+            agreement_type: agreement.terms.agreement_type.as_str().to_owned(),
+            metric: target.metric.as_str().to_owned(),
+            target_name: target.name.clone(),
+            calendar_id: entry.id,
+            status: status_of(&clock).to_owned(),
+            target_micros: clock.target_micros,
+            elapsed_micros: clock.elapsed_micros,
+            started_at: clock.started_at,
+            stopped_at: clock.stopped_at,
+            due_at: clock.due,
+            next_notice_at: thresholds.iter().map(|(_, t)| *t).min(),
+            reason: sel.reason,
+            computed_at: now,
+        };
+        out.push(ComputedClock {
+            row,
+            clock,
+            calendar: entry,
+            thresholds,
+        });
+    }
+    out
+}
+
+/// The clock a queue shows: the running one due soonest; else a paused one; else how it ended.
+fn queue_clock(clocks: &[ComputedClock]) -> QueueClock {
+    let breached = |c: &ComputedClock| c.clock.elapsed_micros > c.clock.target_micros;
+    let running = clocks
+        .iter()
+        .filter(|c| c.clock.is_running())
+        .min_by_key(|c| c.clock.due.map(|d| d.as_microsecond()).unwrap_or(i64::MAX));
+    if let Some(c) = running {
+        return QueueClock {
+            status: Some(if breached(c) { "breached" } else { "running" }.to_owned()),
+            due_at: c.clock.due,
+            warn_at: c
+                .thresholds
+                .iter()
+                .filter(|(p, _)| *p < 100)
+                .map(|(_, t)| *t)
+                .min(),
+        };
+    }
+    if clocks
+        .iter()
+        .any(|c| c.clock.status == ClockStatus::Paused || (breached(c) && c.clock.stopped_at.is_none()))
+    {
+        return QueueClock {
+            status: Some(
+                if clocks.iter().any(breached) {
+                    "breached"
+                } else {
+                    "paused"
+                }
+                .to_owned(),
+            ),
+            due_at: None,
+            warn_at: None,
+        };
+    }
+    let ended: Vec<&ComputedClock> = clocks
+        .iter()
+        .filter(|c| matches!(c.clock.status, ClockStatus::Met | ClockStatus::Breached))
+        .collect();
+    QueueClock {
+        status: (!ended.is_empty()).then(|| {
+            if ended.iter().any(|c| breached(c)) {
+                "breached"
+            } else {
+                "met"
+            }
+            .to_owned()
+        }),
+        due_at: None,
+        warn_at: None,
+    }
+}
+
+/// How many records a recomputation reads and writes at a time.
+const RECOMPUTE_BATCH: u32 = 1_000;
+
+impl App {
+    /// Whether records of this kind can have SLA clocks.
+    pub(crate) fn measures(&self, kind: RecordKind) -> bool {
+        kind.has_service_levels()
+    }
+
+    /// Agreements and calendars, from the cache unless one of them changed (on any node).
+    pub(crate) async fn sla_config(&self, c: &mut AnyConnection) -> Result<Arc<SlaConfig>> {
+        let kinds = [RecordKind::Agreement, RecordKind::Calendar];
+        let fingerprint = records::fingerprint(c, &kinds).await?;
+        if let Ok(guard) = self.inner.sla_config.read() {
+            if let Some(cfg) = guard.as_ref().filter(|cfg| cfg.fingerprint == fingerprint) {
+                return Ok(cfg.clone());
+            }
+        }
+        let all = records::all_of_kinds(c, &kinds, 100_000).await?;
+        let mut calendars = HashMap::new();
+        let mut default_calendar = None;
+        let mut agreements = Vec::new();
+        for v in &all {
+            let r = &v.record;
+            match r.kind {
+                RecordKind::Calendar => {
+                    let Some((calendar, is_default)) = calendar_of(r) else {
+                        tracing::warn!(calendar = r.id.0, "stored calendar does not validate; skipped");
+                        continue;
+                    };
+                    let entry = Arc::new(CalendarEntry {
+                        id: Some(r.id),
+                        name: format!("{} {}", r.readable_number(), r.title),
+                        calendar,
+                    });
+                    if is_default && r.state == "active" {
+                        default_calendar = Some(entry.clone());
+                    }
+                    calendars.insert(r.id, entry);
+                }
+                RecordKind::Agreement if r.state == "active" => {
+                    if let Some(a) = Agreement::from_record(r) {
+                        agreements.push(a);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut measured: Vec<RecordKind> = agreements
+            .iter()
+            .flat_map(|a| a.terms.targets.iter().map(|t| t.record_kind))
+            .filter(|k| k.has_service_levels())
+            .collect();
+        measured.sort();
+        measured.dedup();
+        let fallback = Arc::new(CalendarEntry {
+            id: None,
+            name: "Round the clock (UTC), no calendar chosen".into(),
+            calendar: round_the_clock()
+                .ok_or_else(|| AppError::Setup("the built-in calendar is invalid".into()))?,
+        });
+        let cfg = Arc::new(SlaConfig {
+            fingerprint,
+            agreements,
+            calendars,
+            default_calendar,
+            fallback,
+            kinds: measured,
+        });
+        if let Ok(mut guard) = self.inner.sla_config.write() {
+            *guard = Some(cfg.clone());
+        }
+        Ok(cfg)
+    }
+
+    /// Replays the clocks of some records at `now` and stores them, in the caller's transaction.
+    ///
+    /// When no active target measures a record's kind, a record written since has no clocks to
+    /// replace, so nothing is done; `force` replaces them anyway (a recomputation after agreements
+    /// changed must remove clocks whose targets are gone).
+    pub(crate) async fn refresh_clocks(
+        &self,
+        c: &mut AnyConnection,
+        records: &[Record],
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Vec<ComputedClock>> {
+        if !records.iter().any(|r| self.measures(r.kind)) {
+            return Ok(vec![]);
+        }
+        let config = self.sla_config(c).await?;
+        let measured: Vec<&Record> = records
+            .iter()
+            .filter(|r| self.measures(r.kind) && (force || config.kinds.contains(&r.kind)))
+            .collect();
+        if measured.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids: Vec<RecordId> = measured.iter().map(|r| r.id).collect();
+        let transitions = store::transitions_of(c, &ids).await?;
+        let mut all = Vec::new();
+        let mut queue = Vec::with_capacity(measured.len());
+        let mut rest = transitions.as_slice();
+        for r in measured {
+            // Transitions come sorted by record id, like `measured`.
+            let start = rest.partition_point(|t| t.record_id.0 < r.id.0);
+            let rest_from = rest.get(start..).unwrap_or_default();
+            let end = rest_from.partition_point(|t| t.record_id == r.id);
+            let (mine, after) = rest_from.split_at(end);
+            rest = after;
+            let clocks = compute(&config, r, mine, now);
+            queue.push((r.id, queue_clock(&clocks)));
+            all.extend(clocks);
+        }
+        let rows: Vec<ClockRow> = all.iter().map(|c| c.row.clone()).collect();
+        store::replace_clocks(c, &queue, &rows).await?;
+        Ok(all)
+    }
+
+    /// Replays the clocks of every record that may still move (and of those closed since
+    /// `closed_since`, when given), in the caller's transaction. Answers the number of records.
+    pub(crate) async fn recompute_in(
+        &self,
+        c: &mut AnyConnection,
+        closed_since: Option<jiff::Timestamp>,
+        now: jiff::Timestamp,
+    ) -> Result<usize> {
+        let kinds: Vec<RecordKind> = RecordKind::ALL
+            .into_iter()
+            .filter(|k| k.has_service_levels())
+            .collect();
+        let mut after = RecordId(0);
+        let mut count = 0;
+        loop {
+            let ids = store::measured_records(c, &kinds, closed_since, after, RECOMPUTE_BATCH).await?;
+            let Some(last) = ids.last().copied() else {
+                break;
+            };
+            let views = records::get_many(c, &ids).await?;
+            let batch: Vec<Record> = views.into_iter().map(|v| v.record).collect();
+            self.refresh_clocks(c, &batch, now, true).await?;
+            count += batch.len();
+            after = last;
+        }
+        Ok(count)
+    }
+
+    /// Replays every open clock (and, when asked, those of records closed since an instant) after a
+    /// change an administrator knows of, such as an import.
+    pub async fn recompute_clocks(&self, ctx: &Ctx, closed_since: Option<jiff::Timestamp>) -> Result<usize> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let n = self.recompute_in(&mut tx, closed_since, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Finds clocks with a warning or breach due, records each once in the record's history and the
+    /// outbox, and schedules the next look. Safe to run from several processes at once.
+    pub async fn run_sla_jobs(&self, limit: u32) -> Result<JobReport> {
+        let now = self.now();
+        let ctx = Ctx::system();
+        let mut tx = self.store().begin().await?;
+        let ids = store::claim_due_notices(&mut tx, now, limit).await?;
+        let mut report = JobReport::default();
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(report);
+        }
+        let views = records::get_many(&mut tx, &ids).await?;
+        let batch: Vec<Record> = views.iter().map(|v| v.record.clone()).collect();
+        let computed = self.refresh_clocks(&mut tx, &batch, now, true).await?;
+        report.records = batch.len();
+        for cc in &computed {
+            let Some(started_at) = cc.clock.started_at else {
+                continue;
+            };
+            let number = batch
+                .iter()
+                .find(|r| r.id == cc.row.record_id)
+                .map(|r| r.readable_number().to_string())
+                .unwrap_or_default();
+            let agreement = self
+                .sla_config(&mut tx)
+                .await?
+                .agreements
+                .iter()
+                .find(|a| a.id == cc.row.agreement_id)
+                .map(|a| a.number.clone())
+                .unwrap_or_default();
+            for (percent, due_at) in cc.thresholds.iter().copied().filter(|(_, t)| *t <= now) {
+                let notice = Notice {
+                    record_id: cc.row.record_id,
+                    agreement_id: cc.row.agreement_id,
+                    target_key: cc.row.target_key.clone(),
+                    started_at,
+                    percent,
+                    due_at,
+                    recorded_at: now,
+                };
+                if !store::insert_notice(&mut tx, &notice).await? {
+                    continue;
+                }
+                let when = cc.calendar.calendar.format(due_at);
+                let (action, topic, summary) = if percent >= 100 {
+                    (
+                        "sla_breached",
+                        "sla.breached",
+                        format!(
+                            "SLA breached: \"{}\" ({agreement}) was due at {when}",
+                            cc.row.target_name
+                        ),
+                    )
+                } else {
+                    (
+                        "sla_warning",
+                        "sla.warning",
+                        format!(
+                            "SLA warning: {percent}% of \"{}\" ({agreement}) used at {when}",
+                            cc.row.target_name
+                        ),
+                    )
+                };
+                let event = write_event(
+                    &mut tx,
+                    &ctx,
+                    Subject::Record(cc.row.record_id),
+                    action,
+                    now,
+                    summary,
+                    &[],
+                )
+                .await?;
+                store::set_notice_event(&mut tx, &notice, event).await?;
+                store::enqueue(
+                    &mut tx,
+                    topic,
+                    Some(cc.row.record_id),
+                    &json!({
+                        "record_id": cc.row.record_id.0,
+                        "record": number,
+                        "agreement_id": cc.row.agreement_id.0,
+                        "agreement": agreement,
+                        "target": cc.row.target_name,
+                        "metric": cc.row.metric,
+                        "percent": percent,
+                        "due_at": due_at.to_string(),
+                    }),
+                    now,
+                )
+                .await?;
+                if percent >= 100 {
+                    report.breaches += 1;
+                } else {
+                    report.warnings += 1;
+                }
+            }
+            let next = cc.thresholds.iter().map(|(_, t)| *t).filter(|t| *t > now).min();
+            store::set_next_notice(
+                &mut tx,
+                cc.row.record_id,
+                cc.row.agreement_id,
+                &cc.row.target_key,
+                next,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// The clocks of a record, replayed now, with what explains them. Customers do not see the
+    /// provider's internal agreements.
+    pub async fn record_sla(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+    ) -> Result<Vec<ClockExplanation>> {
+        ctx.require(Permission::ReadRecords)?;
+        let now = self.now();
+        let mut c = self.store().read().await?;
+        let record = resolve(self, &mut c, ctx, kind, reference).await?.record;
+        if !self.measures(kind) {
+            return Ok(vec![]);
+        }
+        let config = self.sla_config(&mut c).await?;
+        let transitions = store::transitions_of(&mut c, &[record.id]).await?;
+        let notices = store::notices(&mut c, record.id).await?;
+        let mut out = Vec::new();
+        for cc in compute(&config, &record, &transitions, now) {
+            let Some(agreement) = config.agreements.iter().find(|a| a.id == cc.row.agreement_id) else {
+                continue;
+            };
+            if !ctx.is_staff() && agreement.terms.agreement_type != AgreementType::ServiceLevelAgreement {
+                continue;
+            }
+            let until = cc.clock.stopped_at.unwrap_or(now);
+            let working_periods = match cc.clock.started_at {
+                Some(from) => cc.calendar.calendar.working_periods(from, until, 60),
+                None => vec![],
+            };
+            let warnings = agreement
+                .terms
+                .targets
+                .iter()
+                .find(|t| t.key == cc.row.target_key)
+                .map(|t| t.warnings.clone())
+                .unwrap_or_default();
+            out.push(ClockExplanation {
+                agreement_number: agreement.number.clone(),
+                agreement_title: agreement.title.clone(),
+                calendar_name: cc.calendar.name.clone(),
+                time_zone: cc.calendar.calendar.definition().time_zone.clone(),
+                segments: cc.clock.segments.clone(),
+                working_periods,
+                warnings: warnings
+                    .iter()
+                    .map(|p| (*p, cc.clock.instant_at_percent(&cc.calendar.calendar, *p)))
+                    .collect(),
+                notices: notices
+                    .iter()
+                    .filter(|n| n.agreement_id == cc.row.agreement_id && n.target_key == cc.row.target_key)
+                    .cloned()
+                    .collect(),
+                percent_used: cc.clock.percent_used(),
+                row: cc.row,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The events queued for notifications, after `after`; for administrators and integrations.
+    pub async fn outbox(&self, ctx: &Ctx, after: i64, limit: u32) -> Result<Vec<store::OutboxEvent>> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let mut c = self.store().read().await?;
+        Ok(store::outbox(&mut c, after, limit).await?)
+    }
+}
+
+/// What one run of the SLA job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobReport {
+    pub records: usize,
+    pub warnings: usize,
+    pub breaches: usize,
+}
+
+/// One clock of a record and everything that explains its figures.
+#[derive(Debug, Clone)]
+pub struct ClockExplanation {
+    pub row: ClockRow,
+    pub agreement_number: String,
+    pub agreement_title: String,
+    pub calendar_name: String,
+    pub time_zone: String,
+    /// When the clock ran, paused (and why) and stopped.
+    pub segments: Vec<Segment>,
+    /// The calendar's working periods from the start until now or the stop (at most 60).
+    pub working_periods: Vec<(jiff::Timestamp, jiff::Timestamp)>,
+    /// Each warning threshold and when it falls (or fell) due; `None` while paused.
+    pub warnings: Vec<(u32, Option<jiff::Timestamp>)>,
+    /// Warnings and breaches recorded so far.
+    pub notices: Vec<Notice>,
+    pub percent_used: f64,
+}
+
+// ---- calendars ----
+
+/// A new business calendar.
+#[derive(Debug, Clone)]
+pub struct CalendarInput {
+    pub name: String,
+    pub description: String,
+    pub definition: CalendarDefinition,
+    /// Make it the calendar of targets that name none (the previous default stops being one).
+    pub is_default: bool,
+}
+
+/// A change to a calendar; what is `None` stays.
+#[derive(Debug, Clone, Default)]
+pub struct CalendarChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub definition: Option<CalendarDefinition>,
+    pub is_default: Option<bool>,
+    pub state: Option<String>,
+}
+
+/// A due instant computed on a calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueAnswer {
+    pub due: jiff::Timestamp,
+    /// RFC 3339 with the calendar's offset at that instant.
+    pub due_local: String,
+    pub time_zone: String,
+}
+
+fn calendar_details(cal: &BusinessCalendar, is_default: bool) -> serde_json::Map<String, Value> {
+    let mut m = match serde_json::to_value(cal.definition()) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    m.insert(IS_DEFAULT.into(), Value::Bool(is_default));
+    m
+}
+
+/// Checks pauses and a target for the what-if answers.
+fn what_if_pauses(pauses: &[(jiff::Timestamp, jiff::Timestamp)]) -> Result<Pauses> {
+    if pauses.len() > 1_000 {
+        return Err(ValidationError::field("pauses", "at most 1000 pauses").into());
+    }
+    Ok(Pauses::new("pauses", pauses)?)
+}
+
+impl App {
+    /// Creates a business calendar.
+    pub async fn create_calendar(&self, ctx: &Ctx, input: CalendarInput) -> Result<RecordView> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let mut errors = ValidationError::new();
+        let title = required_text(&mut errors, "name", &input.name, 200);
+        let description = optional_text(&mut errors, "description", &input.description, 20_000);
+        let calendar = match BusinessCalendar::new(&input.definition) {
+            Ok(c) => Some(c),
+            Err(v) => {
+                errors.errors.extend(v.errors);
+                None
+            }
+        };
+        errors.into_result()?;
+        let calendar = calendar.ok_or_else(ValidationError::new)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let provider = self.provider_id(&mut tx).await?;
+        let fields = RecordFields {
+            organization_id: Some(provider),
+            title,
+            description,
+            state: RecordKind::Calendar.lifecycle().initial.to_owned(),
+            details: calendar_details(&calendar, input.is_default),
+            ..Default::default()
+        };
+        if input.is_default {
+            self.clear_default_calendar(&mut tx, ctx, None, now).await?;
+        }
+        let record = self
+            .create_record(&mut tx, ctx, RecordKind::Calendar, &fields, now)
+            .await?;
+        if input.is_default {
+            self.recompute_in(&mut tx, None, now).await?;
+        }
+        let view = records::get(&mut tx, record.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn clear_default_calendar(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        except: Option<RecordId>,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        for v in records::all_of_kinds(c, &[RecordKind::Calendar], 100_000).await? {
+            let r = v.record;
+            if Some(r.id) == except || r.details.get(IS_DEFAULT) != Some(&Value::Bool(true)) {
+                continue;
+            }
+            let mut after = r.fields();
+            after.details.insert(IS_DEFAULT.into(), Value::Bool(false));
+            self.change_record(c, ctx, &r, &after, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes a calendar that is still at `expected_version`, then replays the open clocks, so
+    /// every figure follows the new working time (earlier pauses kept: they come from history).
+    pub async fn update_calendar(
+        &self,
+        ctx: &Ctx,
+        reference: &str,
+        expected_version: Option<i64>,
+        change: CalendarChange,
+    ) -> Result<RecordView> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = resolve(self, &mut tx, ctx, RecordKind::Calendar, reference)
+            .await?
+            .record;
+        if current.version != expected_version {
+            return Err(AppError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        let mut errors = ValidationError::new();
+        let mut after = current.fields();
+        if let Some(name) = &change.name {
+            after.title = required_text(&mut errors, "name", name, 200);
+        }
+        if let Some(d) = &change.description {
+            after.description = optional_text(&mut errors, "description", d, 20_000);
+        }
+        let was_default = current.details.get(IS_DEFAULT) == Some(&Value::Bool(true));
+        let is_default = change.is_default.unwrap_or(was_default);
+        let definition = match change.definition {
+            Some(d) => Some(d),
+            None => calendar_of(&current).map(|(c, _)| c.definition().clone()),
+        };
+        match definition.as_ref().map(BusinessCalendar::new) {
+            Some(Ok(cal)) => after.details = calendar_details(&cal, is_default),
+            Some(Err(v)) => errors.errors.extend(v.errors),
+            None => errors.add(
+                "time_zone",
+                "the stored calendar is unreadable; send a whole definition",
+            ),
+        }
+        if let Some(state) = &change.state {
+            RecordKind::Calendar.lifecycle().check(&current.state, state)?;
+            after.state = state.clone();
+        }
+        errors.into_result()?;
+        if is_default && !was_default {
+            self.clear_default_calendar(&mut tx, ctx, Some(current.id), now)
+                .await?;
+        }
+        self.change_record(&mut tx, ctx, &current, &after, now).await?;
+        self.recompute_in(&mut tx, None, now).await?;
+        let view = records::get(&mut tx, current.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// A stored calendar, ready for computations.
+    pub async fn calendar(&self, ctx: &Ctx, reference: &str) -> Result<(RecordView, BusinessCalendar)> {
+        ctx.require(Permission::ReadRecords)?;
+        let mut c = self.store().read().await?;
+        let view = resolve(self, &mut c, ctx, RecordKind::Calendar, reference).await?;
+        let (cal, _) = calendar_of(&view.record)
+            .ok_or_else(|| AppError::Setup(format!("calendar {reference} does not validate")))?;
+        Ok((view, cal))
+    }
+
+    /// When a target of `minutes` business minutes started at `start` is due on a calendar.
+    pub async fn calendar_due(
+        &self,
+        ctx: &Ctx,
+        reference: &str,
+        start: jiff::Timestamp,
+        minutes: i64,
+        pauses: &[(jiff::Timestamp, jiff::Timestamp)],
+    ) -> Result<DueAnswer> {
+        let (_, cal) = self.calendar(ctx, reference).await?;
+        due_on(&cal, start, minutes, pauses)
+    }
+
+    /// Business time between two instants on a calendar, in microseconds.
+    pub async fn calendar_elapsed(
+        &self,
+        ctx: &Ctx,
+        reference: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        pauses: &[(jiff::Timestamp, jiff::Timestamp)],
+    ) -> Result<i64> {
+        let (_, cal) = self.calendar(ctx, reference).await?;
+        elapsed_on(&cal, from, to, pauses)
+    }
+}
+
+/// The due answer on a calendar given directly (the CLI reads one from a file).
+pub fn due_on(
+    cal: &BusinessCalendar,
+    start: jiff::Timestamp,
+    minutes: i64,
+    pauses: &[(jiff::Timestamp, jiff::Timestamp)],
+) -> Result<DueAnswer> {
+    if minutes < 0 {
+        return Err(ValidationError::field("business_minutes", "must not be negative").into());
+    }
+    if minutes > 10 * 366 * 24 * 60 {
+        return Err(ValidationError::field("business_minutes", "must be at most ten years").into());
+    }
+    let pauses = what_if_pauses(pauses)?;
+    let due = cal
+        .due(start, minutes, &pauses)
+        .map_err(|e| ValidationError::field("business_minutes", e.to_string()))?;
+    Ok(DueAnswer {
+        due,
+        due_local: cal.format(due),
+        time_zone: cal.definition().time_zone.clone(),
+    })
+}
+
+/// The elapsed answer on a calendar given directly.
+pub fn elapsed_on(
+    cal: &BusinessCalendar,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    pauses: &[(jiff::Timestamp, jiff::Timestamp)],
+) -> Result<i64> {
+    if to < from {
+        return Err(ValidationError::field("to", "is before from").into());
+    }
+    let pauses = what_if_pauses(pauses)?;
+    Ok(cal.elapsed_micros(from.as_microsecond(), to.as_microsecond(), &pauses))
+}
+
+// ---- agreements ----
+
+/// A new agreement.
+#[derive(Debug, Clone)]
+pub struct AgreementInput {
+    pub title: String,
+    pub description: String,
+    /// The customer (SLA), supplier (UC), or the provider itself (OLA, the default for one).
+    pub organization_id: Option<OrganizationId>,
+    /// The group an OLA is with.
+    pub assignment_group_id: Option<GroupId>,
+    pub owner_id: Option<UserId>,
+    pub terms: AgreementTerms,
+}
+
+/// A change to an agreement; what is `None` stays.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub state: Option<String>,
+    pub owner_id: Option<Option<UserId>>,
+    pub assignment_group_id: Option<Option<GroupId>>,
+    pub terms: Option<AgreementTerms>,
+}
+
+impl App {
+    async fn check_agreement(
+        &self,
+        c: &mut AnyConnection,
+        f: &RecordFields,
+        terms: &AgreementTerms,
+        errors: &mut ValidationError,
+    ) -> Result<()> {
+        let provider = self.provider_id(c).await?;
+        let org = match f.organization_id {
+            Some(o) => people::organization(c, o).await?,
+            None => None,
+        };
+        let wanted = match terms.agreement_type {
+            AgreementType::ServiceLevelAgreement => "customer",
+            AgreementType::OperationalLevelAgreement => "provider",
+            AgreementType::UnderpinningContract => "supplier",
+        };
+        match org {
+            Some(o) if o.kind == wanted => {}
+            Some(o) => errors.add(
+                "organization_id",
+                format!(
+                    "{} is a {} organization; a {} is with a {wanted}",
+                    o.name,
+                    o.kind,
+                    terms.agreement_type.abbreviation()
+                ),
+            ),
+            None => errors.add("organization_id", "no such organization"),
+        }
+        let _ = provider;
+        match (terms.agreement_type, f.assignment_group_id) {
+            (AgreementType::OperationalLevelAgreement, None) => errors.add(
+                "assignment_group_id",
+                "an operational level agreement is with an assignment group",
+            ),
+            (AgreementType::OperationalLevelAgreement, Some(g)) => {
+                if people::group(c, g).await?.is_none() {
+                    errors.add("assignment_group_id", format!("no assignment group {g}"));
+                }
+            }
+            (_, Some(_)) => errors.add(
+                "assignment_group_id",
+                "only an operational level agreement has a group",
+            ),
+            (_, None) => {}
+        }
+        if let Some(owner) = f.assignee_id {
+            match people::user(c, owner).await? {
+                Some(u) if u.organization_id == provider => {}
+                _ => errors.add("owner_id", format!("no staff user {owner}")),
+            }
+        }
+        let mut services: Vec<(String, i64)> = terms
+            .service_ids
+            .iter()
+            .map(|s| ("service_ids".to_owned(), *s))
+            .collect();
+        let mut calendars: Vec<(String, i64)> = terms
+            .calendar_id
+            .iter()
+            .map(|c| ("calendar_id".to_owned(), *c))
+            .collect();
+        for (i, t) in terms.targets.iter().enumerate() {
+            services.extend(
+                t.service_ids
+                    .iter()
+                    .map(|s| (format!("targets[{i}].service_ids"), *s)),
+            );
+            calendars.extend(
+                t.calendar_id
+                    .iter()
+                    .map(|c| (format!("targets[{i}].calendar_id"), *c)),
+            );
+            if !t.record_kind.has_service_levels() {
+                errors.add(
+                    format!("targets[{i}].record_kind"),
+                    format!("{} records have no service levels", t.record_kind.as_str()),
+                );
+            }
+        }
+        let ids: Vec<RecordId> = services
+            .iter()
+            .chain(&calendars)
+            .map(|(_, id)| RecordId(*id))
+            .collect();
+        let found = records::get_many(c, &ids).await?;
+        let kind_of = |id: i64| found.iter().find(|v| v.record.id.0 == id).map(|v| v.record.kind);
+        for (field, id) in &services {
+            if kind_of(*id) != Some(RecordKind::Service) {
+                errors.add(field.clone(), format!("no service {id}"));
+            }
+        }
+        for (field, id) in &calendars {
+            if kind_of(*id) != Some(RecordKind::Calendar) {
+                errors.add(field.clone(), format!("no calendar {id}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates an agreement (as a draft unless its terms say otherwise) with its targets.
+    pub async fn create_agreement(&self, ctx: &Ctx, input: AgreementInput) -> Result<RecordView> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let mut errors = ValidationError::new();
+        let title = required_text(&mut errors, "title", &input.title, 200);
+        let description = optional_text(&mut errors, "description", &input.description, 20_000);
+        let mut terms = input.terms;
+        if let Err(v) = terms.validate() {
+            errors.errors.extend(v.errors);
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let provider = self.provider_id(&mut tx).await?;
+        let organization_id = input
+            .organization_id
+            .or((terms.agreement_type == AgreementType::OperationalLevelAgreement).then_some(provider));
+        let fields = RecordFields {
+            organization_id,
+            title,
+            description,
+            state: RecordKind::Agreement.lifecycle().initial.to_owned(),
+            assignment_group_id: input.assignment_group_id,
+            assignee_id: input.owner_id,
+            details: terms.to_details(),
+            ..Default::default()
+        };
+        self.check_agreement(&mut tx, &fields, &terms, &mut errors)
+            .await?;
+        errors.into_result()?;
+        let record = self
+            .create_record(&mut tx, ctx, RecordKind::Agreement, &fields, now)
+            .await?;
+        let view = records::get(&mut tx, record.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Changes an agreement that is still at `expected_version`, then replays the open clocks so
+    /// that new targets, validity or state take effect on every record they concern.
+    pub async fn update_agreement(
+        &self,
+        ctx: &Ctx,
+        reference: &str,
+        expected_version: Option<i64>,
+        change: AgreementChange,
+    ) -> Result<RecordView> {
+        ctx.require(Permission::ManageServiceLevels)?;
+        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = resolve(self, &mut tx, ctx, RecordKind::Agreement, reference)
+            .await?
+            .record;
+        if current.version != expected_version {
+            return Err(AppError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        let mut errors = ValidationError::new();
+        let mut after = current.fields();
+        if let Some(t) = &change.title {
+            after.title = required_text(&mut errors, "title", t, 200);
+        }
+        if let Some(d) = &change.description {
+            after.description = optional_text(&mut errors, "description", d, 20_000);
+        }
+        if let Some(o) = change.owner_id {
+            after.assignee_id = o;
+        }
+        if let Some(g) = change.assignment_group_id {
+            after.assignment_group_id = g;
+        }
+        if let Some(state) = &change.state {
+            RecordKind::Agreement.lifecycle().check(&current.state, state)?;
+            after.state = state.clone();
+        }
+        let mut terms = match change.terms {
+            Some(t) => t,
+            None => AgreementTerms::from_details(&current.details)
+                .ok_or_else(|| AppError::Setup(format!("agreement {reference} has unreadable terms")))?,
+        };
+        if let Err(v) = terms.validate() {
+            errors.errors.extend(v.errors);
+        }
+        after.details = terms.to_details();
+        self.check_agreement(&mut tx, &after, &terms, &mut errors).await?;
+        errors.into_result()?;
+        self.change_record(&mut tx, ctx, &current, &after, now).await?;
+        self.recompute_in(&mut tx, None, now).await?;
+        let view = records::get(&mut tx, current.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}

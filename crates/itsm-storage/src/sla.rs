@@ -1,0 +1,394 @@
+//! SLA clocks as stored: one row per record and applicable target, replaced whenever the clock is
+//! replayed; the warnings and breaches they raised (each once); and the outbox of events that
+//! notifications will read. The clocks are derived data: the history they are replayed from is in
+//! `state_transitions`.
+
+use std::fmt::Write as _;
+
+use itsm_domain::{RecordId, RecordKind};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{backend_of, Backend};
+use crate::records::{bind_all, Bind, QueueClock};
+use crate::{instant, micros, Result};
+
+/// A replayed clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockRow {
+    pub record_id: RecordId,
+    pub agreement_id: RecordId,
+    pub target_key: String,
+    pub agreement_type: String,
+    pub metric: String,
+    pub target_name: String,
+    pub calendar_id: Option<RecordId>,
+    pub status: String,
+    pub target_micros: i64,
+    pub elapsed_micros: i64,
+    pub started_at: Option<jiff::Timestamp>,
+    pub stopped_at: Option<jiff::Timestamp>,
+    pub due_at: Option<jiff::Timestamp>,
+    pub next_notice_at: Option<jiff::Timestamp>,
+    /// Why the target applies.
+    pub reason: String,
+    pub computed_at: jiff::Timestamp,
+}
+
+const CLOCK_COLUMNS: &str = "record_id, agreement_id, target_key, agreement_type, metric, target_name, \
+     calendar_id, status, target_micros, elapsed_micros, started_at, stopped_at, due_at, next_notice_at, \
+     reason, computed_at";
+
+fn opt_instant(v: Option<i64>) -> Result<Option<jiff::Timestamp>> {
+    v.map(instant).transpose()
+}
+
+fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
+    Ok(ClockRow {
+        record_id: RecordId(row.try_get("record_id")?),
+        agreement_id: RecordId(row.try_get("agreement_id")?),
+        target_key: row.try_get("target_key")?,
+        agreement_type: row.try_get("agreement_type")?,
+        metric: row.try_get("metric")?,
+        target_name: row.try_get("target_name")?,
+        calendar_id: row.try_get::<Option<i64>, _>("calendar_id")?.map(RecordId),
+        status: row.try_get("status")?,
+        target_micros: row.try_get("target_micros")?,
+        elapsed_micros: row.try_get("elapsed_micros")?,
+        started_at: opt_instant(row.try_get("started_at")?)?,
+        stopped_at: opt_instant(row.try_get("stopped_at")?)?,
+        due_at: opt_instant(row.try_get("due_at")?)?,
+        next_notice_at: opt_instant(row.try_get("next_notice_at")?)?,
+        reason: row.try_get("reason")?,
+        computed_at: instant(row.try_get("computed_at")?)?,
+    })
+}
+
+/// Replaces the clocks of the given records with `rows` (in one statement per 500 rows), and sets
+/// each record's queue clock.
+pub async fn replace_clocks(
+    c: &mut AnyConnection,
+    records: &[(RecordId, QueueClock)],
+    rows: &[ClockRow],
+) -> Result<()> {
+    for chunk in records.chunks(500) {
+        let mut sql = String::from("DELETE FROM sla_clocks WHERE record_id IN (");
+        for (i, _) in chunk.iter().enumerate() {
+            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
+        }
+        sql.push(')');
+        let binds: Vec<Bind> = chunk.iter().map(|(id, _)| Bind::Int(Some(id.0))).collect();
+        bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
+    }
+    for chunk in rows.chunks(500) {
+        let mut sql = format!("INSERT INTO sla_clocks ({CLOCK_COLUMNS}) VALUES ");
+        let mut binds = Vec::with_capacity(chunk.len() * 16);
+        for (i, r) in chunk.iter().enumerate() {
+            sql.push_str(if i > 0 { ", (" } else { "(" });
+            for j in 0..16 {
+                let _ = write!(sql, "{}${}", if j > 0 { ", " } else { "" }, i * 16 + j + 1);
+            }
+            sql.push(')');
+            binds.extend([
+                Bind::Int(Some(r.record_id.0)),
+                Bind::Int(Some(r.agreement_id.0)),
+                Bind::Text(Some(r.target_key.clone())),
+                Bind::Text(Some(r.agreement_type.clone())),
+                Bind::Text(Some(r.metric.clone())),
+                Bind::Text(Some(r.target_name.clone())),
+                Bind::Int(r.calendar_id.map(|c| c.0)),
+                Bind::Text(Some(r.status.clone())),
+                Bind::Int(Some(r.target_micros)),
+                Bind::Int(Some(r.elapsed_micros)),
+                Bind::Int(r.started_at.map(micros)),
+                Bind::Int(r.stopped_at.map(micros)),
+                Bind::Int(r.due_at.map(micros)),
+                Bind::Int(r.next_notice_at.map(micros)),
+                Bind::Text(Some(r.reason.clone())),
+                Bind::Int(Some(micros(r.computed_at))),
+            ]);
+        }
+        bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
+    }
+    for (id, q) in records {
+        sqlx::query("UPDATE records SET sla_status = $1, sla_due_at = $2, sla_warn_at = $3 WHERE id = $4")
+            .bind(q.status.as_deref())
+            .bind(q.due_at.map(micros))
+            .bind(q.warn_at.map(micros))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The clocks of a record, SLA first, then by metric.
+pub async fn clocks(c: &mut AnyConnection, record: RecordId) -> Result<Vec<ClockRow>> {
+    let sql = format!(
+        "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE record_id = $1 ORDER BY agreement_type DESC, metric, agreement_id"
+    );
+    let rows = sqlx::query(&sql).bind(record.0).fetch_all(&mut *c).await?;
+    rows.iter().map(clock_from_row).collect()
+}
+
+/// A state transition as a clock replays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRow {
+    pub record_id: RecordId,
+    pub at: jiff::Timestamp,
+    pub to_state: String,
+    pub reason: Option<String>,
+}
+
+/// The state transitions of some records, by record and then in the order they happened.
+pub async fn transitions_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<TransitionRow>> {
+    let mut out = Vec::new();
+    for chunk in records.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut sql = String::from(
+            "SELECT record_id, at, to_state, reason FROM state_transitions WHERE record_id IN (",
+        );
+        for (i, _) in chunk.iter().enumerate() {
+            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
+        }
+        sql.push_str(") ORDER BY record_id, at, id");
+        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
+        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+        for row in &rows {
+            out.push(TransitionRow {
+                record_id: RecordId(row.try_get("record_id")?),
+                at: instant(row.try_get("at")?)?,
+                to_state: row.try_get("to_state")?,
+                reason: row.try_get("reason")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of records of `kinds` whose clocks may still move: not in a final state of their lifecycle,
+/// or (when `closed_since` is given) updated since then. Walks by id, `limit` at a time.
+pub async fn measured_records(
+    c: &mut AnyConnection,
+    kinds: &[RecordKind],
+    closed_since: Option<jiff::Timestamp>,
+    after: RecordId,
+    limit: u32,
+) -> Result<Vec<RecordId>> {
+    let mut sql = String::from("SELECT id FROM records WHERE id > $1 AND (");
+    let mut binds = vec![Bind::Int(Some(after.0))];
+    for (i, kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        binds.push(Bind::Text(Some(kind.as_str().to_owned())));
+        let _ = write!(sql, "(kind = ${}", binds.len());
+        let finals: Vec<&str> = kind
+            .lifecycle()
+            .states
+            .iter()
+            .filter(|s| s.is_final)
+            .map(|s| s.name)
+            .collect();
+        if !finals.is_empty() {
+            sql.push_str(" AND (state NOT IN (");
+            for (j, f) in finals.iter().enumerate() {
+                binds.push(Bind::Text(Some((*f).to_owned())));
+                let _ = write!(sql, "{}${}", if j > 0 { ", " } else { "" }, binds.len());
+            }
+            sql.push(')');
+            if let Some(since) = closed_since {
+                binds.push(Bind::Int(Some(micros(since))));
+                let _ = write!(sql, " OR updated_at >= ${}", binds.len());
+            }
+            sql.push(')');
+        }
+        sql.push(')');
+    }
+    if kinds.is_empty() {
+        sql.push_str("1 = 0");
+    }
+    let _ = write!(sql, ") ORDER BY id LIMIT {}", limit.max(1));
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok(RecordId(r.try_get(0)?))).collect()
+}
+
+/// Claims records whose clocks have a warning or breach due at `now`, at most `limit`. On PostgreSQL
+/// the rows stay locked until the transaction ends and other job runners skip them; on SQLite the
+/// single writer already runs one job transaction at a time.
+pub async fn claim_due_notices(
+    c: &mut AnyConnection,
+    now: jiff::Timestamp,
+    limit: u32,
+) -> Result<Vec<RecordId>> {
+    let sql = match backend_of(c) {
+        Backend::Postgres => {
+            "SELECT record_id FROM sla_clocks WHERE next_notice_at <= $1 \
+             ORDER BY next_notice_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+        }
+        Backend::Sqlite => {
+            "SELECT record_id FROM sla_clocks WHERE next_notice_at <= $1 ORDER BY next_notice_at LIMIT $2"
+        }
+    };
+    let rows = sqlx::query(sql)
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await?;
+    let mut ids: Vec<RecordId> = rows
+        .iter()
+        .map(|r| Ok(RecordId(r.try_get(0)?)))
+        .collect::<Result<_>>()?;
+    ids.sort_unstable_by_key(|r| r.0);
+    ids.dedup();
+    Ok(ids)
+}
+
+/// A warning or breach to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub record_id: RecordId,
+    pub agreement_id: RecordId,
+    pub target_key: String,
+    /// The clock run it belongs to: a clock restarted on reopen warns again.
+    pub started_at: jiff::Timestamp,
+    /// The share of the target used; 100 is the breach.
+    pub percent: u32,
+    /// The business instant at which it fell due.
+    pub due_at: jiff::Timestamp,
+    pub recorded_at: jiff::Timestamp,
+}
+
+/// Records a notice unless it is recorded already; answers whether this call recorded it.
+pub async fn insert_notice(c: &mut AnyConnection, n: &Notice) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO sla_notices (record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(n.record_id.0)
+    .bind(n.agreement_id.0)
+    .bind(n.target_key.as_str())
+    .bind(micros(n.started_at))
+    .bind(i64::from(n.percent))
+    .bind(micros(n.due_at))
+    .bind(micros(n.recorded_at))
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Links a notice to the audit event that reported it.
+pub async fn set_notice_event(c: &mut AnyConnection, n: &Notice, event_id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE sla_notices SET event_id = $1 WHERE record_id = $2 AND agreement_id = $3 \
+         AND target_key = $4 AND started_at = $5 AND percent = $6",
+    )
+    .bind(event_id)
+    .bind(n.record_id.0)
+    .bind(n.agreement_id.0)
+    .bind(n.target_key.as_str())
+    .bind(micros(n.started_at))
+    .bind(i64::from(n.percent))
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// The notices of a record, oldest first.
+pub async fn notices(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Notice>> {
+    let rows = sqlx::query(
+        "SELECT record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at \
+         FROM sla_notices WHERE record_id = $1 ORDER BY due_at, percent",
+    )
+    .bind(record.0)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Notice {
+                record_id: RecordId(r.try_get(0)?),
+                agreement_id: RecordId(r.try_get(1)?),
+                target_key: r.try_get(2)?,
+                started_at: instant(r.try_get(3)?)?,
+                percent: u32::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0),
+                due_at: instant(r.try_get(5)?)?,
+                recorded_at: instant(r.try_get(6)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets when the job should next look at a record's clocks.
+pub async fn set_next_notice(
+    c: &mut AnyConnection,
+    record: RecordId,
+    agreement: RecordId,
+    target_key: &str,
+    next: Option<jiff::Timestamp>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE sla_clocks SET next_notice_at = $1 WHERE record_id = $2 AND agreement_id = $3 AND target_key = $4",
+    )
+    .bind(next.map(micros))
+    .bind(record.0)
+    .bind(agreement.0)
+    .bind(target_key)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// An event for notifications and webhooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub topic: String,
+    pub record_id: Option<RecordId>,
+    pub payload: serde_json::Value,
+    pub created_at: jiff::Timestamp,
+}
+
+/// Queues an event in the caller's transaction, so it exists exactly when the change that caused it.
+pub async fn enqueue(
+    c: &mut AnyConnection,
+    topic: &str,
+    record: Option<RecordId>,
+    payload: &serde_json::Value,
+    now: jiff::Timestamp,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO outbox_events (topic, record_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(topic)
+    .bind(record.map(|r| r.0))
+    .bind(payload.to_string())
+    .bind(micros(now))
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Events after `after`, oldest first.
+pub async fn outbox(c: &mut AnyConnection, after: i64, limit: u32) -> Result<Vec<OutboxEvent>> {
+    let rows = sqlx::query(
+        "SELECT id, topic, record_id, payload, created_at FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit.clamp(1, 1000)))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let payload: String = r.try_get(3)?;
+            Ok(OutboxEvent {
+                id: r.try_get(0)?,
+                topic: r.try_get(1)?,
+                record_id: r.try_get::<Option<i64>, _>(2)?.map(RecordId),
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                created_at: instant(r.try_get(4)?)?,
+            })
+        })
+        .collect()
+}

@@ -631,7 +631,9 @@ pub struct CalendarInput {
 pub struct CalendarChange {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub definition: Option<CalendarDefinition>,
+    pub time_zone: Option<String>,
+    pub working_hours: Option<WorkingHoursDefinition>,
+    pub holidays: Option<Vec<String>>,
     pub is_default: Option<bool>,
     pub state: Option<String>,
 }
@@ -755,17 +757,23 @@ impl App {
         }
         let was_default = current.details.get(IS_DEFAULT) == Some(&Value::Bool(true));
         let is_default = change.is_default.unwrap_or(was_default);
-        let definition = match change.definition {
-            Some(d) => Some(d),
-            None => calendar_of(&current).map(|(c, _)| c.definition().clone()),
-        };
+        let definition = calendar_of(&current).map(|(c, _)| {
+            let mut d = c.definition().clone();
+            if let Some(tz) = change.time_zone {
+                d.time_zone = tz;
+            }
+            if let Some(w) = change.working_hours {
+                d.working_hours = w;
+            }
+            if let Some(h) = change.holidays {
+                d.holidays = h;
+            }
+            d
+        });
         match definition.as_ref().map(BusinessCalendar::new) {
             Some(Ok(cal)) => after.details = calendar_details(&cal, is_default),
             Some(Err(v)) => errors.errors.extend(v.errors),
-            None => errors.add(
-                "time_zone",
-                "the stored calendar is unreadable; send a whole definition",
-            ),
+            None => errors.add("time_zone", "the stored calendar is unreadable"),
         }
         if let Some(state) = &change.state {
             RecordKind::Calendar.lifecycle().check(&current.state, state)?;

@@ -65,12 +65,22 @@ fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
 }
 
 /// Replaces the clocks of the given records with `rows` (in one statement per 500 rows), and sets
-/// each record's queue clock.
+/// each record's queue clock. The record rows are written first, so that on PostgreSQL whoever
+/// replaces a record's clocks holds its row lock (a job, a change, a recomputation never interleave).
 pub async fn replace_clocks(
     c: &mut AnyConnection,
     records: &[(RecordId, QueueClock)],
     rows: &[ClockRow],
 ) -> Result<()> {
+    for (id, q) in records {
+        sqlx::query("UPDATE records SET sla_status = $1, sla_due_at = $2, sla_warn_at = $3 WHERE id = $4")
+            .bind(q.status.as_deref())
+            .bind(q.due_at.map(micros))
+            .bind(q.warn_at.map(micros))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+    }
     for chunk in records.chunks(500) {
         let mut sql = String::from("DELETE FROM sla_clocks WHERE record_id IN (");
         for (i, _) in chunk.iter().enumerate() {
@@ -109,15 +119,6 @@ pub async fn replace_clocks(
             ]);
         }
         bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
-    }
-    for (id, q) in records {
-        sqlx::query("UPDATE records SET sla_status = $1, sla_due_at = $2, sla_warn_at = $3 WHERE id = $4")
-            .bind(q.status.as_deref())
-            .bind(q.due_at.map(micros))
-            .bind(q.warn_at.map(micros))
-            .bind(id.0)
-            .execute(&mut *c)
-            .await?;
     }
     Ok(())
 }
@@ -216,8 +217,9 @@ pub async fn measured_records(
 }
 
 /// Claims records whose clocks have a warning or breach due at `now`, at most `limit`. On PostgreSQL
-/// the rows stay locked until the transaction ends and other job runners skip them; on SQLite the
-/// single writer already runs one job transaction at a time.
+/// the records' rows stay locked until the transaction ends and other job runners skip them (a record,
+/// not a clock, is the unit: its clocks are replaced together); on SQLite the single writer already
+/// runs one job transaction at a time.
 pub async fn claim_due_notices(
     c: &mut AnyConnection,
     now: jiff::Timestamp,
@@ -225,8 +227,8 @@ pub async fn claim_due_notices(
 ) -> Result<Vec<RecordId>> {
     let sql = match backend_of(c) {
         Backend::Postgres => {
-            "SELECT record_id FROM sla_clocks WHERE next_notice_at <= $1 \
-             ORDER BY next_notice_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+            "SELECT id AS record_id FROM records WHERE id IN (SELECT record_id FROM sla_clocks \
+             WHERE next_notice_at <= $1 ORDER BY next_notice_at LIMIT $2) FOR UPDATE SKIP LOCKED"
         }
         Backend::Sqlite => {
             "SELECT record_id FROM sla_clocks WHERE next_notice_at <= $1 ORDER BY next_notice_at LIMIT $2"

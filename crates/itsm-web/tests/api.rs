@@ -9,21 +9,15 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
+mod common;
 
-use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};
+use common::{fields, problem, Server};
+use itsm_app::{Ctx, NewUserInput};
 use itsm_domain::Role;
-use itsm_storage::testing::TestDb;
 use itsm_storage::Backend;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::Client;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Sqlite).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(itsm_storage::Backend::Postgres).await } )* }
-    };
-}
 
 both!(
     incident_lifecycle_through_the_api,
@@ -35,174 +29,6 @@ both!(
     openapi_health_and_metrics,
     ui_forms_need_a_session_and_csrf,
 );
-
-struct Server {
-    base: String,
-    http: Client,
-    db: Option<TestDb>,
-    agent: String,
-    customer_a: String,
-    customer_b: String,
-    auditor: String,
-    org_a: i64,
-    org_b: i64,
-    group: i64,
-    agent_id: i64,
-    app: App,
-}
-
-impl Server {
-    async fn start(backend: Backend) -> Server {
-        let db = TestDb::new(backend).await.expect("test database");
-        let app = App::new(
-            db.store.clone(),
-            Arc::new(SystemClock),
-            Settings {
-                max_attachment_bytes: 64 * 1024,
-                ..Default::default()
-            },
-        );
-        let sys = Ctx::system();
-        app.add_organization(&sys, "Provider", "provider").await.unwrap();
-        let a = app
-            .add_organization(&sys, "Customer A", "customer")
-            .await
-            .unwrap();
-        let b = app
-            .add_organization(&sys, "Customer B", "customer")
-            .await
-            .unwrap();
-        let user = |name: &str, role: Role, org: Option<&str>| NewUserInput {
-            username: name.into(),
-            display_name: Some(format!("{name} person")),
-            email: None,
-            role,
-            organization: org.map(Into::into),
-            password: None,
-        };
-        let agent = app
-            .add_user(&sys, &user("agent", Role::Agent, None))
-            .await
-            .unwrap();
-        app.add_user(&sys, &user("alice", Role::Customer, Some("Customer A")))
-            .await
-            .unwrap();
-        app.add_user(&sys, &user("bob", Role::Customer, Some("Customer B")))
-            .await
-            .unwrap();
-        app.add_user(&sys, &user("audrey", Role::Auditor, None))
-            .await
-            .unwrap();
-        let mut tx = app.store().begin().await.unwrap();
-        let group = app
-            .add_group_in(&mut tx, &sys, "Service Desk", "", &[agent.id], app.now())
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let token = |u: &'static str| {
-            let app = app.clone();
-            async move { app.create_token(&Ctx::system(), u, "test").await.unwrap() }
-        };
-        let (agent_t, alice_t, bob_t, audrey_t) = (
-            token("agent").await,
-            token("alice").await,
-            token("bob").await,
-            token("audrey").await,
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = itsm_web::router(app.clone(), false);
-        tokio::spawn(async move { itsm_web::serve(listener, router).await });
-        Server {
-            app,
-            base: format!("http://{addr}"),
-            http: Client::new(),
-            db: Some(db),
-            agent: agent_t,
-            customer_a: alice_t,
-            customer_b: bob_t,
-            auditor: audrey_t,
-            org_a: a.id.0,
-            org_b: b.id.0,
-            group: group.id.0,
-            agent_id: agent.id.0,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, token: &str, path: &str) -> Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn patch(&self, token: &str, path: &str, version: Option<i64>, body: Value) -> Response {
-        let mut rb = self.http.patch(self.url(path)).bearer_auth(token).json(&body);
-        if let Some(v) = version {
-            rb = rb.header("If-Match", format!("\"{v}\""));
-        }
-        rb.send().await.unwrap()
-    }
-
-    async fn incident(&self, token: &str, body: Value) -> Value {
-        let r = self.post(token, "/api/v1/incidents", body).await;
-        assert_eq!(r.status(), StatusCode::CREATED);
-        r.json().await.unwrap()
-    }
-
-    async fn count(&self) -> usize {
-        let v: Value = self
-            .get(&self.agent, "/api/v1/incidents?limit=200")
-            .await
-            .json()
-            .await
-            .unwrap();
-        v["items"].as_array().unwrap().len()
-    }
-
-    async fn stop(mut self) {
-        if let Some(db) = self.db.take() {
-            db.cleanup().await;
-        }
-    }
-}
-
-async fn problem(r: Response, status: StatusCode) -> Value {
-    assert_eq!(r.status(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["status"], status.as_u16());
-    assert!(
-        !v["request_id"].as_str().unwrap().is_empty(),
-        "problem without request id: {v}"
-    );
-    v
-}
-
-fn fields(p: &Value) -> Vec<String> {
-    p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 async fn incident_lifecycle_through_the_api(backend: Backend) {
     let s = Server::start(backend).await;

@@ -58,10 +58,14 @@ pub enum Collection {
     Incidents,
     Services,
     ConfigurationItems,
+    Calendars,
+    Agreements,
 }
 
 /// Tells "absent" (leave alone) from `null` (clear) in a PATCH body.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -105,6 +109,11 @@ pub struct Incident {
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
     pub reopen_count: i64,
+    /// The SLA clock the queue shows (the one due soonest): `running`, `paused`, `breached` or
+    /// `met`; absent when no target applies. The record's `/sla` has every clock.
+    pub sla_status: Option<String>,
+    pub sla_due_at: Option<String>,
+    pub sla_warning_at: Option<String>,
     /// Send it back as `If-Match` to change the incident.
     pub version: i64,
     pub created_at: String,
@@ -203,6 +212,9 @@ impl From<&RecordView> for Incident {
             resolved_at: s("resolved_at"),
             closed_at: s("closed_at"),
             reopen_count: r.detail_i64("reopen_count").unwrap_or(0),
+            sla_status: v.sla.status.clone(),
+            sla_due_at: v.sla.due_at.map(rfc3339),
+            sla_warning_at: v.sla.warn_at.map(rfc3339),
             version: r.version,
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),

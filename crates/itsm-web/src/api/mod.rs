@@ -4,6 +4,7 @@
 pub(crate) mod dto;
 mod incidents;
 pub(crate) mod records;
+pub(crate) mod service_levels;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -99,7 +100,7 @@ fn named_field(detail: &str) -> Option<String> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "itsm API", description = "IT service management records: incidents, services, configuration items, and what they share."),
+    info(title = "itsm API", description = "IT service management records: incidents, services, configuration items, business calendars and agreements, and what they share; SLA clocks."),
     paths(
         incidents::create_incident,
         incidents::update_incident,
@@ -116,6 +117,15 @@ fn named_field(detail: &str) -> Option<String> {
         records::add_attachment,
         records::download_attachment,
         records::me,
+        service_levels::create_calendar,
+        service_levels::update_calendar,
+        service_levels::due,
+        service_levels::elapsed,
+        service_levels::create_agreement,
+        service_levels::update_agreement,
+        service_levels::record_sla,
+        service_levels::recompute,
+        service_levels::events,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Collection)),
     modifiers(&BearerAuth),
@@ -151,7 +161,36 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/incidents/{id}",
             axum::routing::patch(incidents::update_incident),
         )
-        .route("/api/v1/attachments/{id}", get(records::download_attachment));
+        .route("/api/v1/attachments/{id}", get(records::download_attachment))
+        .route(
+            "/api/v1/calendars",
+            axum::routing::post(service_levels::create_calendar),
+        )
+        .route(
+            "/api/v1/calendars/{id}",
+            axum::routing::patch(service_levels::update_calendar),
+        )
+        .route(
+            "/api/v1/calendars/{id}/due",
+            axum::routing::post(service_levels::due),
+        )
+        .route(
+            "/api/v1/calendars/{id}/elapsed",
+            axum::routing::post(service_levels::elapsed),
+        )
+        .route(
+            "/api/v1/agreements",
+            axum::routing::post(service_levels::create_agreement),
+        )
+        .route(
+            "/api/v1/agreements/{id}",
+            axum::routing::patch(service_levels::update_agreement),
+        )
+        .route(
+            "/api/v1/service-levels/recompute",
+            axum::routing::post(service_levels::recompute),
+        )
+        .route("/api/v1/events", get(service_levels::events));
     for kind in RecordKind::ALL {
         r = records::routes_for(r, kind);
     }

@@ -48,6 +48,12 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
                     .layer(DefaultBodyLimit::max(12 * 1024 * 1024)),
             ),
         );
+    if kind.has_service_levels() {
+        r = r.route(
+            &format!("{base}/{{id}}/sla"),
+            get(move |s, c, p| super::service_levels::record_sla(kind, s, c, p)),
+        );
+    }
     if matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
         r = r.route(&base, post(move |s, c, b| create_catalogue_item(kind, s, c, b)));
     }

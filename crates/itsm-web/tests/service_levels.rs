@@ -1,0 +1,532 @@
+//! Service level management through the API, on both databases: calendars and their what-if answers,
+//! agreements whose targets drive incident clocks, replay after a calendar change, and the warning
+//! job run by two "server processes" at once.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{fields, problem, Server};
+use itsm_app::{App, Settings, Store, StoreOptions};
+use itsm_storage::Backend;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+both!(
+    calendars_answer_what_if_questions,
+    agreement_targets_drive_incident_clocks,
+    warnings_and_breaches_are_recorded_once_by_concurrent_jobs,
+);
+
+fn office_calendar(name: &str) -> Value {
+    let day = json!([["09:00", "12:00"], ["13:00", "17:00"]]);
+    json!({
+        "name": name,
+        "time_zone": "Europe/Berlin",
+        "working_hours": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day},
+        "holidays": ["2026-12-25", "01-01"],
+    })
+}
+
+async fn created(r: reqwest::Response) -> Value {
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn calendars_answer_what_if_questions(backend: Backend) {
+    let s = Server::start(backend).await;
+    let cal = created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await;
+    assert_eq!(cal["number"], "CAL-1");
+    assert_eq!(cal["details"]["time_zone"], "Europe/Berlin");
+    let id = cal["id"].as_i64().unwrap();
+
+    // Friday 16:00 local with 120 business minutes: one hour on Friday, one on Monday after 09:00.
+    let r = s
+        .post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/due"),
+            json!({"start": "2026-11-27T16:00:00+01:00", "business_minutes": 120}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let due: Value = r.json().await.unwrap();
+    assert_eq!(due["due"], "2026-11-30T10:00:00+01:00");
+    assert_eq!(due["due_utc"], "2026-11-30T09:00:00Z");
+
+    // Christmas Friday is a holiday: Thursday 16:00 + 120 min lands on Monday 28th, 10:00.
+    let due: Value = s
+        .post(
+            &s.agent,
+            "/api/v1/calendars/CAL-1/due",
+            json!({"start": "2026-12-24T16:00:00+01:00", "business_minutes": 120}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["due"], "2026-12-28T10:00:00+01:00");
+
+    // A pause over lunch and the afternoon: Monday 09:00-18:00 with a 14:00-16:00 pause is 6 hours.
+    let el: Value = s
+        .post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/elapsed"),
+            json!({"from": "2026-11-23T09:00:00+01:00", "to": "2026-11-23T18:00:00+01:00",
+                   "pauses": [["2026-11-23T14:00:00+01:00", "2026-11-23T16:00:00+01:00"]]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(el["business_minutes"], 300);
+
+    // Round the clock, and holidays from an iCalendar file.
+    let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DATE:20261227\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let always = created(
+        s.post(
+            &s.admin,
+            "/api/v1/calendars",
+            json!({"name": "Always", "time_zone": "UTC", "working_hours": "24x7", "holidays_ics": ics}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(always["details"]["holidays"], json!(["2026-12-24/2026-12-26"]));
+    let due: Value = s
+        .post(
+            &s.agent,
+            &format!("/api/v1/calendars/{}/due", always["id"]),
+            json!({"start": "2026-12-23T12:00:00Z", "business_minutes": 24 * 60}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["due"], "2026-12-27T12:00:00+00:00");
+
+    // Bad input names the field and stores nothing.
+    let mut bad = office_calendar("Bad");
+    bad["time_zone"] = json!("Mars/Olympus");
+    bad["working_hours"]["monday"] = json!([["09:00", "12:00"], ["11:00", "13:00"]]);
+    bad["working_hours"]["tuesday"] = json!([["17:00", "09:00"]]);
+    let p = problem(
+        s.post(&s.admin, "/api/v1/calendars", bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        fields(&p),
+        ["time_zone", "working_hours.monday[1]", "working_hours.tuesday[0]"]
+    );
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/due"),
+            json!({"start": "2026-11-23T09:00:00+01:00", "business_minutes": -5}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["business_minutes"]);
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/due"),
+            json!({"start": "2026-11-23T09:00:00+01:00", "business_minutes": 5,
+                   "pauses": [["2026-11-23T12:00:00+01:00", "2026-11-23T10:00:00+01:00"]]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["pauses[0]"]);
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/due"),
+            json!({"start": "yesterday", "business_minutes": 5}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["start"]);
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("/api/v1/calendars/{id}/elapsed"),
+            json!({"from": "2026-11-23T12:00:00Z", "to": "2026-11-23T10:00:00Z"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["to"]);
+
+    // Agents ask questions but do not define calendars; unknown calendars are 404.
+    problem(
+        s.post(&s.agent, "/api/v1/calendars", office_calendar("Mine"))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        s.post(
+            &s.agent,
+            "/api/v1/calendars/CAL-99/due",
+            json!({"start": "2026-11-23T09:00:00Z", "business_minutes": 5}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let list: Value = s.get(&s.agent, "/api/v1/calendars").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    s.stop().await;
+}
+
+/// An active SLA for customer A: first response in 60 business minutes, resolution of P1 and P2 in
+/// 240, on the Berlin office calendar.
+async fn gold_agreement(s: &Server, calendar: i64) -> Value {
+    let agr = created(
+        s.post(
+            &s.admin,
+            "/api/v1/agreements",
+            json!({
+                "title": "Gold support for Customer A",
+                "organization_id": s.org_a,
+                "terms": {
+                    "agreement_type": "service_level_agreement",
+                    "valid_from": "2026-01-01",
+                    "review_date": "2027-01-01",
+                    "calendar_id": calendar,
+                    "targets": [
+                        {"name": "First response", "metric": "first_response", "minutes": 60},
+                        {"name": "Resolution P1-P2", "metric": "resolution", "priorities": [1, 2], "minutes": 240}
+                    ]
+                }
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(agr["state"], "draft");
+    assert_eq!(agr["details"]["targets"][1]["key"], "t2");
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/agreements/{}", agr["id"]),
+            Some(1),
+            json!({"state": "active"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn sla(s: &Server, token: &str, number: &str) -> Vec<Value> {
+    let r = s.get(token, &format!("/api/v1/incidents/{number}/sla")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    v.as_array().unwrap().clone()
+}
+
+fn clock<'a>(clocks: &'a [Value], metric: &str) -> &'a Value {
+    clocks.iter().find(|c| c["metric"] == metric).unwrap()
+}
+
+async fn agreement_targets_drive_incident_clocks(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.clock.set("2026-11-23T08:00:00Z");
+    let cal = created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await;
+    let cal_id = cal["id"].as_i64().unwrap();
+    let agreement = gold_agreement(&s, cal_id).await;
+
+    // Bad agreements name the field.
+    let p = problem(
+        s.post(
+            &s.admin,
+            "/api/v1/agreements",
+            json!({"title": "x", "organization_id": s.org_a, "terms": {
+                "agreement_type": "operational_level_agreement", "valid_from": "2026-01-01",
+                "targets": [{"name": "r", "metric": "resolution", "minutes": -1, "priorities": [9]}]}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let f = fields(&p);
+    for wanted in [
+        "targets[0].minutes",
+        "targets[0].priorities",
+        "organization_id",
+        "assignment_group_id",
+    ] {
+        assert!(f.iter().any(|x| x == wanted), "{wanted} missing in {f:?}");
+    }
+
+    // Monday 09:00 Berlin: a P1 incident for customer A.
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a, "impact": "high", "urgency": "high"}),
+        )
+        .await;
+    let number = inc["number"].as_str().unwrap().to_owned();
+    assert_eq!(inc["sla_status"], "running");
+    assert_eq!(inc["sla_due_at"], "2026-11-23T09:00:00Z");
+    let clocks = sla(&s, &s.agent, &number).await;
+    assert_eq!(clocks.len(), 2);
+    let resolution = clock(&clocks, "resolution");
+    assert_eq!(resolution["due"], "2026-11-23T14:00:00+01:00");
+    assert_eq!(resolution["agreement"], agreement["number"]);
+    assert!(resolution["why"].as_str().unwrap().contains("Gold support"));
+    assert_eq!(
+        clock(&clocks, "first_response")["due"],
+        "2026-11-23T10:00:00+01:00"
+    );
+
+    // 09:30: on hold awaiting the caller (first response given); resumed Tuesday 10:00.
+    s.clock.set("2026-11-23T08:30:00Z");
+    let r = s
+        .patch(
+            &s.agent,
+            &format!("/api/v1/incidents/{number}"),
+            Some(1),
+            json!({"state": "on_hold", "on_hold_reason": "awaiting_caller"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let held: Value = r.json().await.unwrap();
+    assert_eq!(held["sla_status"], "paused");
+    s.clock.set("2026-11-24T09:00:00Z");
+    let r = s
+        .patch(
+            &s.agent,
+            &format!("/api/v1/incidents/{number}"),
+            Some(2),
+            json!({"state": "in_progress"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    s.clock.set("2026-11-24T10:00:00Z");
+    let clocks = sla(&s, &s.agent, &number).await;
+    let first = clock(&clocks, "first_response");
+    assert_eq!(first["status"], "met");
+    assert_eq!(first["elapsed_minutes"], 30.0);
+    let resolution = clock(&clocks, "resolution");
+    assert_eq!(resolution["status"], "running");
+    // 30 minutes on Monday, 60 on Tuesday; 150 left from Tuesday 11:00: 12:00, lunch, 13:00-14:30.
+    assert_eq!(resolution["elapsed_minutes"], 90.0);
+    assert_eq!(resolution["due"], "2026-11-24T14:30:00+01:00");
+    let phases: Vec<&str> = resolution["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seg| seg["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["running", "paused", "running"]);
+    assert_eq!(resolution["segments"][1]["because"], "on_hold (awaiting_caller)");
+
+    // The queue sorts by due time. A P1 logged now must get its first response by 12:00; a P5 logged
+    // at 11:30 by 12:30; the held incident's resolution is due at 14:30.
+    let later = s
+        .incident(
+            &s.agent,
+            json!({"title": "VPN down", "organization_id": s.org_a, "impact": "high", "urgency": "high"}),
+        )
+        .await;
+    s.clock.set("2026-11-24T10:30:00Z");
+    let low = s
+        .incident(
+            &s.agent,
+            json!({"title": "Printer", "organization_id": s.org_a, "impact": "low", "urgency": "low"}),
+        )
+        .await;
+    assert_eq!(low["sla_status"], "running", "first response still applies");
+    let queue: Value = s
+        .get(&s.agent, "/api/v1/incidents?sort=due&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<&str> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            later["number"].as_str().unwrap(),
+            low["number"].as_str().unwrap(),
+            number.as_str()
+        ]
+    );
+
+    // A shorter lunch replays the clock from history: the pause is kept, the due moves earlier.
+    let day = json!([["09:00", "12:00"], ["12:30", "17:00"]]);
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/calendars/{cal_id}"),
+            Some(1),
+            json!({"working_hours": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let clocks = sla(&s, &s.agent, &number).await;
+    let resolution = clock(&clocks, "resolution");
+    // Monday 09:00-09:30 and Tuesday 10:00-11:30: 120 minutes used (not the time on hold); the 120
+    // left run 11:30-12:00 and 12:30-14:00.
+    assert_eq!(resolution["elapsed_minutes"], 120.0);
+    assert_eq!(resolution["due"], "2026-11-24T14:00:00+01:00");
+    let stored: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["sla_due_at"], "2026-11-24T13:00:00Z",
+        "the stored clock was replayed too"
+    );
+
+    // Customers see their own clocks only.
+    assert_eq!(sla(&s, &s.customer_a, &number).await.len(), 2);
+    problem(
+        s.get(&s.customer_b, &format!("/api/v1/incidents/{number}/sla"))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Suspending the agreement removes the clocks of open incidents.
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/agreements/{}", agreement["id"]),
+            Some(2),
+            json!({"state": "suspended"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(sla(&s, &s.agent, &number).await.is_empty());
+    let stored: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["sla_status"], Value::Null);
+
+    // Every change to an agreement is in its history.
+    let hist: Value = s
+        .get(
+            &s.admin,
+            &format!("/api/v1/agreements/{}/history", agreement["id"]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hist.as_array().unwrap().len(), 3);
+    s.stop().await;
+}
+
+async fn warnings_and_breaches_are_recorded_once_by_concurrent_jobs(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.clock.set("2026-11-23T08:00:00Z");
+    let cal = created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await;
+    gold_agreement(&s, cal["id"].as_i64().unwrap()).await;
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a, "impact": "high", "urgency": "high"}),
+        )
+        .await;
+    let number = inc["number"].as_str().unwrap().to_owned();
+
+    // A second "server process": its own pools over the same database, and the same clock.
+    let store = Store::connect(&s.db.as_ref().unwrap().url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let other = App::new(store, s.clock.clone(), Settings::default());
+
+    // Nothing is due at 09:10 local.
+    s.clock.set("2026-11-23T08:10:00Z");
+    assert_eq!(s.app.run_sla_jobs(100).await.unwrap().warnings, 0);
+
+    // Tuesday 09:00 local: first response (60 min) is breached and resolution (240 min) passed 75%
+    // and 90% on Monday afternoon; both processes run the job at once.
+    s.clock.set("2026-11-24T08:00:00Z");
+    let (a, b) = tokio::join!(s.app.run_sla_jobs(100), other.run_sla_jobs(100));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.warnings + b.warnings,
+        4,
+        "75% and 90% of both targets: {a:?} {b:?}"
+    );
+    assert_eq!(a.breaches + b.breaches, 2, "{a:?} {b:?}");
+    // Running again finds nothing new.
+    let again = s.app.run_sla_jobs(100).await.unwrap();
+    assert_eq!((again.warnings, again.breaches), (0, 0));
+
+    let hist: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notices: Vec<&str> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("sla_"))
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(notices.len(), 6, "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("75% of \"Resolution P1-P2\"") && n.contains("2026-11-23T12:00:00+01:00")),
+        "the warning names the business instant it fell due: {notices:?}"
+    );
+    let clocks = sla(&s, &s.agent, &number).await;
+    assert!(clocks.iter().all(|c| c["breach_recorded"] == true));
+
+    // The outbox holds one event per notice, for notifications.
+    let events: Value = s.get(&s.admin, "/api/v1/events").await.json().await.unwrap();
+    let topics: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics.iter().filter(|t| **t == "sla.breached").count(), 2);
+    assert_eq!(topics.len(), 6);
+    problem(s.get(&s.agent, "/api/v1/events").await, StatusCode::FORBIDDEN).await;
+    other.store().close().await;
+    s.stop().await;
+}

@@ -28,6 +28,9 @@ pub struct Config {
     pub priority_matrix: Option<[[i16; 3]; 3]>,
     /// Largest attachment, in bytes.
     pub max_attachment_bytes: usize,
+    /// How often `serve` looks for SLA warnings and breaches that fell due, in seconds; 0 turns the
+    /// job off (for nodes that only serve requests while others run jobs).
+    pub sla_job_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             secure_cookies: false,
             priority_matrix: None,
             max_attachment_bytes: 10 * 1024 * 1024,
+            sla_job_interval_secs: 30,
         }
     }
 }
@@ -87,6 +91,11 @@ impl Config {
             self.max_connections = v
                 .parse()
                 .map_err(|_| format!("ITSM_MAX_CONNECTIONS: `{v}` is not a number"))?;
+        }
+        if let Some(v) = get("ITSM_SLA_JOB_INTERVAL_SECS") {
+            self.sla_job_interval_secs = v
+                .parse()
+                .map_err(|_| format!("ITSM_SLA_JOB_INTERVAL_SECS: `{v}` is not a number of seconds"))?;
         }
         if let Some(v) = get("ITSM_SECURE_COOKIES") {
             self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");

@@ -2,6 +2,7 @@
 //! Every command calls the application layer in process; errors end as one line and a non-zero exit.
 
 mod bench;
+mod calendar;
 mod config;
 
 use std::io::{BufRead, IsTerminal};
@@ -85,6 +86,31 @@ enum Command {
     Organization {
         #[command(subcommand)]
         command: OrganizationCommand,
+    },
+    /// Ask a business calendar when a target is due, or how much business time has passed.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::CalendarCommand,
+    },
+    /// SLA clocks: replay them, or run the warning and breach job once.
+    Sla {
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Replay the clocks of every open record (after an import, say).
+    Recompute {
+        /// Also replay records closed since this RFC 3339 instant.
+        #[arg(long)]
+        closed_since: Option<jiff::Timestamp>,
+    },
+    /// Record the warnings and breaches that fell due, once, as `serve` does periodically.
+    RunJobs {
+        #[arg(long, default_value_t = 500)]
+        limit: u32,
     },
 }
 
@@ -268,6 +294,9 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            if cfg.sla_job_interval_secs > 0 {
+                tokio::spawn(sla_job_loop(app.clone(), cfg.sla_job_interval_secs));
+            }
             let router = itsm_web::router(app, cfg.secure_cookies);
             eprintln!("itsm is ready at http://{listen}/ (API at http://{listen}/api/v1, OpenAPI at /api/v1/openapi.json)");
             axum_serve(listener, router).await
@@ -364,6 +393,27 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             })
             .await
         }
+        Command::Calendar { command } => calendar::run(command, || open(&cfg)).await,
+        Command::Sla { command } => {
+            let app = open(&cfg).await?;
+            match command {
+                SlaCommand::Recompute { closed_since } => {
+                    let n = app
+                        .recompute_clocks(&cli_ctx(), closed_since)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    eprintln!("replayed the SLA clocks of {n} records");
+                }
+                SlaCommand::RunJobs { limit } => {
+                    let r = app.run_sla_jobs(limit).await.map_err(|e| e.to_string())?;
+                    eprintln!(
+                        "looked at {} records: {} warnings, {} breaches recorded",
+                        r.records, r.warnings, r.breaches
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Organization {
             command: OrganizationCommand::Add { name, kind },
         } => {
@@ -374,6 +424,36 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             eprintln!("created organization {} ({})", org.name, org.kind);
             Ok(())
+        }
+    }
+}
+
+/// Records SLA warnings and breaches as they fall due. Several processes may run this side by side:
+/// each claims different records.
+async fn sla_job_loop(app: App, every_secs: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // Drain what is due, a batch per transaction.
+        loop {
+            match app.run_sla_jobs(500).await {
+                Ok(r) if r.records == 500 => continue,
+                Ok(r) => {
+                    if r.warnings + r.breaches > 0 {
+                        tracing::info!(
+                            warnings = r.warnings,
+                            breaches = r.breaches,
+                            "SLA notices recorded"
+                        );
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "SLA job failed; retrying at the next tick");
+                    break;
+                }
+            }
         }
     }
 }

@@ -162,3 +162,158 @@ fn bad_arguments_exit_non_zero_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("ITSM_LISTEN"));
 }
+
+#[test]
+fn calendar_questions_from_a_file_and_from_the_database() {
+    let dir = scratch("calendar");
+    let file = dir.0.join("office.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "Berlin office", "time_zone": "Europe/Berlin",
+            "working_hours": {"monday": [["09:00","17:00"]], "tuesday": [["09:00","17:00"]],
+                              "friday": [["09:00","17:00"]]},
+            "holidays": ["2026-12-25"]}"#,
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+
+    // Friday 16:00 + 120 minutes: Friday 16-17, then Monday 09-10.
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--file",
+            f,
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "120",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2026-11-30T10:00:00+01:00");
+
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "elapsed",
+            "--file",
+            f,
+            "--from",
+            "2026-11-23T08:00:00Z",
+            "--to",
+            "2026-11-24T16:00:00Z",
+            "--pause",
+            "2026-11-23T10:00:00Z/2026-11-23T11:30:00Z",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), (8 * 60 - 90 + 8 * 60).to_string());
+
+    // Bad input: one line naming the field, exit 1.
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--file",
+            f,
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "10",
+            "--pause",
+            "2026-11-27T16:00:00Z/2026-11-27T15:00:00Z",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("pauses[0]"), "{err}");
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--file",
+            f,
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "-1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("business_minutes"));
+    let bad = dir.0.join("bad.json");
+    std::fs::write(&bad, r#"{"time_zone": "Mars/Olympus", "working_hours": "24x7"}"#).unwrap();
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--file",
+            bad.to_str().unwrap(),
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("time_zone"), "{err}");
+
+    // The same calendar stored in the database answers the same.
+    let out = itsm(
+        &dir,
+        &["user", "add", "admin", "--role", "administrator"],
+        Some("a long password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = itsm(&dir, &["calendar", "add", f, "--default"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "CAL-1");
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--calendar",
+            "CAL-1",
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "120",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2026-11-30T10:00:00+01:00");
+    let out = itsm(
+        &dir,
+        &[
+            "calendar",
+            "due",
+            "--calendar",
+            "CAL-7",
+            "--start",
+            "2026-11-27T15:00:00Z",
+            "--minutes",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not found"));
+    let out = itsm(&dir, &["sla", "run-jobs"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

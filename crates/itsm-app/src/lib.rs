@@ -31,7 +31,7 @@ pub mod model {
     pub use itsm_storage::links::Link;
     pub use itsm_storage::people::{AssignmentGroup, Organization, User};
     pub use itsm_storage::records::{
-        Cursor, Page, PageRequest, RecordFilter, RecordNames, RecordView, SortField, MAX_PAGE,
+        Cursor, Page, PageRequest, QueueClock, RecordFilter, RecordNames, RecordView, SortField, MAX_PAGE,
     };
 }
 

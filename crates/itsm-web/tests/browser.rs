@@ -501,3 +501,128 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     d.quit().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_sees_time_left_and_why_and_asks_a_calendar() {
+    use itsm_app::incidents::NewIncidentInput;
+    use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
+    use itsm_domain::calendar::{CalendarDefinition, WorkingHoursDefinition};
+    use itsm_domain::incident::Level;
+    use itsm_domain::sla::Metric;
+    use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
+
+    let (base, db, app) = start_server_with_app(Backend::Sqlite).await;
+    let sys = Ctx::system();
+    let contoso = app
+        .organizations(&sys)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Contoso")
+        .unwrap();
+    let cal = app
+        .create_calendar(
+            &sys,
+            CalendarInput {
+                name: "Round the clock".into(),
+                description: String::new(),
+                definition: CalendarDefinition {
+                    time_zone: "UTC".into(),
+                    working_hours: WorkingHoursDefinition::Named("24x7".into()),
+                    holidays: vec![],
+                },
+                is_default: true,
+            },
+        )
+        .await
+        .unwrap();
+    let agreement = app
+        .create_agreement(
+            &sys,
+            AgreementInput {
+                title: "Contoso standard".into(),
+                description: String::new(),
+                organization_id: Some(contoso.id),
+                assignment_group_id: None,
+                owner_id: None,
+                terms: AgreementTerms {
+                    agreement_type: AgreementType::ServiceLevelAgreement,
+                    service_ids: vec![],
+                    valid_from: "2020-01-01".parse().unwrap(),
+                    valid_until: None,
+                    review_date: None,
+                    calendar_id: Some(cal.record.id.0),
+                    targets: vec![ServiceLevelTarget {
+                        key: String::new(),
+                        name: "Resolution".into(),
+                        metric: Metric::Resolution,
+                        record_kind: RecordKind::Incident,
+                        priorities: vec![],
+                        service_ids: vec![],
+                        minutes: 8 * 60,
+                        calendar_id: None,
+                        warnings: DEFAULT_WARNINGS.to_vec(),
+                        clock_rules: None,
+                    }],
+                },
+            },
+        )
+        .await
+        .unwrap();
+    app.update_agreement(
+        &sys,
+        "AGR-1",
+        Some(agreement.record.version),
+        AgreementChange {
+            state: Some("active".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    app.create_incident(
+        &sys,
+        NewIncidentInput {
+            organization_id: Some(contoso.id),
+            title: "Printer jammed".into(),
+            impact: Some(Level::Low),
+            urgency: Some(Level::Low),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let d = Driver::start().await;
+    d.goto(&format!("{base}/login")).await;
+    d.fill("#username", "agent").await;
+    d.fill("#password", "correct horse battery").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("h1", "Incidents").await;
+    // The queue shows time left, coloured as on time.
+    let cell = d.text("td.sla-ok").await;
+    assert!(cell.contains("left"), "{cell}");
+
+    // The incident's panel says which agreement applied, and why.
+    d.click("a[href='/incidents/INC-1']").await;
+    d.wait_text("h1", "INC-1").await;
+    let panel = d.text("#sla").await;
+    assert!(
+        panel.contains("Resolution") && panel.contains("running"),
+        "{panel}"
+    );
+    assert!(panel.contains("AGR-1"), "{panel}");
+
+    // A service owner asks the calendar when eight business hours from a start are due.
+    d.click("a[href='/service-levels']").await;
+    d.wait_text("#agreements", "Contoso standard").await;
+    d.click("a[href='/calendars/CAL-1']").await;
+    d.wait_text("h1", "CAL-1").await;
+    d.fill("#start", "2026-11-27T16:00:00Z").await;
+    d.fill("#minutes", "480").await;
+    d.click("form[action='/calendars/CAL-1'] button[type=submit]")
+        .await;
+    d.wait_text("#due", "2026-11-28T00:00:00+00:00").await;
+    d.quit().await;
+    db.cleanup().await;
+}

@@ -3,6 +3,7 @@
 //! CSRF token, and the session cookie is HTTP-only and SameSite=Strict.
 
 mod pages;
+mod service_levels;
 mod session;
 
 use axum::http::{header, StatusCode};
@@ -30,6 +31,9 @@ pub fn routes() -> Router<AppState> {
             post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
         )
         .route("/attachments/{id}", get(pages::download))
+        .route("/service-levels", get(service_levels::overview))
+        .route("/agreements/{number}", get(service_levels::agreement))
+        .route("/calendars/{number}", get(service_levels::calendar))
 }
 
 async fn stylesheet() -> Response {

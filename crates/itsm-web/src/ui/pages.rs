@@ -34,7 +34,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    fn of(u: &UiUser) -> Layout {
+    pub(super) fn of(u: &UiUser) -> Layout {
         Layout {
             user_name: u.name.clone(),
             role: u.role,
@@ -112,6 +112,16 @@ fn failure(e: AppError) -> Result<String, Response> {
             Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side."))
         }
     }
+}
+
+/// A page for a use-case error when there is no form to show it on.
+pub(super) fn failure_page(e: AppError) -> Response {
+    failure(e).err().unwrap_or_else(|| {
+        error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The request could not be completed.",
+        )
+    })
 }
 
 /// Pickers' contents, loaded once per page.
@@ -233,6 +243,7 @@ pub struct QueueRow {
     group: String,
     assignee: String,
     updated: String,
+    sla: super::service_levels::SlaCell,
 }
 
 #[derive(Template)]
@@ -263,7 +274,7 @@ pub async fn queue(
 ) -> Response {
     let Query(f) = q.unwrap_or_default();
     let state = f.state.clone().unwrap_or_else(|| "open".into());
-    let sort = f.sort.clone().unwrap_or_else(|| "priority".into());
+    let sort = f.sort.clone().unwrap_or_else(|| "due".into());
     let me = u.ctx.user_id().map(|i| i.0.to_string()).unwrap_or_default();
     let assignee = match f.assignee.as_deref() {
         Some("me") => Some(me.clone()),
@@ -381,6 +392,7 @@ pub async fn queue(
             .map(|(id, n)| opt(id.to_string(), n.clone(), &current(&f.service))),
     );
     let sort_options = vec![
+        opt("due", "SLA due time, soonest first", &sort),
         opt("priority", "Priority, highest first", &sort),
         opt("-updated_at", "Recently updated", &sort),
         opt("-created_at", "Newest", &sort),
@@ -388,6 +400,7 @@ pub async fn queue(
         opt("-number", "Number, descending", &sort),
     ];
     let first_page = f.cursor.as_deref().is_none_or(str::is_empty);
+    let now = s.app.now();
     let next_href = next.map(|c| base_query(Some(c)));
     let first_href = base_query(None);
     let page = QueuePage {
@@ -403,8 +416,10 @@ pub async fn queue(
         rows: rows
             .into_iter()
             .map(|v| {
+                let sla = super::service_levels::queue_cell(&v.sla, now);
                 let r = v.record;
                 QueueRow {
+                    sla,
                     number: r.readable_number().to_string(),
                     state_label: state_label(r.kind, &r.state),
                     state: r.state,
@@ -648,6 +663,7 @@ pub struct TransitionView {
 struct DetailPage {
     layout: Layout,
     i: IncidentView,
+    sla: Vec<crate::api::service_levels::SlaClock>,
     comments: Vec<CommentView>,
     links: Vec<LinkView>,
     attachments: Vec<AttachmentView>,
@@ -715,11 +731,12 @@ async fn detail_page(
         let links = s.app.links(&u.ctx, kind, &n).await?;
         let attachments = s.app.attachments(&u.ctx, kind, &n).await?;
         let history = s.app.record_history(&u.ctx, kind, &n, 0, 1000).await?;
+        let sla = super::service_levels::panel(s, u, kind, &n).await?;
         let dir = Directory::load(s, u).await?;
-        Ok::<_, AppError>((v, comments, links, attachments, history, dir))
+        Ok::<_, AppError>((v, comments, links, attachments, history, sla, dir))
     }
     .await;
-    let (v, comments, links, attachments, history, dir) = match loaded {
+    let (v, comments, links, attachments, history, sla, dir) = match loaded {
         Ok(x) => x,
         Err(e) => {
             return failure(e)
@@ -779,6 +796,7 @@ async fn detail_page(
     layout.notice = notice;
     let page = DetailPage {
         layout,
+        sla,
         comments: comments
             .into_iter()
             .map(|c| CommentView {

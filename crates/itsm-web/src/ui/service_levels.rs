@@ -1,0 +1,444 @@
+//! Service level pages: time left in the queue, the SLA panel of a record, agreements, calendars
+//! (with a what-if form) and the attainment report.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use itsm_app::model::{PageRequest, QueueClock, RecordFilter, SortField};
+use itsm_app::AppError;
+use itsm_domain::calendar::{CalendarDefinition, WorkingHoursDefinition, WEEKDAYS};
+use itsm_domain::slm::AgreementTerms;
+use itsm_domain::RecordKind;
+use serde::Deserialize;
+
+use super::pages::{failure_page, Layout};
+use super::session::UiUser;
+use super::{error_page, render};
+use crate::api::service_levels::{sla_clock, SlaClock};
+use crate::AppState;
+
+/// Minutes as "3 h 05 min" or "45 min".
+pub fn duration(minutes: i64) -> String {
+    let m = minutes.abs();
+    if m >= 24 * 60 {
+        format!("{} d {} h", m / (24 * 60), (m % (24 * 60)) / 60)
+    } else if m >= 60 {
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else {
+        format!("{m} min")
+    }
+}
+
+/// What the queue shows of a record's SLA: a short text, a class for its colour, and a tooltip.
+pub struct SlaCell {
+    pub text: String,
+    pub class: &'static str,
+    pub title: String,
+}
+
+pub fn queue_cell(q: &QueueClock, now: jiff::Timestamp) -> SlaCell {
+    let at = |t: jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    match (q.status.as_deref(), q.due_at) {
+        (None, _) => SlaCell {
+            text: "—".into(),
+            class: "sla-none",
+            title: "No service level target applies".into(),
+        },
+        (Some("running" | "breached"), Some(due)) => {
+            let left = (due.as_microsecond() - now.as_microsecond()) / 60_000_000;
+            if left < 0 || q.status.as_deref() == Some("breached") {
+                SlaCell {
+                    text: format!("overdue {}", duration(left)),
+                    class: "sla-breached",
+                    title: format!("Was due {}", at(due)),
+                }
+            } else if q.warn_at.is_some_and(|w| w <= now) {
+                SlaCell {
+                    text: format!("{} left", duration(left)),
+                    class: "sla-warning",
+                    title: format!("Due {}; past its warning threshold", at(due)),
+                }
+            } else {
+                SlaCell {
+                    text: format!("{} left", duration(left)),
+                    class: "sla-ok",
+                    title: format!("Due {}", at(due)),
+                }
+            }
+        }
+        (Some("paused"), _) => SlaCell {
+            text: "paused".into(),
+            class: "sla-paused",
+            title: "The clock is paused (on hold)".into(),
+        },
+        (Some("breached"), None) => SlaCell {
+            text: "breached".into(),
+            class: "sla-breached",
+            title: "A target was missed".into(),
+        },
+        (Some(other), _) => SlaCell {
+            text: other.replace('_', " "),
+            class: if other == "met" { "sla-met" } else { "sla-none" },
+            title: String::new(),
+        },
+    }
+}
+
+/// The SLA panel of a record: every clock with its explanation, as the API gives it.
+pub async fn panel(
+    s: &AppState,
+    u: &UiUser,
+    kind: RecordKind,
+    number: &str,
+) -> Result<Vec<SlaClock>, AppError> {
+    Ok(s.app
+        .record_sla(&u.ctx, kind, number)
+        .await?
+        .into_iter()
+        .map(sla_clock)
+        .collect())
+}
+
+// ---------------------------------------------------------------- the service level overview
+
+pub struct AgreementRow {
+    number: String,
+    title: String,
+    kind: &'static str,
+    party: String,
+    state: String,
+    valid: String,
+    targets: usize,
+}
+
+pub struct CalendarRow {
+    number: String,
+    title: String,
+    time_zone: String,
+    state: String,
+    is_default: bool,
+}
+
+#[derive(Template)]
+#[template(path = "service_levels.html")]
+struct OverviewPage {
+    layout: Layout,
+    agreements: Vec<AgreementRow>,
+    calendars: Vec<CalendarRow>,
+}
+
+async fn all(
+    s: &AppState,
+    u: &UiUser,
+    kind: RecordKind,
+) -> Result<Vec<itsm_app::model::RecordView>, AppError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .app
+            .list_records(
+                &u.ctx,
+                kind,
+                RecordFilter::default(),
+                PageRequest {
+                    sort: SortField::Number,
+                    descending: false,
+                    after,
+                    limit: 200,
+                },
+            )
+            .await?;
+        out.extend(page.items);
+        match page.next {
+            Some(n) if out.len() < 2_000 => after = Some(n),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+pub async fn overview(State(s): State<AppState>, u: UiUser) -> Response {
+    let loaded = async {
+        Ok::<_, AppError>((
+            all(&s, &u, RecordKind::Agreement).await?,
+            all(&s, &u, RecordKind::Calendar).await?,
+        ))
+    }
+    .await;
+    let (agreements, calendars) = match loaded {
+        Ok(x) => x,
+        Err(e) => return failure_page(e),
+    };
+    let page = OverviewPage {
+        layout: Layout::of(&u),
+        agreements: agreements
+            .into_iter()
+            .map(|v| {
+                let terms = AgreementTerms::from_details(&v.record.details);
+                AgreementRow {
+                    number: v.record.readable_number().to_string(),
+                    kind: terms
+                        .as_ref()
+                        .map(|t| t.agreement_type.abbreviation())
+                        .unwrap_or("?"),
+                    party: match (
+                        &v.names.assignment_group,
+                        terms.as_ref().map(|t| t.agreement_type),
+                    ) {
+                        (Some(g), _) => g.clone(),
+                        _ => v.names.organization.clone(),
+                    },
+                    valid: terms
+                        .as_ref()
+                        .map(|t| match t.valid_until {
+                            Some(u) => format!("{} to {u}", t.valid_from),
+                            None => format!("from {}", t.valid_from),
+                        })
+                        .unwrap_or_default(),
+                    targets: terms.map(|t| t.targets.len()).unwrap_or(0),
+                    state: v.record.state,
+                    title: v.record.title,
+                }
+            })
+            .collect(),
+        calendars: calendars
+            .into_iter()
+            .map(|v| CalendarRow {
+                number: v.record.readable_number().to_string(),
+                time_zone: v.record.detail_str("time_zone").unwrap_or("").to_owned(),
+                is_default: v.record.details.get("is_default") == Some(&serde_json::Value::Bool(true)),
+                state: v.record.state,
+                title: v.record.title,
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+// ---------------------------------------------------------------- one agreement
+
+pub struct TargetRow {
+    name: String,
+    metric: String,
+    scope: String,
+    target: String,
+    calendar: String,
+    warnings: String,
+}
+
+#[derive(Template)]
+#[template(path = "agreement.html")]
+struct AgreementPage {
+    layout: Layout,
+    number: String,
+    title: String,
+    description: String,
+    state: String,
+    kind: String,
+    party: String,
+    owner: String,
+    valid: String,
+    review: String,
+    services: String,
+    targets: Vec<TargetRow>,
+    history: Vec<(String, String, String)>,
+}
+
+pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<String>) -> Response {
+    let loaded = async {
+        let v = s.app.get_record(&u.ctx, RecordKind::Agreement, &number).await?;
+        let history = s
+            .app
+            .record_history(&u.ctx, RecordKind::Agreement, &number, 0, 500)
+            .await?;
+        Ok::<_, AppError>((v, history))
+    }
+    .await;
+    let (v, history) = match loaded {
+        Ok(x) => x,
+        Err(e) => return failure_page(e),
+    };
+    let Some(terms) = AgreementTerms::from_details(&v.record.details) else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The agreement's terms are unreadable.",
+        );
+    };
+    let ids = |v: &[i64]| {
+        if v.is_empty() {
+            "all".to_owned()
+        } else {
+            v.iter()
+                .map(|i| format!("SVC #{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let page = AgreementPage {
+        layout: Layout::of(&u),
+        number: v.record.readable_number().to_string(),
+        title: v.record.title.clone(),
+        description: v.record.description.clone(),
+        state: v.record.state.clone(),
+        kind: terms.agreement_type.as_str().replace('_', " "),
+        party: v
+            .names
+            .assignment_group
+            .clone()
+            .unwrap_or_else(|| v.names.organization.clone()),
+        owner: v.names.assignee.clone().unwrap_or_else(|| "—".into()),
+        valid: match terms.valid_until {
+            Some(until) => format!("{} to {until}", terms.valid_from),
+            None => format!("from {}", terms.valid_from),
+        },
+        review: terms
+            .review_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "—".into()),
+        services: ids(&terms.service_ids),
+        targets: terms
+            .targets
+            .iter()
+            .map(|t| TargetRow {
+                name: t.name.clone(),
+                metric: t.metric.as_str().replace('_', " "),
+                scope: format!(
+                    "{} {}, priority {}, services {}",
+                    t.record_kind.label(),
+                    "records",
+                    if t.priorities.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        t.priorities
+                            .iter()
+                            .map(i16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                    ids(&t.service_ids)
+                ),
+                target: duration(t.minutes),
+                calendar: t
+                    .calendar_id
+                    .or(terms.calendar_id)
+                    .map(|c| format!("CAL #{c}"))
+                    .unwrap_or_else(|| "the default".into()),
+                warnings: t
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{w}%"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|e| {
+                let changes = e
+                    .changes
+                    .iter()
+                    .map(|c| c.field.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (
+                    e.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                    e.actor_name.unwrap_or_else(|| "system".into()),
+                    format!("{} {changes}", e.action),
+                )
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+// ---------------------------------------------------------------- one calendar, with a what-if form
+
+#[derive(Deserialize, Default)]
+pub struct WhatIf {
+    start: Option<String>,
+    minutes: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage {
+    layout: Layout,
+    number: String,
+    title: String,
+    time_zone: String,
+    state: String,
+    week: Vec<(String, String)>,
+    holidays: Vec<String>,
+    start: String,
+    minutes: String,
+    answer: Option<String>,
+}
+
+pub async fn calendar(
+    State(s): State<AppState>,
+    u: UiUser,
+    Path(number): Path<String>,
+    q: Result<Query<WhatIf>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(w) = q.unwrap_or_default();
+    let (v, cal) = match s.app.calendar(&u.ctx, &number).await {
+        Ok(x) => x,
+        Err(e) => return failure_page(e),
+    };
+    let def: &CalendarDefinition = cal.definition();
+    let week = match &def.working_hours {
+        WorkingHoursDefinition::Named(n) => vec![("Every day".to_owned(), n.clone())],
+        WorkingHoursDefinition::Weekly(days) => WEEKDAYS
+            .iter()
+            .map(|d| {
+                let periods = days
+                    .get(*d)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        p.iter()
+                            .map(|[a, b]| format!("{a}–{b}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|| "closed".into());
+                ((*d).to_owned(), periods)
+            })
+            .collect(),
+    };
+    let mut layout = Layout::of(&u);
+    let start = w.start.clone().unwrap_or_default();
+    let minutes = w.minutes.clone().unwrap_or_default();
+    let mut answer = None;
+    if !start.is_empty() || !minutes.is_empty() {
+        let parsed = (
+            start.trim().parse::<jiff::Timestamp>(),
+            minutes.trim().parse::<i64>(),
+        );
+        match parsed {
+            (Ok(t), Ok(m)) => match itsm_app::service_levels::due_on(&cal, t, m, &[]) {
+                Ok(a) => answer = Some(a.due_local),
+                Err(e) => layout.error = Some(e.to_string()),
+            },
+            (Err(_), _) => {
+                layout.error =
+                    Some("start: give an RFC 3339 instant such as 2026-11-27T16:00:00+01:00".into())
+            }
+            (_, Err(_)) => layout.error = Some("minutes: give a whole number of business minutes".into()),
+        }
+    }
+    let page = CalendarPage {
+        layout,
+        number: v.record.readable_number().to_string(),
+        title: v.record.title.clone(),
+        time_zone: def.time_zone.clone(),
+        state: v.record.state.clone(),
+        week,
+        holidays: def.holidays.clone(),
+        start,
+        minutes,
+        answer,
+    };
+    render(StatusCode::OK, &page)
+}

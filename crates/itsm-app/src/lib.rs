@@ -33,6 +33,7 @@ pub mod model {
     pub use itsm_storage::records::{
         Cursor, Page, PageRequest, QueueClock, RecordFilter, RecordNames, RecordView, SortField, MAX_PAGE,
     };
+    pub use itsm_storage::sla::{Breach, ClockRow, Notice, OutboxEvent};
 }
 
 /// Where "now" comes from. The server uses the system clock; tests and the demo loader set their own.

@@ -394,3 +394,141 @@ pub async fn outbox(c: &mut AnyConnection, after: i64, limit: u32) -> Result<Vec
         })
         .collect()
 }
+
+/// What attainment is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Agreement,
+    Service,
+    Customer,
+    Priority,
+    /// Everything in one group (the caller splits a period into months).
+    Total,
+}
+
+/// Met and missed targets of one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttainmentRow {
+    /// The group's id (agreement, service or organization id, or priority); `None` for "none".
+    pub key: Option<i64>,
+    pub label: String,
+    pub met: i64,
+    pub breached: i64,
+}
+
+/// The clocks that ended (met or breached) or ran out, by when that happened: a clock counts at its
+/// stop, or at its due instant when it is still running past it.
+const ENDED: &str = "FROM sla_clocks c JOIN records r ON r.id = c.record_id \
+     JOIN records a ON a.id = c.agreement_id \
+     JOIN organizations o ON o.id = r.organization_id \
+     LEFT JOIN records s ON s.id = r.service_id \
+     WHERE c.status IN ('met', 'breached') \
+     AND COALESCE(c.stopped_at, c.due_at) >= $1 AND COALESCE(c.stopped_at, c.due_at) < $2";
+
+/// Met and breached clocks between two instants, grouped, optionally for one organization only.
+pub async fn attainment(
+    c: &mut AnyConnection,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    by: Dimension,
+    organization: Option<itsm_domain::OrganizationId>,
+) -> Result<Vec<AttainmentRow>> {
+    let (key, label) = match by {
+        Dimension::Agreement => ("c.agreement_id", "a.title"),
+        Dimension::Service => ("r.service_id", "s.title"),
+        Dimension::Customer => ("r.organization_id", "o.name"),
+        Dimension::Priority => ("r.priority", "CAST(r.priority AS TEXT)"),
+        Dimension::Total => ("CAST(0 AS BIGINT)", "'all'"),
+    };
+    // SUM of integers is BIGINT on PostgreSQL and INTEGER on SQLite; COALESCE covers no rows at all.
+    let mut sql = format!(
+        "SELECT {key} AS k, MAX({label}) AS l, \
+         COALESCE(SUM(CASE WHEN c.status = 'met' THEN 1 ELSE 0 END), 0) AS met, \
+         COALESCE(SUM(CASE WHEN c.status = 'breached' THEN 1 ELSE 0 END), 0) AS breached {ENDED}"
+    );
+    let mut binds = vec![Bind::Int(Some(micros(from))), Bind::Int(Some(micros(to)))];
+    if let Some(org) = organization {
+        binds.push(Bind::Int(Some(org.0)));
+        let _ = write!(sql, " AND r.organization_id = ${}", binds.len());
+    }
+    if by != Dimension::Total {
+        let _ = write!(sql, " GROUP BY {key} ORDER BY {key}");
+    }
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AttainmentRow {
+                key: r.try_get::<Option<i64>, _>("k")?,
+                label: r
+                    .try_get::<Option<String>, _>("l")?
+                    .unwrap_or_else(|| "none".into()),
+                met: r.try_get("met")?,
+                breached: r.try_get("breached")?,
+            })
+        })
+        .collect()
+}
+
+/// A missed target, with its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    pub record_id: RecordId,
+    pub record_kind: String,
+    pub record_number: i64,
+    pub record_title: String,
+    pub organization: String,
+    pub agreement: String,
+    pub target_name: String,
+    pub metric: String,
+    pub target_micros: i64,
+    pub elapsed_micros: i64,
+    pub due_at: Option<jiff::Timestamp>,
+    pub stopped_at: Option<jiff::Timestamp>,
+    /// Why the target applied.
+    pub reason: String,
+}
+
+/// Breaches between two instants, latest first, at most `limit`.
+pub async fn breaches(
+    c: &mut AnyConnection,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    organization: Option<itsm_domain::OrganizationId>,
+    limit: u32,
+) -> Result<Vec<Breach>> {
+    let mut sql = format!(
+        "SELECT c.record_id, r.kind, r.number, r.title, o.name AS org, a.title AS agreement, c.target_name, \
+         c.metric, c.target_micros, c.elapsed_micros, c.due_at, c.stopped_at, c.reason {ENDED} \
+         AND c.status = 'breached'"
+    );
+    let mut binds = vec![Bind::Int(Some(micros(from))), Bind::Int(Some(micros(to)))];
+    if let Some(org) = organization {
+        binds.push(Bind::Int(Some(org.0)));
+        let _ = write!(sql, " AND r.organization_id = ${}", binds.len());
+    }
+    let _ = write!(
+        sql,
+        " ORDER BY COALESCE(c.stopped_at, c.due_at) DESC, c.record_id LIMIT {}",
+        limit.clamp(1, 10_000)
+    );
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Breach {
+                record_id: RecordId(r.try_get("record_id")?),
+                record_kind: r.try_get("kind")?,
+                record_number: r.try_get("number")?,
+                record_title: r.try_get("title")?,
+                organization: r.try_get("org")?,
+                agreement: r.try_get("agreement")?,
+                target_name: r.try_get("target_name")?,
+                metric: r.try_get("metric")?,
+                target_micros: r.try_get("target_micros")?,
+                elapsed_micros: r.try_get("elapsed_micros")?,
+                due_at: opt_instant(r.try_get("due_at")?)?,
+                stopped_at: opt_instant(r.try_get("stopped_at")?)?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}

@@ -623,6 +623,13 @@ async fn agent_sees_time_left_and_why_and_asks_a_calendar() {
     d.click("form[action='/calendars/CAL-1'] button[type=submit]")
         .await;
     d.wait_text("#due", "2026-11-28T00:00:00+00:00").await;
+
+    // The attainment report renders its chart and table (nothing has ended yet).
+    d.click("a[href='/service-levels']").await;
+    d.click("a[href='/reports/sla']").await;
+    d.wait_text("h1", "SLA attainment").await;
+    d.wait_text("#attainment", "Group").await;
+    d.find("svg.chart").await;
     d.quit().await;
     db.cleanup().await;
 }

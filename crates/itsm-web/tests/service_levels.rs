@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 both!(
     calendars_answer_what_if_questions,
     agreement_targets_drive_incident_clocks,
-    warnings_and_breaches_are_recorded_once_by_concurrent_jobs,
+    warnings_and_breaches_are_recorded_once_and_reported,
 );
 
 fn office_calendar(name: &str) -> Value {
@@ -451,7 +451,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     s.stop().await;
 }
 
-async fn warnings_and_breaches_are_recorded_once_by_concurrent_jobs(backend: Backend) {
+async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) {
     let s = Server::start(backend).await;
     s.clock.set("2026-11-23T08:00:00Z");
     let cal = created(
@@ -527,6 +527,127 @@ async fn warnings_and_breaches_are_recorded_once_by_concurrent_jobs(backend: Bac
     assert_eq!(topics.iter().filter(|t| **t == "sla.breached").count(), 2);
     assert_eq!(topics.len(), 6);
     problem(s.get(&s.agent, "/api/v1/events").await, StatusCode::FORBIDDEN).await;
+
+    // Reports: the late incident is resolved now (both targets breached); another one logged now
+    // is answered and resolved within its targets (both met).
+    let r = s
+        .patch(
+            &s.agent,
+            &format!("/api/v1/incidents/{number}"),
+            Some(1),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "restarted"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let quick = s
+        .incident(
+            &s.agent,
+            json!({"title": "Quick one", "organization_id": s.org_a, "impact": "high", "urgency": "medium"}),
+        )
+        .await;
+    s.clock.set("2026-11-24T08:30:00Z");
+    let r = s
+        .patch(
+            &s.agent,
+            &format!("/api/v1/incidents/{}", quick["number"].as_str().unwrap()),
+            Some(1),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "done"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let period = "from=2026-11-01&to=2026-11-30";
+    let by_agreement: Value = s
+        .get(
+            &s.agent,
+            &format!("/api/v1/reports/sla-attainment?by=agreement&{period}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_agreement[0]["group"], "Gold support for Customer A");
+    assert_eq!(
+        (
+            by_agreement[0]["met"].as_i64(),
+            by_agreement[0]["breached"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(by_agreement[0]["attainment_percent"], 50.0);
+    let by_month: Value = s
+        .get(
+            &s.agent,
+            "/api/v1/reports/sla-attainment?by=month&from=2026-10-01&to=2026-11-30",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_month.as_array().unwrap().len(), 2);
+    assert_eq!(by_month[0]["met"], 0);
+    assert_eq!(by_month[1]["group"], "2026-11");
+    assert_eq!(by_month[1]["breached"], 2);
+    let by_priority: Value = s
+        .get(
+            &s.agent,
+            &format!("/api/v1/reports/sla-attainment?by=priority&{period}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_priority.as_array().unwrap().len(),
+        2,
+        "P1 and P2: {by_priority}"
+    );
+    let csv = s
+        .get(
+            &s.agent,
+            &format!("/api/v1/reports/sla-attainment?by=customer&{period}&format=csv"),
+        )
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.text().await.unwrap(),
+        "customer,met,breached,attainment_percent\nCustomer A,2,2,50\n"
+    );
+    let breaches: Value = s
+        .get(&s.agent, &format!("/api/v1/reports/sla-breaches?{period}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let records: Vec<&str> = breaches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(records, [number.as_str(), number.as_str()]);
+    // Customer B sees nothing of customer A's figures.
+    let theirs: Value = s
+        .get(
+            &s.customer_b,
+            &format!("/api/v1/reports/sla-attainment?by=agreement&{period}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.as_array().unwrap().is_empty());
+    let p = problem(
+        s.get(&s.agent, "/api/v1/reports/sla-attainment?by=colour").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["by"]);
+    let p = problem(
+        s.get(&s.agent, "/api/v1/reports/sla-breaches?from=soon").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["from"]);
     other.store().close().await;
     s.stop().await;
 }

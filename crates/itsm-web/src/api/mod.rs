@@ -126,6 +126,8 @@ fn named_field(detail: &str) -> Option<String> {
         service_levels::record_sla,
         service_levels::recompute,
         service_levels::events,
+        service_levels::attainment,
+        service_levels::breaches,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Collection)),
     modifiers(&BearerAuth),
@@ -190,7 +192,9 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/service-levels/recompute",
             axum::routing::post(service_levels::recompute),
         )
-        .route("/api/v1/events", get(service_levels::events));
+        .route("/api/v1/events", get(service_levels::events))
+        .route("/api/v1/reports/sla-attainment", get(service_levels::attainment))
+        .route("/api/v1/reports/sla-breaches", get(service_levels::breaches));
     for kind in RecordKind::ALL {
         r = records::routes_for(r, kind);
     }

@@ -531,3 +531,241 @@ pub async fn events(
             .collect(),
     ))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// `agreement`, `service`, `customer`, `priority` or `month` (default).
+    pub by: Option<String>,
+    /// First day (UTC), `YYYY-MM-DD`; default: the first day of the month five months ago.
+    pub from: Option<String>,
+    /// Last day (UTC), included; default: today.
+    pub to: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Breaches only: at most this many, 1 to 10000 (default 500).
+    pub limit: Option<u32>,
+}
+
+/// Met and missed targets of one group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttainmentRow {
+    pub key: Option<i64>,
+    pub group: String,
+    pub met: i64,
+    pub breached: i64,
+    /// Met in percent of the targets that ended; absent when none did.
+    pub attainment_percent: Option<f64>,
+}
+
+/// A missed target and its record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreachRow {
+    pub record: String,
+    pub title: String,
+    pub organization: String,
+    pub agreement: String,
+    pub target: String,
+    pub metric: String,
+    pub target_minutes: f64,
+    pub elapsed_minutes: f64,
+    pub due_at: Option<String>,
+    pub stopped_at: Option<String>,
+    /// Why the target applied.
+    pub why: String,
+}
+
+/// The report's period and grouping, with defaults, or the field that is wrong.
+pub fn report_params(
+    q: &ReportQuery,
+    today: jiff::civil::Date,
+) -> Result<
+    (
+        itsm_app::service_levels::ReportBy,
+        jiff::civil::Date,
+        jiff::civil::Date,
+        bool,
+    ),
+    ApiError,
+> {
+    let by = match q.by.as_deref() {
+        None | Some("") => itsm_app::service_levels::ReportBy::Month,
+        Some(b) => itsm_app::service_levels::ReportBy::parse(b).ok_or_else(|| {
+            ApiError::invalid_field("by", "must be agreement, service, customer, priority or month")
+        })?,
+    };
+    let date = |field: &str, v: &Option<String>, default: jiff::civil::Date| match v.as_deref() {
+        None | Some("") => Ok(default),
+        Some(s) => s
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| ApiError::invalid_field(field, format!("`{s}` is not a date as YYYY-MM-DD"))),
+    };
+    let default_from = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(5))
+        .unwrap_or(today);
+    let from = date("from", &q.from, default_from)?;
+    let to = date("to", &q.to, today)?;
+    let csv = match q.format.as_deref() {
+        None | Some("" | "json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid_field("format", "must be json or csv")),
+    };
+    Ok((by, from, to, csv))
+}
+
+/// A CSV field, quoted when it needs to be; a leading formula character is neutralized so a
+/// spreadsheet never runs it.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The attainment report as CSV.
+pub fn attainment_csv(by: itsm_app::service_levels::ReportBy, rows: &[AttainmentRow]) -> String {
+    let mut body = format!("{},met,breached,attainment_percent\n", by.as_str());
+    for r in rows {
+        body.push_str(&format!(
+            "{},{},{},{}\n",
+            csv_field(&r.group),
+            r.met,
+            r.breached,
+            r.attainment_percent.map(|p| p.to_string()).unwrap_or_default()
+        ));
+    }
+    body
+}
+
+/// The breaches as CSV.
+pub fn breaches_csv(rows: &[BreachRow]) -> String {
+    let mut body = String::from(
+        "record,title,organization,agreement,target,metric,target_minutes,elapsed_minutes,due_at,stopped_at\n",
+    );
+    for b in rows {
+        body.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(&b.record),
+            csv_field(&b.title),
+            csv_field(&b.organization),
+            csv_field(&b.agreement),
+            csv_field(&b.target),
+            b.metric,
+            b.target_minutes,
+            b.elapsed_minutes,
+            b.due_at.as_deref().unwrap_or(""),
+            b.stopped_at.as_deref().unwrap_or("")
+        ));
+    }
+    body
+}
+
+pub fn csv_response(name: &str, body: String) -> Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::OK,
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub fn attainment_rows(rows: Vec<itsm_app::service_levels::Attainment>) -> Vec<AttainmentRow> {
+    rows.into_iter()
+        .map(|r| AttainmentRow {
+            attainment_percent: r.percent(),
+            key: r.key,
+            group: r.label,
+            met: r.met,
+            breached: r.breached,
+        })
+        .collect()
+}
+
+/// SLA attainment per agreement, service, customer, priority or month; JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/reports/sla-attainment", tag = "service levels", params(ReportQuery),
+    responses((status = 200, body = Vec<AttainmentRow>), (status = 422, body = crate::error::Problem)))]
+pub async fn attainment(
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let (by, from, to, csv) = report_params(&q, today)?;
+    let rows = attainment_rows(s.app.sla_attainment(&ctx, from, to, by).await?);
+    if csv {
+        return Ok(csv_response(
+            &format!("sla-attainment-by-{}-{from}-{to}.csv", by.as_str()),
+            attainment_csv(by, &rows),
+        ));
+    }
+    Ok(Json(rows).into_response())
+}
+
+pub fn breach_rows(rows: Vec<itsm_app::model::Breach>) -> Vec<BreachRow> {
+    rows.into_iter()
+        .map(|b| {
+            let number = itsm_domain::RecordKind::parse(&b.record_kind)
+                .map(|k| format!("{}-{}", k.prefix(), b.record_number))
+                .unwrap_or_else(|| b.record_number.to_string());
+            BreachRow {
+                record: number,
+                title: b.record_title,
+                organization: b.organization,
+                agreement: b.agreement,
+                target: b.target_name,
+                metric: b.metric,
+                target_minutes: minutes(b.target_micros),
+                elapsed_minutes: minutes(b.elapsed_micros),
+                due_at: b.due_at.map(|t| t.to_string()),
+                stopped_at: b.stopped_at.map(|t| t.to_string()),
+                why: b.reason,
+            }
+        })
+        .collect()
+}
+
+/// The missed targets of a period with their records; JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/reports/sla-breaches", tag = "service levels", params(ReportQuery),
+    responses((status = 200, body = Vec<BreachRow>), (status = 422, body = crate::error::Problem)))]
+pub async fn breaches(
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let (_, from, to, csv) = report_params(&q, today)?;
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 10000"));
+    }
+    let rows = breach_rows(s.app.sla_breaches(&ctx, from, to, limit).await?);
+    if csv {
+        return Ok(csv_response(
+            &format!("sla-breaches-{from}-{to}.csv"),
+            breaches_csv(&rows),
+        ));
+    }
+    Ok(Json(rows).into_response())
+}

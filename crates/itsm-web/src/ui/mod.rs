@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/service-levels", get(service_levels::overview))
         .route("/agreements/{number}", get(service_levels::agreement))
         .route("/calendars/{number}", get(service_levels::calendar))
+        .route("/reports/sla", get(service_levels::report))
+        .route("/reports/{which}", get(service_levels::report_csv))
 }
 
 async fn stylesheet() -> Response {

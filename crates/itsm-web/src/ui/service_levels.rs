@@ -442,3 +442,169 @@ pub async fn calendar(
     };
     render(StatusCode::OK, &page)
 }
+
+// ---------------------------------------------------------------- the attainment report
+
+#[derive(Deserialize, Default)]
+pub struct ReportForm {
+    by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// One bar of the chart, in SVG units.
+pub struct Bar {
+    x: usize,
+    y: i64,
+    height: i64,
+    label: String,
+    value: String,
+    class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "report_sla.html")]
+struct ReportPage {
+    layout: Layout,
+    by_options: Vec<(String, String, bool)>,
+    from: String,
+    to: String,
+    rows: Vec<crate::api::service_levels::AttainmentRow>,
+    bars: Vec<Bar>,
+    chart_width: usize,
+    breaches: Vec<crate::api::service_levels::BreachRow>,
+    csv_query: String,
+}
+
+const CHART_HEIGHT: i64 = 160;
+
+fn bars(rows: &[crate::api::service_levels::AttainmentRow]) -> Vec<Bar> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let pct = r.attainment_percent.unwrap_or(0.0);
+            let height = ((pct / 100.0) * CHART_HEIGHT as f64).round() as i64;
+            Bar {
+                x: 40 + i * 56,
+                y: 10 + CHART_HEIGHT - height,
+                height,
+                label: r.group.chars().take(10).collect(),
+                value: r
+                    .attainment_percent
+                    .map(|p| format!("{p}%"))
+                    .unwrap_or_else(|| "—".into()),
+                class: if pct >= 95.0 {
+                    "good"
+                } else if pct >= 80.0 {
+                    "fair"
+                } else {
+                    "poor"
+                },
+            }
+        })
+        .collect()
+}
+
+fn report_query(f: &ReportForm) -> crate::api::service_levels::ReportQuery {
+    crate::api::service_levels::ReportQuery {
+        by: f.by.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        format: None,
+        limit: None,
+    }
+}
+
+pub async fn report(
+    State(s): State<AppState>,
+    u: UiUser,
+    q: Result<Query<ReportForm>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::api::service_levels::{attainment_rows, breach_rows, report_params};
+    let Query(f) = q.unwrap_or_default();
+    let mut layout = Layout::of(&u);
+    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let (by, from, to) = match report_params(&report_query(&f), today) {
+        Ok((by, from, to, _)) => (by, from, to),
+        Err(e) => {
+            layout.error = Some(e.detail.clone());
+            let (by, from, to, _) = match report_params(
+                &crate::api::service_levels::ReportQuery {
+                    by: None,
+                    from: None,
+                    to: None,
+                    format: None,
+                    limit: None,
+                },
+                today,
+            ) {
+                Ok(x) => x,
+                Err(_) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "report defaults"),
+            };
+            (by, from, to)
+        }
+    };
+    let loaded = async {
+        Ok::<_, AppError>((
+            s.app.sla_attainment(&u.ctx, from, to, by).await?,
+            s.app.sla_breaches(&u.ctx, from, to, 200).await?,
+        ))
+    }
+    .await;
+    let (rows, breaches) = match loaded {
+        Ok((a, b)) => (attainment_rows(a), breach_rows(b)),
+        Err(e) => return failure_page(e),
+    };
+    let page = ReportPage {
+        layout,
+        by_options: itsm_app::service_levels::ReportBy::ALL
+            .iter()
+            .map(|b| (b.as_str().to_owned(), b.as_str().to_owned(), *b == by))
+            .collect(),
+        from: from.to_string(),
+        to: to.to_string(),
+        chart_width: 60 + rows.len() * 56,
+        bars: bars(&rows),
+        rows,
+        breaches,
+        csv_query: format!("by={}&from={from}&to={to}", by.as_str()),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The report as CSV, for the signed-in user (the API offers the same with a token).
+pub async fn report_csv(
+    State(s): State<AppState>,
+    u: UiUser,
+    Path(which): Path<String>,
+    q: Result<Query<ReportForm>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::api::service_levels::{
+        attainment_csv, attainment_rows, breach_rows, breaches_csv, csv_response, report_params,
+    };
+    let Query(f) = q.unwrap_or_default();
+    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let Ok((by, from, to, _)) = report_params(&report_query(&f), today) else {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The report's period or grouping is not valid.",
+        );
+    };
+    match which.as_str() {
+        "sla-attainment.csv" => match s.app.sla_attainment(&u.ctx, from, to, by).await {
+            Ok(rows) => csv_response(
+                &format!("sla-attainment-by-{}-{from}-{to}.csv", by.as_str()),
+                attainment_csv(by, &attainment_rows(rows)),
+            ),
+            Err(e) => failure_page(e),
+        },
+        "sla-breaches.csv" => match s.app.sla_breaches(&u.ctx, from, to, 10_000).await {
+            Ok(rows) => csv_response(
+                &format!("sla-breaches-{from}-{to}.csv"),
+                breaches_csv(&breach_rows(rows)),
+            ),
+            Err(e) => failure_page(e),
+        },
+        _ => error_page(StatusCode::NOT_FOUND, "No such report."),
+    }
+}

@@ -152,16 +152,26 @@ fn compute(
             );
             continue;
         };
+        // Every threshold the clock crosses while it runs: all of them while it is running; those
+        // it crossed before it stopped once it has (a job that ran late still records them).
         let mut thresholds = Vec::new();
-        if clock.is_running() {
+        let crossed_by = if clock.is_running() {
+            Some(jiff::Timestamp::MAX)
+        } else if let Some(since) = clock.paused_since() {
+            Some(since)
+        } else if matches!(clock.status, ClockStatus::Met | ClockStatus::Breached) {
+            clock.stopped_at
+        } else {
+            None
+        };
+        if let Some(limit) = crossed_by {
             for p in target.warnings.iter().copied().chain([100]) {
-                if let Some(t) = clock.instant_at_percent(&entry.calendar, p) {
+                if let Some(t) = clock
+                    .instant_at_percent(&entry.calendar, p)
+                    .filter(|t| *t <= limit)
+                {
                     thresholds.push((p, t));
                 }
-            }
-        } else if clock.status == ClockStatus::Breached {
-            if let Some(t) = clock.instant_at_percent(&entry.calendar, 100) {
-                thresholds.push((100, t));
             }
         }
         let row = ClockRow {
@@ -408,18 +418,32 @@ impl App {
     /// outbox, and schedules the next look. Safe to run from several processes at once.
     pub async fn run_sla_jobs(&self, limit: u32) -> Result<JobReport> {
         let now = self.now();
-        let ctx = Ctx::system();
         let mut tx = self.store().begin().await?;
         let ids = store::claim_due_notices(&mut tx, now, limit).await?;
-        let mut report = JobReport::default();
         if ids.is_empty() {
             tx.commit().await?;
-            return Ok(report);
+            return Ok(JobReport::default());
         }
         let views = records::get_many(&mut tx, &ids).await?;
-        let batch: Vec<Record> = views.iter().map(|v| v.record.clone()).collect();
-        let computed = self.refresh_clocks(&mut tx, &batch, now, true).await?;
+        let batch: Vec<Record> = views.into_iter().map(|v| v.record).collect();
+        let report = self.notice_due(&mut tx, &batch, now).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Replays the clocks of some records at `now` and records every threshold they crossed by then
+    /// that is not recorded yet: warnings and breach while running, and those crossed before a stop.
+    pub(crate) async fn notice_due(
+        &self,
+        c: &mut AnyConnection,
+        batch: &[Record],
+        now: jiff::Timestamp,
+    ) -> Result<JobReport> {
+        let ctx = Ctx::system();
+        let mut report = JobReport::default();
+        let computed = self.refresh_clocks(c, batch, now, true).await?;
         report.records = batch.len();
+        let config = self.sla_config(c).await?;
         for cc in &computed {
             let Some(started_at) = cc.clock.started_at else {
                 continue;
@@ -429,9 +453,7 @@ impl App {
                 .find(|r| r.id == cc.row.record_id)
                 .map(|r| r.readable_number().to_string())
                 .unwrap_or_default();
-            let agreement = self
-                .sla_config(&mut tx)
-                .await?
+            let agreement = config
                 .agreements
                 .iter()
                 .find(|a| a.id == cc.row.agreement_id)
@@ -447,7 +469,7 @@ impl App {
                     due_at,
                     recorded_at: now,
                 };
-                if !store::insert_notice(&mut tx, &notice).await? {
+                if !store::insert_notice(c, &notice).await? {
                     continue;
                 }
                 let when = cc.calendar.calendar.format(due_at);
@@ -471,7 +493,7 @@ impl App {
                     )
                 };
                 let event = write_event(
-                    &mut tx,
+                    &mut *c,
                     &ctx,
                     Subject::Record(cc.row.record_id),
                     action,
@@ -480,9 +502,9 @@ impl App {
                     &[],
                 )
                 .await?;
-                store::set_notice_event(&mut tx, &notice, event).await?;
+                store::set_notice_event(&mut *c, &notice, event).await?;
                 store::enqueue(
-                    &mut tx,
+                    &mut *c,
                     topic,
                     Some(cc.row.record_id),
                     &json!({
@@ -506,7 +528,7 @@ impl App {
             }
             let next = cc.thresholds.iter().map(|(_, t)| *t).filter(|t| *t > now).min();
             store::set_next_notice(
-                &mut tx,
+                &mut *c,
                 cc.row.record_id,
                 cc.row.agreement_id,
                 &cc.row.target_key,
@@ -514,7 +536,6 @@ impl App {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(report)
     }
 

@@ -207,22 +207,31 @@ impl Clock {
         self.elapsed_micros as f64 * 100.0 / self.target_micros as f64
     }
 
-    /// The instant at which `percent` of the target is used, given the pauses so far; `None` when the
-    /// clock is paused, not started or withdrawn. For a stopped clock it is where the instant was or
-    /// would have been.
+    /// When the current pause began, if the clock is paused.
+    pub fn paused_since(&self) -> Option<Timestamp> {
+        self.segments
+            .last()
+            .filter(|s| s.phase == Phase::Paused && s.to.is_none())
+            .map(|s| s.from)
+    }
+
+    /// The instant at which `percent` of the target is used, given the pauses so far. For a stopped
+    /// clock it is where the instant was or would have been; for a paused one it is known only if it
+    /// fell before the pause; `None` when not started or withdrawn.
     pub fn instant_at_percent(&self, calendar: &BusinessCalendar, percent: u32) -> Option<Timestamp> {
         let start = self.started_at?;
-        if matches!(
-            self.status,
-            ClockStatus::Paused | ClockStatus::NotStarted | ClockStatus::Cancelled
-        ) {
+        if matches!(self.status, ClockStatus::NotStarted | ClockStatus::Cancelled) {
             return None;
         }
         let business = (self.target_micros as i128 * i128::from(percent) / 100) as i64;
         let t = calendar
             .due_micros(start.as_microsecond(), business, &self.pauses)
             .ok()?;
-        Timestamp::from_microsecond(t).ok()
+        let t = Timestamp::from_microsecond(t).ok()?;
+        match self.paused_since() {
+            Some(since) if t > since => None,
+            _ => Some(t),
+        }
     }
 }
 

@@ -150,6 +150,12 @@ fn a_paused_clock_has_no_due_instant_until_it_resumes() {
     assert_eq!(clock.due, None);
     assert_eq!(clock.remaining_micros(), 5 * HOUR);
     assert_eq!(clock.instant_at_percent(&cal, 75), None);
+    // A threshold crossed before the pause is known: 25% (two hours) at 11:00 on Monday.
+    assert_eq!(
+        clock.instant_at_percent(&cal, 25),
+        Some(local("2026-11-23 11:00"))
+    );
+    assert_eq!(clock.paused_since(), Some(local("2026-11-23 12:00")));
 }
 
 #[test]

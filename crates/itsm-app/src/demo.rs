@@ -343,6 +343,8 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
         }
     }
 
+    let levels = service_levels(app, &mut tx, &admin, start, now, &customers, &services, &groups).await?;
+
     let agents: Vec<Actor> = staff
         .iter()
         .filter(|(_, r, _)| *r == Role::Agent)
@@ -408,21 +410,51 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
         };
         let id = app.create_incident_in(&mut tx, &ctx, input, opened).await?;
 
-        // Work it: older incidents are mostly closed, recent ones spread over the open states.
-        let mut t = add(opened, rng.gen_range(300..7_200))?;
+        // Work it against its targets: the engine's own due instants set the pace, so most targets
+        // are met; in one month, a quarter of the incidents run late.
+        let clocks = itsm_storage::sla::clocks(&mut tx, id).await?;
+        let due_of = |metric: &str| {
+            clocks
+                .iter()
+                .filter(|c| c.metric == metric)
+                .filter_map(|c| c.due_at)
+                .min()
+        };
+        let late = levels.bad_month.contains(&opened) && rng.gen_bool(0.25);
+        let mut pace = |due: Option<jiff::Timestamp>, fallback: i64| -> Result<jiff::Timestamp> {
+            let f: f64 = if late {
+                rng.gen_range(1.2..2.5)
+            } else {
+                rng.gen_range(0.15..0.9)
+            };
+            match due {
+                Some(d) => add(
+                    opened,
+                    ((d.as_second() - opened.as_second()) as f64 * f) as i64 + 60,
+                ),
+                None => add(opened, fallback),
+            }
+        };
+        let t_respond = pace(due_of("first_response"), 3_600)?;
+        let t_resolve = pace(due_of("resolution"), 2 * 86_400)?;
         let worker = Ctx::user(agent.clone());
         let assignee = members.choose(&mut rng).copied();
         let step = |s: &str| IncidentChange {
             state: Some(s.into()),
             ..Default::default()
         };
-        let mut plan: Vec<IncidentChange> = vec![IncidentChange {
-            assignment_group_id: Some(Some(group)),
-            assignee_id: Some(assignee),
-            ..step("in_progress")
-        }];
+        let mut plan: Vec<(jiff::Timestamp, IncidentChange)> = vec![(
+            t_respond,
+            IncidentChange {
+                assignment_group_id: Some(Some(group)),
+                assignee_id: Some(assignee),
+                ..step("in_progress")
+            },
+        )];
         let roll: f64 = rng.gen();
-        let target = if age_days > 14 {
+        // Most work overtaken by its resolution target is done by now; a few stay open and overdue.
+        let overtaken = due_of("resolution").is_some_and(|d| d < now) && rng.gen_bool(0.85);
+        let target = if age_days > 14 || overtaken {
             if roll < 0.03 {
                 "cancelled"
             } else if roll < 0.08 {
@@ -430,11 +462,11 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             } else {
                 "closed"
             }
-        } else if roll < 0.25 {
+        } else if age_days < 2 && roll < 0.2 {
             "new"
-        } else if roll < 0.55 {
+        } else if roll < 0.45 {
             "in_progress"
-        } else if roll < 0.7 {
+        } else if roll < 0.65 {
             "on_hold"
         } else if roll < 0.85 {
             "resolved"
@@ -454,22 +486,32 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             resolution_notes: Some(REPLIES.get(2).copied().unwrap_or("Fixed").into()),
             ..step("resolved")
         };
+        let after_response = add(t_respond, rng.gen_range(600..7_200))?;
         match target {
             "new" => plan.clear(),
             "in_progress" => {}
-            "on_hold" => plan.push(hold),
-            "cancelled" => plan.push(step("cancelled")),
-            "resolved" => plan.push(resolve),
-            _ => {
+            "on_hold" => plan.push((after_response, hold)),
+            "cancelled" => plan.push((add(t_respond, rng.gen_range(3_600..86_400))?, step("cancelled"))),
+            "resolved" | "closed" => {
+                // Time waiting for the caller does not count, so it moves the resolution later.
+                let mut resolve_at = t_resolve.max(after_response);
                 if rng.gen_bool(0.3) {
-                    plan.push(hold);
-                    plan.push(step("in_progress"));
+                    let waited = rng.gen_range(3_600..(2 * 86_400));
+                    plan.push((after_response, hold));
+                    plan.push((add(after_response, waited)?, step("in_progress")));
+                    resolve_at = add(resolve_at, waited + 600)?;
                 }
-                plan.push(resolve);
-                plan.push(step("closed"));
+                plan.push((resolve_at, resolve));
+                if target == "closed" {
+                    plan.push((
+                        add(resolve_at, rng.gen_range(86_400..(3 * 86_400)))?,
+                        step("closed"),
+                    ));
+                }
             }
+            _ => {}
         }
-        for (n, change) in plan.into_iter().enumerate() {
+        for (n, (t, change)) in plan.into_iter().enumerate() {
             if t > now {
                 break;
             }
@@ -482,8 +524,8 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 }
                 .copied()
                 .unwrap_or("");
-
-                itsm_storage::comments::insert(&mut tx, id, worker.user_id(), internal, body, t).await?;
+                let said = add(t, -rng.gen_range(60..600))?;
+                itsm_storage::comments::insert(&mut tx, id, worker.user_id(), internal, body, said).await?;
                 let summary = if internal {
                     crate::records::INTERNAL_NOTE
                 } else {
@@ -494,21 +536,40 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                     &worker,
                     itsm_storage::audit::Subject::Record(id),
                     "commented",
-                    t,
+                    said,
                     summary.into(),
                     &[],
                 )
                 .await?;
-                t = add(t, rng.gen_range(600..14_400))?;
             }
             let record = records::get(&mut tx, id)
                 .await?
                 .ok_or_else(|| AppError::NotFound("incident".into()))?
                 .record;
+            // The SLA job would have run meanwhile: record what fell due before this step.
+            let due_before = itsm_storage::sla::clocks(&mut tx, id)
+                .await?
+                .iter()
+                .any(|c| c.next_notice_at.is_some_and(|n| n <= t));
+            if due_before {
+                app.notice_due(&mut tx, std::slice::from_ref(&record), t).await?;
+            }
             app.update_incident_in(&mut tx, &worker, &record, &change, t)
                 .await?;
-            t = add(t, rng.gen_range(1_800..(3 * 86_400)))?;
         }
+    }
+    // And up to now.
+    loop {
+        let ids = itsm_storage::sla::claim_due_notices(&mut tx, now, 500).await?;
+        if ids.is_empty() {
+            break;
+        }
+        let batch: Vec<itsm_domain::Record> = records::get_many(&mut tx, &ids)
+            .await?
+            .into_iter()
+            .map(|v| v.record)
+            .collect();
+        app.notice_due(&mut tx, &batch, now).await?;
     }
     tx.commit().await?;
     app.store().analyze().await?;
@@ -528,4 +589,334 @@ fn catalogue_fields(
         state: kind.lifecycle().initial.to_owned(),
         ..Default::default()
     }
+}
+
+/// What the incident loader needs to know of the service level setup.
+struct Levels {
+    /// The month in which a quarter of the incidents run late.
+    bad_month: std::ops::Range<jiff::Timestamp>,
+}
+
+fn day(d: jiff::civil::Date, days: i64) -> jiff::civil::Date {
+    d.checked_add(jiff::Span::new().days(days)).unwrap_or(d)
+}
+
+fn target(
+    name: &str,
+    metric: itsm_domain::sla::Metric,
+    priorities: &[i16],
+    minutes: i64,
+) -> itsm_domain::slm::ServiceLevelTarget {
+    itsm_domain::slm::ServiceLevelTarget {
+        key: String::new(),
+        name: name.into(),
+        metric,
+        record_kind: RecordKind::Incident,
+        priorities: priorities.to_vec(),
+        service_ids: vec![],
+        minutes,
+        calendar_id: None,
+        warnings: itsm_domain::slm::DEFAULT_WARNINGS.to_vec(),
+        clock_rules: None,
+    }
+}
+
+fn weekly(days: &[&str], periods: &[(&str, &str)]) -> itsm_domain::calendar::WorkingHoursDefinition {
+    itsm_domain::calendar::WorkingHoursDefinition::Weekly(
+        days.iter()
+            .map(|d| {
+                (
+                    (*d).to_owned(),
+                    periods
+                        .iter()
+                        .map(|(a, b)| [(*a).to_owned(), (*b).to_owned()])
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Calendars in two time zones with holidays, agreements with every customer, an OLA, an underpinning
+/// contract with a supplier and a draft, all in force from before the first incident.
+#[allow(clippy::too_many_arguments)]
+async fn service_levels(
+    app: &App,
+    tx: &mut itsm_storage::AnyConnection,
+    admin: &Ctx,
+    start: jiff::Timestamp,
+    now: jiff::Timestamp,
+    customers: &[itsm_storage::people::Organization],
+    services: &[RecordId],
+    groups: &[(GroupId, Vec<UserId>)],
+) -> Result<Levels> {
+    use crate::service_levels::{AgreementInput, CalendarInput};
+    use itsm_domain::calendar::{CalendarDefinition, WorkingHoursDefinition};
+    use itsm_domain::sla::Metric::{FirstResponse, Resolution};
+    use itsm_domain::slm::{AgreementTerms, AgreementType};
+
+    const WEEKDAYS: [&str; 5] = ["monday", "tuesday", "wednesday", "thursday", "friday"];
+    let europe = app
+        .create_calendar_in(
+            tx,
+            admin,
+            CalendarInput {
+                name: "Northwind Europe office hours".into(),
+                description:
+                    "The service desk in Berlin: weekdays with a lunch break, German public holidays.".into(),
+                definition: CalendarDefinition {
+                    time_zone: "Europe/Berlin".into(),
+                    working_hours: weekly(&WEEKDAYS, &[("08:00", "12:00"), ("13:00", "18:00")]),
+                    holidays: [
+                        "01-01",
+                        "05-01",
+                        "10-03",
+                        "12-24",
+                        "12-25",
+                        "12-26",
+                        "12-31",
+                        "2026-04-03",
+                        "2026-04-06",
+                        "2026-05-14",
+                        "2026-05-25",
+                        "2027-03-26",
+                        "2027-03-29",
+                        "2027-05-06",
+                        "2027-05-17",
+                    ]
+                    .iter()
+                    .map(|h| (*h).to_owned())
+                    .collect(),
+                },
+                is_default: true,
+            },
+            start,
+        )
+        .await?;
+    let us = app
+        .create_calendar_in(
+            tx,
+            admin,
+            CalendarInput {
+                name: "Tailspin US operations".into(),
+                description: "Extended hours for the Chicago logistics hub, Saturday mornings, US holidays."
+                    .into(),
+                definition: CalendarDefinition {
+                    time_zone: "America/Chicago".into(),
+                    working_hours: {
+                        let WorkingHoursDefinition::Weekly(mut w) = weekly(&WEEKDAYS, &[("07:00", "19:00")])
+                        else {
+                            return Err(AppError::Setup("calendar".into()));
+                        };
+                        w.insert("saturday".into(), vec![["08:00".into(), "12:00".into()]]);
+                        WorkingHoursDefinition::Weekly(w)
+                    },
+                    holidays: [
+                        "01-01",
+                        "07-04",
+                        "12-25",
+                        "2026-05-25",
+                        "2026-09-07",
+                        "2026-11-26",
+                        "2026-11-27",
+                        "2027-05-31",
+                        "2027-09-06",
+                        "2027-11-25",
+                    ]
+                    .iter()
+                    .map(|h| (*h).to_owned())
+                    .collect(),
+                },
+                is_default: false,
+            },
+            start,
+        )
+        .await?;
+    let always = app
+        .create_calendar_in(
+            tx,
+            admin,
+            CalendarInput {
+                name: "Round the clock".into(),
+                description: "For services run 24x7.".into(),
+                definition: CalendarDefinition {
+                    time_zone: "UTC".into(),
+                    working_hours: WorkingHoursDefinition::Named("24x7".into()),
+                    holidays: vec![],
+                },
+                is_default: false,
+            },
+            start,
+        )
+        .await?;
+    let supplier = app
+        .add_organization_in(tx, &Ctx::system(), "Adatum Carrier Services", "supplier", start)
+        .await?;
+    let today = start.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let valid_from = day(today, -30);
+    let review = day(now.to_zoned(jiff::tz::TimeZone::UTC).date(), 60);
+    let web_shop = services.get(5).map(|s| s.0);
+    let network = groups.get(2).map(|g| g.0);
+    let org = |i: usize| customers.get(i).map(|c| c.id);
+    let terms = |ty, calendar: RecordId, services: Vec<i64>, targets| AgreementTerms {
+        agreement_type: ty,
+        service_ids: services,
+        valid_from,
+        valid_until: None,
+        review_date: Some(review),
+        calendar_id: Some(calendar.0),
+        targets,
+    };
+    let agreements = vec![
+        (
+            "Contoso Retail - Gold support",
+            "Fast response for the retail stores, all services.",
+            org(0),
+            None,
+            terms(
+                AgreementType::ServiceLevelAgreement,
+                europe,
+                vec![],
+                vec![
+                    target("First response P1-P2", FirstResponse, &[1, 2], 30),
+                    target("First response P3-P5", FirstResponse, &[3, 4, 5], 120),
+                    target("Resolution P1", Resolution, &[1], 240),
+                    target("Resolution P2", Resolution, &[2], 480),
+                    target("Resolution P3", Resolution, &[3], 1_440),
+                    target("Resolution P4-P5", Resolution, &[4, 5], 2_400),
+                ],
+            ),
+            true,
+        ),
+        (
+            "Fabrikam Health - Standard support",
+            "Business hours support for the clinics.",
+            org(1),
+            None,
+            terms(
+                AgreementType::ServiceLevelAgreement,
+                europe,
+                vec![],
+                vec![
+                    target("First response", FirstResponse, &[], 120),
+                    target("Resolution P1-P2", Resolution, &[1, 2], 600),
+                    target("Resolution P3-P5", Resolution, &[3, 4, 5], 2_400),
+                ],
+            ),
+            true,
+        ),
+        (
+            "Tailspin Logistics - Silver support",
+            "Extended US hours for the logistics hub.",
+            org(2),
+            None,
+            terms(
+                AgreementType::ServiceLevelAgreement,
+                us,
+                vec![],
+                vec![
+                    target("First response", FirstResponse, &[], 60),
+                    target("Resolution P1-P2", Resolution, &[1, 2], 480),
+                    target("Resolution P3-P5", Resolution, &[3, 4, 5], 1_800),
+                ],
+            ),
+            true,
+        ),
+        (
+            "Tailspin Logistics - Web shop around the clock",
+            "The web shop takes orders day and night; critical faults are fixed within four hours.",
+            org(2),
+            None,
+            AgreementTerms {
+                calendar_id: Some(always.0),
+                ..terms(
+                    AgreementType::ServiceLevelAgreement,
+                    always,
+                    web_shop.into_iter().collect(),
+                    vec![target("Resolution P1-P2, web shop", Resolution, &[1, 2], 240)],
+                )
+            },
+            true,
+        ),
+        (
+            "Network team OLA",
+            "What the network team promises the service desk.",
+            None,
+            network,
+            terms(
+                AgreementType::OperationalLevelAgreement,
+                europe,
+                vec![],
+                vec![target("Resolution by the network team", Resolution, &[], 960)],
+            ),
+            true,
+        ),
+        (
+            "Adatum carrier circuits",
+            "Underpinning contract for the office lines; supplier tickets arrive with supplier management.",
+            Some(supplier.id),
+            None,
+            terms(
+                AgreementType::UnderpinningContract,
+                always,
+                vec![],
+                vec![target("Circuit repair", Resolution, &[], 480)],
+            ),
+            true,
+        ),
+        (
+            "Contoso Retail - Platinum (proposal)",
+            "Draft for the renewal talks: 24x7 for the store network.",
+            org(0),
+            None,
+            terms(
+                AgreementType::ServiceLevelAgreement,
+                always,
+                vec![],
+                vec![target("Resolution P1", Resolution, &[1], 120)],
+            ),
+            false,
+        ),
+    ];
+    for (title, description, organization_id, group, terms, active) in agreements {
+        let id = app
+            .create_agreement_in(
+                tx,
+                admin,
+                AgreementInput {
+                    title: title.into(),
+                    description: description.into(),
+                    organization_id,
+                    assignment_group_id: group,
+                    owner_id: admin.user_id(),
+                    terms,
+                },
+                start,
+            )
+            .await?;
+        if active {
+            let record = records::get(tx, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("agreement".into()))?
+                .record;
+            let mut fields = record.fields();
+            fields.state = "active".into();
+            app.change_record(tx, admin, &record, &fields, start).await?;
+        }
+    }
+    // The calendar month before last: staff shortage, a quarter of the incidents run late.
+    let this_month = now.to_zoned(jiff::tz::TimeZone::UTC).date().first_of_month();
+    let month_start = |d: jiff::civil::Date| -> Result<jiff::Timestamp> {
+        Ok(d.to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|e| AppError::Setup(e.to_string()))?
+            .timestamp())
+    };
+    let months = |n: i64| {
+        this_month
+            .checked_sub(jiff::Span::new().months(n))
+            .unwrap_or(this_month)
+    };
+    Ok(Levels {
+        bad_month: month_start(months(2))?..month_start(months(1))?,
+    })
 }

@@ -688,6 +688,24 @@ fn what_if_pauses(pauses: &[(jiff::Timestamp, jiff::Timestamp)]) -> Result<Pause
 impl App {
     /// Creates a business calendar.
     pub async fn create_calendar(&self, ctx: &Ctx, input: CalendarInput) -> Result<RecordView> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let id = self.create_calendar_in(&mut tx, ctx, input, now).await?;
+        let view = records::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Creates a business calendar in the caller's transaction at `now` (the demo loader's way).
+    pub(crate) async fn create_calendar_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        input: CalendarInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordId> {
         ctx.require(Permission::ManageServiceLevels)?;
         let mut errors = ValidationError::new();
         let title = required_text(&mut errors, "name", &input.name, 200);
@@ -701,9 +719,7 @@ impl App {
         };
         errors.into_result()?;
         let calendar = calendar.ok_or_else(ValidationError::new)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let provider = self.provider_id(&mut tx).await?;
+        let provider = self.provider_id(c).await?;
         let fields = RecordFields {
             organization_id: Some(provider),
             title,
@@ -713,19 +729,15 @@ impl App {
             ..Default::default()
         };
         if input.is_default {
-            self.clear_default_calendar(&mut tx, ctx, None, now).await?;
+            self.clear_default_calendar(c, ctx, None, now).await?;
         }
         let record = self
-            .create_record(&mut tx, ctx, RecordKind::Calendar, &fields, now)
+            .create_record(c, ctx, RecordKind::Calendar, &fields, now)
             .await?;
         if input.is_default {
-            self.recompute_in(&mut tx, None, now).await?;
+            self.recompute_in(c, None, now).await?;
         }
-        let view = records::get(&mut tx, record.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        Ok(record.id)
     }
 
     async fn clear_default_calendar(
@@ -1019,6 +1031,24 @@ impl App {
 
     /// Creates an agreement (as a draft unless its terms say otherwise) with its targets.
     pub async fn create_agreement(&self, ctx: &Ctx, input: AgreementInput) -> Result<RecordView> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let id = self.create_agreement_in(&mut tx, ctx, input, now).await?;
+        let view = records::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Creates an agreement in the caller's transaction at `now`.
+    pub(crate) async fn create_agreement_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        input: AgreementInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordId> {
         ctx.require(Permission::ManageServiceLevels)?;
         let mut errors = ValidationError::new();
         let title = required_text(&mut errors, "title", &input.title, 200);
@@ -1027,9 +1057,7 @@ impl App {
         if let Err(v) = terms.validate() {
             errors.errors.extend(v.errors);
         }
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let provider = self.provider_id(&mut tx).await?;
+        let provider = self.provider_id(c).await?;
         let organization_id = input
             .organization_id
             .or((terms.agreement_type == AgreementType::OperationalLevelAgreement).then_some(provider));
@@ -1043,17 +1071,12 @@ impl App {
             details: terms.to_details(),
             ..Default::default()
         };
-        self.check_agreement(&mut tx, &fields, &terms, &mut errors)
-            .await?;
+        self.check_agreement(c, &fields, &terms, &mut errors).await?;
         errors.into_result()?;
         let record = self
-            .create_record(&mut tx, ctx, RecordKind::Agreement, &fields, now)
+            .create_record(c, ctx, RecordKind::Agreement, &fields, now)
             .await?;
-        let view = records::get(&mut tx, record.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        Ok(record.id)
     }
 
     /// Changes an agreement that is still at `expected_version`, then replays the open clocks so

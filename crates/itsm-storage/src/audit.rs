@@ -7,7 +7,7 @@ use itsm_domain::{FieldChange, RecordId, RecordKind, UserId};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
-use crate::records::{bind_all, Bind};
+use crate::records::{bind_all, Bind, Params};
 use crate::{instant, micros, Result};
 
 /// What an audit event is about.
@@ -75,22 +75,12 @@ pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
             "INSERT INTO audit_changes (event_id, subject_type, subject_id, field, old_value, new_value, at) VALUES ",
         );
         let mut binds = Vec::with_capacity(chunk.len() * 7);
+        let mut p = Params::new(c);
         for (i, ch) in chunk.iter().enumerate() {
-            let b = i * 7;
             if i > 0 {
                 sql.push_str(", ");
             }
-            let _ = write!(
-                sql,
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            );
+            let _ = write!(sql, "({})", p.list(7));
             binds.extend([
                 Bind::Int(Some(event_id)),
                 Bind::Text(Some(stype.to_owned())),

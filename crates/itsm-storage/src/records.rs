@@ -33,6 +33,38 @@ pub(crate) fn bind_all<'q>(
     q
 }
 
+/// Placeholders for statements built at run time: `$1, $2, ...` on PostgreSQL and plain `?` on
+/// SQLite. Numbered names cost SQLite a walk of its name list per parameter when sqlx binds them, which
+/// makes a statement with thousands of parameters quadratic; anonymous ones bind in order for free.
+/// Every placeholder must come from the same `Params`, in the order the values are bound.
+pub(crate) struct Params {
+    sqlite: bool,
+    n: usize,
+}
+
+impl Params {
+    pub(crate) fn new(c: &AnyConnection) -> Params {
+        Params {
+            sqlite: backend_of(c) == Backend::Sqlite,
+            n: 0,
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> String {
+        self.n += 1;
+        if self.sqlite {
+            "?".to_owned()
+        } else {
+            format!("${}", self.n)
+        }
+    }
+
+    /// `k` placeholders separated by commas.
+    pub(crate) fn list(&mut self, k: usize) -> String {
+        (0..k).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Names shown beside the ids of a record, read in the same query.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordNames {
@@ -263,11 +295,8 @@ pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<Rec
         if chunk.is_empty() {
             continue;
         }
-        let mut sql = format!("{SELECT_VIEW} WHERE r.id IN (");
-        for (i, _) in chunk.iter().enumerate() {
-            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
-        }
-        sql.push_str(") ORDER BY r.id");
+        let mut p = Params::new(c);
+        let sql = format!("{SELECT_VIEW} WHERE r.id IN ({}) ORDER BY r.id", p.list(chunk.len()));
         let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
         let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
         for row in &rows {

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{backend_of, Backend};
-use crate::records::{bind_all, Bind, QueueClock};
+use crate::records::{bind_all, Bind, Params, QueueClock};
 use crate::{instant, micros, Result};
 
 /// A replayed clock.
@@ -72,7 +72,7 @@ pub async fn replace_clocks(
     records: &[(RecordId, QueueClock)],
     rows: &[ClockRow],
 ) -> Result<()> {
-    for (id, q) in records {
+    if let [(id, q)] = records {
         sqlx::query("UPDATE records SET sla_status = $1, sla_due_at = $2, sla_warn_at = $3 WHERE id = $4")
             .bind(q.status.as_deref())
             .bind(q.due_at.map(micros))
@@ -80,25 +80,40 @@ pub async fn replace_clocks(
             .bind(id.0)
             .execute(&mut *c)
             .await?;
+    } else {
+        // Many records: one UPDATE ... FROM a VALUES list per 500, which both databases run.
+        for chunk in records.chunks(500) {
+            let mut sql = String::from("WITH v (id, status, due_at, warn_at) AS (VALUES ");
+            let mut binds = Vec::with_capacity(chunk.len() * 4);
+            let mut p = Params::new(c);
+            for (i, (id, q)) in chunk.iter().enumerate() {
+                let _ = write!(sql, "{}({})", if i > 0 { ", " } else { "" }, p.list(4));
+                binds.extend([
+                    Bind::Int(Some(id.0)),
+                    Bind::Text(q.status.clone()),
+                    Bind::Int(q.due_at.map(micros)),
+                    Bind::Int(q.warn_at.map(micros)),
+                ]);
+            }
+            sql.push_str(
+                ") UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
+                 FROM v WHERE records.id = v.id",
+            );
+            bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
+        }
     }
     for chunk in records.chunks(500) {
-        let mut sql = String::from("DELETE FROM sla_clocks WHERE record_id IN (");
-        for (i, _) in chunk.iter().enumerate() {
-            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
-        }
-        sql.push(')');
+        let mut p = Params::new(c);
+        let sql = format!("DELETE FROM sla_clocks WHERE record_id IN ({})", p.list(chunk.len()));
         let binds: Vec<Bind> = chunk.iter().map(|(id, _)| Bind::Int(Some(id.0))).collect();
         bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
     }
     for chunk in rows.chunks(500) {
         let mut sql = format!("INSERT INTO sla_clocks ({CLOCK_COLUMNS}) VALUES ");
         let mut binds = Vec::with_capacity(chunk.len() * 16);
+        let mut p = Params::new(c);
         for (i, r) in chunk.iter().enumerate() {
-            sql.push_str(if i > 0 { ", (" } else { "(" });
-            for j in 0..16 {
-                let _ = write!(sql, "{}${}", if j > 0 { ", " } else { "" }, i * 16 + j + 1);
-            }
-            sql.push(')');
+            let _ = write!(sql, "{}({})", if i > 0 { ", " } else { "" }, p.list(16));
             binds.extend([
                 Bind::Int(Some(r.record_id.0)),
                 Bind::Int(Some(r.agreement_id.0)),
@@ -148,13 +163,12 @@ pub async fn transitions_of(c: &mut AnyConnection, records: &[RecordId]) -> Resu
         if chunk.is_empty() {
             continue;
         }
-        let mut sql = String::from(
-            "SELECT record_id, at, to_state, reason FROM state_transitions WHERE record_id IN (",
+        let mut p = Params::new(c);
+        let sql = format!(
+            "SELECT record_id, at, to_state, reason FROM state_transitions WHERE record_id IN ({}) \
+             ORDER BY record_id, at, id",
+            p.list(chunk.len())
         );
-        for (i, _) in chunk.iter().enumerate() {
-            let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
-        }
-        sql.push_str(") ORDER BY record_id, at, id");
         let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
         let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
         for row in &rows {

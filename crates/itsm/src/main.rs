@@ -2,6 +2,7 @@
 //! Every command calls the application layer in process; errors end as one line and a non-zero exit.
 
 mod bench;
+mod bench_sla;
 mod calendar;
 mod config;
 
@@ -76,6 +77,18 @@ enum Command {
         /// Requests per read benchmark.
         #[arg(long, default_value_t = 200)]
         reads: usize,
+    },
+    /// Measure the SLA clock: due-time computations, and replaying every open clock of N records.
+    BenchSla {
+        /// The empty database to use; default: a new SQLite file in the temporary folder.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Open incidents to load; 0 measures the calendar computations only.
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Due and elapsed computations to time.
+        #[arg(long, default_value_t = 200_000)]
+        computations: usize,
     },
     /// Manage assignment groups.
     Group {
@@ -390,6 +403,22 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 clients,
                 creates,
                 reads,
+            })
+            .await
+        }
+        Command::BenchSla {
+            database_url,
+            records,
+            computations,
+        } => {
+            let database_url = database_url.unwrap_or_else(|| {
+                let path = std::env::temp_dir().join(format!("itsm-bench-sla-{}.db", std::process::id()));
+                format!("sqlite://{}", path.display())
+            });
+            bench_sla::run(bench_sla::SlaBenchOptions {
+                database_url,
+                records,
+                computations,
             })
             .await
         }

@@ -1,0 +1,275 @@
+//! `itsm bench-sla`: the service level quality bars. Due-instant and elapsed computations on a business
+//! calendar with a lunch break and holidays (pure, in memory), then, on a database, replaying every
+//! open clock of N incidents when an agreement comes into force and when asked to, and one run of the
+//! warning job. Prints figures; nothing here passes or fails.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
+use itsm_app::{App, Ctx, Settings, Store, StoreOptions, SystemClock};
+use itsm_domain::calendar::{BusinessCalendar, CalendarDefinition, Pauses, WorkingHoursDefinition};
+use itsm_domain::sla::Metric;
+use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
+use itsm_domain::{RecordFields, RecordKind};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub struct SlaBenchOptions {
+    pub database_url: String,
+    pub records: usize,
+    pub computations: usize,
+}
+
+fn office_definition() -> CalendarDefinition {
+    let day = vec![
+        ["08:00".to_owned(), "12:00".to_owned()],
+        ["13:00".to_owned(), "18:00".to_owned()],
+    ];
+    CalendarDefinition {
+        time_zone: "Europe/Berlin".into(),
+        working_hours: WorkingHoursDefinition::Weekly(
+            ["monday", "tuesday", "wednesday", "thursday", "friday"]
+                .iter()
+                .map(|d| ((*d).to_owned(), day.clone()))
+                .collect(),
+        ),
+        holidays: [
+            "01-01", "05-01", "10-03", "12-24", "12-25", "12-26", "12-31", "2026-04-03", "2026-04-06",
+            "2026-05-14", "2026-05-25", "2027-03-26", "2027-03-29", "2027-05-06", "2027-05-17",
+        ]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect(),
+    }
+}
+
+fn per_call(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let n = samples.len().max(1);
+    let total: Duration = samples.iter().sum();
+    let at = |p: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "{name:<52} n={:<7} mean {:>7.2} us  p50 {:>7.2} us  p99 {:>7.2} us",
+        samples.len(),
+        total.as_secs_f64() * 1e6 / n as f64,
+        at(0.5).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+    );
+}
+
+/// The pure computations: no storage, no async.
+fn calendar_figures(computations: usize) -> Result<(), String> {
+    let cal = BusinessCalendar::new(&office_definition()).map_err(|e| e.to_string())?;
+    let mut rng = StdRng::seed_from_u64(20);
+    let base = jiff::Timestamp::from_second(1_767_225_600).map_err(|e| e.to_string())?; // 2026-01-01
+    let targets = [30i64, 240, 480, 1_440, 2_400];
+    let starts: Vec<(jiff::Timestamp, i64)> = (0..computations)
+        .map(|_| {
+            let t = base
+                .checked_add(jiff::SignedDuration::from_secs(rng.gen_range(0..365 * 86_400)))
+                .unwrap_or(base);
+            (t, targets[rng.gen_range(0..targets.len())])
+        })
+        .collect();
+    let none = Pauses::default();
+    let mut samples = Vec::with_capacity(computations);
+    let mut sink = 0i64;
+    for (start, minutes) in &starts {
+        let t = Instant::now();
+        let due = cal.due(*start, *minutes, &none).map_err(|e| e.to_string())?;
+        samples.push(t.elapsed());
+        sink ^= due.as_second();
+    }
+    per_call("due instant (Berlin, lunch break, 15 holidays)", samples);
+    let mut samples = Vec::with_capacity(computations);
+    for (start, minutes) in &starts {
+        let pauses = Pauses::from_micros(vec![(
+            start.as_microsecond() + 3_600_000_000,
+            start.as_microsecond() + (*minutes * 30_000_000) + 86_400_000_000,
+        )]);
+        let t = Instant::now();
+        let due = cal.due(*start, *minutes, &pauses).map_err(|e| e.to_string())?;
+        samples.push(t.elapsed());
+        sink ^= due.as_second();
+    }
+    per_call("due instant with a pause", samples);
+    let mut samples = Vec::with_capacity(computations);
+    for (start, minutes) in &starts {
+        let to = start
+            .checked_add(jiff::SignedDuration::from_mins(*minutes * 3))
+            .unwrap_or(*start);
+        let t = Instant::now();
+        let e = cal.elapsed(*start, to, &none);
+        samples.push(t.elapsed());
+        sink ^= e.as_secs();
+    }
+    per_call("elapsed business time", samples);
+    // Keeps the optimizer from removing the work.
+    if sink == i64::MIN {
+        println!("{sink}");
+    }
+    Ok(())
+}
+
+pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
+    calendar_figures(o.computations)?;
+    if o.records == 0 {
+        return Ok(());
+    }
+    let err = |e: itsm_app::AppError| e.to_string();
+    let store = Store::connect(&o.database_url, &StoreOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    println!("clocks on {} with {} open incidents", store.backend().name(), o.records);
+    let app = App::new(store, Arc::new(SystemClock), Settings::default());
+    let sys = Ctx::system();
+    let mut c = app.store().read().await.map_err(|e| e.to_string())?;
+    let empty = !itsm_app::has_users(&mut c).await.map_err(err)?;
+    drop(c);
+    let orgs = app.organizations(&sys).await.map_err(err)?;
+    if !empty || !orgs.is_empty() {
+        return Err("the bench database must be empty; give a fresh database URL".into());
+    }
+    app.add_organization(&sys, "Bench provider", "provider")
+        .await
+        .map_err(err)?;
+    let customer = app
+        .add_organization(&sys, "Bench customer", "customer")
+        .await
+        .map_err(err)?
+        .id;
+
+    // Open incidents logged over the last 30 days, in the states a queue holds.
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(9);
+    let now = app.now();
+    let mut loaded = 0;
+    while loaded < o.records {
+        let n = (o.records - loaded).min(5_000);
+        let batch: Vec<(RecordFields, jiff::Timestamp)> = (0..n)
+            .map(|i| {
+                let at = now
+                    .checked_sub(jiff::SignedDuration::from_secs(rng.gen_range(60..30 * 86_400)))
+                    .unwrap_or(now);
+                let state = ["new", "in_progress", "in_progress", "on_hold"][rng.gen_range(0..4)];
+                let mut details = serde_json::Map::new();
+                if state == "on_hold" {
+                    details.insert("on_hold_reason".into(), "awaiting_caller".into());
+                }
+                let fields = RecordFields {
+                    organization_id: Some(customer),
+                    title: format!("Bench incident {}", loaded + i),
+                    state: state.into(),
+                    priority: Some(rng.gen_range(1..=5)),
+                    details,
+                    ..Default::default()
+                };
+                (fields, at)
+            })
+            .collect();
+        app.import_records(&sys, RecordKind::Incident, &batch)
+            .await
+            .map_err(err)?;
+        loaded += n;
+    }
+    app.store().analyze().await.map_err(|e| e.to_string())?;
+    println!(
+        "load: {} open incidents in {:.1} s",
+        o.records,
+        started.elapsed().as_secs_f64()
+    );
+
+    let cal = app
+        .create_calendar(
+            &sys,
+            CalendarInput {
+                name: "Berlin office".into(),
+                description: String::new(),
+                definition: office_definition(),
+                is_default: true,
+            },
+        )
+        .await
+        .map_err(err)?;
+    let target = |name: &str, metric, priorities: &[i16], minutes| ServiceLevelTarget {
+        key: String::new(),
+        name: name.into(),
+        metric,
+        record_kind: RecordKind::Incident,
+        priorities: priorities.to_vec(),
+        service_ids: vec![],
+        minutes,
+        calendar_id: None,
+        warnings: DEFAULT_WARNINGS.to_vec(),
+        clock_rules: None,
+    };
+    let agreement = app
+        .create_agreement(
+            &sys,
+            AgreementInput {
+                title: "Bench SLA".into(),
+                description: String::new(),
+                organization_id: Some(customer),
+                assignment_group_id: None,
+                owner_id: None,
+                terms: AgreementTerms {
+                    agreement_type: AgreementType::ServiceLevelAgreement,
+                    service_ids: vec![],
+                    valid_from: "2020-01-01".parse().map_err(|e: jiff::Error| e.to_string())?,
+                    valid_until: None,
+                    review_date: None,
+                    calendar_id: Some(cal.record.id.0),
+                    targets: vec![
+                        target("First response", Metric::FirstResponse, &[], 120),
+                        target("Resolution P1-P2", Metric::Resolution, &[1, 2], 480),
+                        target("Resolution P3-P5", Metric::Resolution, &[3, 4, 5], 2_400),
+                    ],
+                },
+            },
+        )
+        .await
+        .map_err(err)?;
+    let t = Instant::now();
+    app.update_agreement(
+        &sys,
+        &agreement.record.readable_number().to_string(),
+        Some(agreement.record.version),
+        AgreementChange {
+            state: Some("active".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(err)?;
+    println!(
+        "{:<52} {:>8.3} s",
+        format!("agreement in force: replay {} open clocks", o.records),
+        t.elapsed().as_secs_f64()
+    );
+    for round in 1..=3 {
+        let t = Instant::now();
+        let n = app.recompute_clocks(&sys, None).await.map_err(err)?;
+        println!(
+            "{:<52} {:>8.3} s",
+            format!("recompute every open clock ({n} records), run {round}"),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let t = Instant::now();
+    let r = app.run_sla_jobs(500).await.map_err(err)?;
+    println!(
+        "{:<52} {:>8.3} s ({} warnings, {} breaches)",
+        format!("warning job, one batch of {} records", r.records),
+        t.elapsed().as_secs_f64(),
+        r.warnings,
+        r.breaches
+    );
+    Ok(())
+}

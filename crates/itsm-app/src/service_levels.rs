@@ -86,8 +86,70 @@ pub struct ComputedClock {
     pub thresholds: Vec<(u32, jiff::Timestamp)>,
 }
 
+/// What the clocks need to know of a record, from a loaded record or a batch of clock inputs.
+struct ClockSubject {
+    id: RecordId,
+    kind: RecordKind,
+    organization_id: OrganizationId,
+    service_id: Option<RecordId>,
+    priority: Option<i16>,
+    assignment_group_id: Option<GroupId>,
+    created_at: jiff::Timestamp,
+    first_response_at: Option<jiff::Timestamp>,
+}
+
+impl From<&Record> for ClockSubject {
+    fn from(r: &Record) -> ClockSubject {
+        ClockSubject {
+            id: r.id,
+            kind: r.kind,
+            organization_id: r.organization_id,
+            service_id: r.service_id,
+            priority: r.priority,
+            assignment_group_id: r.assignment_group_id,
+            created_at: r.created_at,
+            first_response_at: r.detail_str("first_response_at").and_then(|s| s.parse().ok()),
+        }
+    }
+}
+
+impl From<&store::ClockInput> for ClockSubject {
+    fn from(r: &store::ClockInput) -> ClockSubject {
+        ClockSubject {
+            id: r.id,
+            kind: r.kind,
+            organization_id: r.organization_id,
+            service_id: r.service_id,
+            priority: r.priority,
+            assignment_group_id: r.assignment_group_id,
+            created_at: r.created_at,
+            first_response_at: r.first_response_at,
+        }
+    }
+}
+
+/// Whether a stored clock still says what a replay says. The elapsed time of a running clock grows
+/// by itself and is not compared: stored, it is the figure as of `computed_at`.
+fn same_clock(a: &ClockRow, b: &ClockRow) -> bool {
+    let moving = a.stopped_at.is_none() && a.status != "paused";
+    a.agreement_id == b.agreement_id
+        && a.target_key == b.target_key
+        && a.agreement_type == b.agreement_type
+        && a.metric == b.metric
+        && a.target_name == b.target_name
+        && a.calendar_id == b.calendar_id
+        && a.status == b.status
+        && a.target_micros == b.target_micros
+        && (moving || a.elapsed_micros == b.elapsed_micros)
+        && a.started_at == b.started_at
+        && a.stopped_at == b.stopped_at
+        && a.due_at == b.due_at
+        && a.next_notice_at == b.next_notice_at
+        && a.reason == b.reason
+}
+
 /// What a record's history says to its clocks.
-fn events_of(record: &Record, transitions: &[TransitionRow]) -> Vec<ClockEvent> {
+fn events_of(record: &ClockSubject, transitions: &[TransitionRow]) -> Vec<ClockEvent> {
     let mut events: Vec<ClockEvent> = transitions
         .iter()
         .map(|t| ClockEvent {
@@ -98,10 +160,7 @@ fn events_of(record: &Record, transitions: &[TransitionRow]) -> Vec<ClockEvent> 
             },
         })
         .collect();
-    if let Some(at) = record
-        .detail_str("first_response_at")
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-    {
+    if let Some(at) = record.first_response_at {
         // Stable: a response at the same instant as a state change comes after it.
         let pos = events.partition_point(|e| e.at <= at);
         events.insert(
@@ -122,7 +181,7 @@ fn status_of(clock: &Clock) -> &'static str {
 /// Replays every clock of one record: pure, so recomputing many records is a loop over memory.
 fn compute(
     config: &SlaConfig,
-    record: &Record,
+    record: &ClockSubject,
     transitions: &[TransitionRow],
     now: jiff::Timestamp,
 ) -> Vec<ComputedClock> {
@@ -165,11 +224,10 @@ fn compute(
             None
         };
         if let Some(limit) = crossed_by {
-            for p in target.warnings.iter().copied().chain([100]) {
-                if let Some(t) = clock
-                    .instant_at_percent(&entry.calendar, p)
-                    .filter(|t| *t <= limit)
-                {
+            let percents: Vec<u32> = target.warnings.iter().copied().chain([100]).collect();
+            let instants = clock.instants_at_percents(&entry.calendar, &percents);
+            for (p, t) in percents.into_iter().zip(instants) {
+                if let Some(t) = t.filter(|t| *t <= limit) {
                     thresholds.push((p, t));
                 }
             }
@@ -254,6 +312,30 @@ fn queue_clock(clocks: &[ComputedClock]) -> QueueClock {
         due_at: None,
         warn_at: None,
     }
+}
+
+/// Replays a batch and keeps what changed: a replay that agrees with the stored clocks writes nothing.
+fn replay_batch(
+    config: &SlaConfig,
+    batch: &[store::ClockInput],
+    now: jiff::Timestamp,
+) -> (Vec<(RecordId, QueueClock)>, Vec<ClockRow>) {
+    let mut queue = Vec::new();
+    let mut rows = Vec::new();
+    for input in batch {
+        let clocks = compute(config, &ClockSubject::from(input), &input.transitions, now);
+        let q = queue_clock(&clocks);
+        let unchanged = q == input.queue
+            && clocks.len() == input.stored.len()
+            && clocks
+                .iter()
+                .all(|cc| input.stored.iter().any(|s| same_clock(&cc.row, s)));
+        if !unchanged {
+            queue.push((input.id, q));
+            rows.extend(clocks.into_iter().map(|cc| cc.row));
+        }
+    }
+    (queue, rows)
 }
 
 /// How many records a recomputation reads and writes at a time.
@@ -366,7 +448,7 @@ impl App {
             let end = rest_from.partition_point(|t| t.record_id == r.id);
             let (mine, after) = rest_from.split_at(end);
             rest = after;
-            let clocks = compute(&config, r, mine, now);
+            let clocks = compute(&config, &ClockSubject::from(r), mine, now);
             queue.push((r.id, queue_clock(&clocks)));
             all.extend(clocks);
         }
@@ -387,18 +469,20 @@ impl App {
             .into_iter()
             .filter(|k| k.has_service_levels())
             .collect();
-        let mut after = RecordId(0);
+        let config = self.sla_config(c).await?;
         let mut count = 0;
-        loop {
-            let ids = store::measured_records(c, &kinds, closed_since, after, RECOMPUTE_BATCH).await?;
-            let Some(last) = ids.last().copied() else {
-                break;
-            };
-            let views = records::get_many(c, &ids).await?;
-            let batch: Vec<Record> = views.into_iter().map(|v| v.record).collect();
-            self.refresh_clocks(c, &batch, now, true).await?;
+        let mut batch = store::clock_inputs(c, &kinds, closed_since, RecordId(0), RECOMPUTE_BATCH).await?;
+        // Pipelined: while one batch is replayed on a blocking thread, the next one is read.
+        while let Some(last) = batch.last().map(|i| i.id) {
             count += batch.len();
-            after = last;
+            let cfg = config.clone();
+            let replay = tokio::task::spawn_blocking(move || replay_batch(&cfg, &batch, now));
+            let next = store::clock_inputs(c, &kinds, closed_since, last, RECOMPUTE_BATCH).await?;
+            let (queue, rows) = replay
+                .await
+                .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))?;
+            store::replace_clocks(c, &queue, &rows).await?;
+            batch = next;
         }
         Ok(count)
     }
@@ -558,7 +642,7 @@ impl App {
         let transitions = store::transitions_of(&mut c, &[record.id]).await?;
         let notices = store::notices(&mut c, record.id).await?;
         let mut out = Vec::new();
-        for cc in compute(&config, &record, &transitions, now) {
+        for cc in compute(&config, &ClockSubject::from(&record), &transitions, now) {
             let Some(agreement) = config.agreements.iter().find(|a| a.id == cc.row.agreement_id) else {
                 continue;
             };

@@ -467,6 +467,39 @@ impl BusinessCalendar {
         due.ok_or(CalendarError::NoWorkingTime)
     }
 
+    /// The due instants of several targets (ascending business microseconds) from one start, in one
+    /// walk over the calendar: what warnings at several shares of a target need.
+    pub fn due_many_micros(&self, start: i64, targets: &[i64], pauses: &Pauses) -> Vec<Option<i64>> {
+        let mut out: Vec<Option<i64>> = targets.iter().map(|t| (*t <= 0).then_some(start)).collect();
+        let mut used = 0i64;
+        let mut next = out.iter().position(Option::is_none);
+        if next.is_none() {
+            return out;
+        }
+        let _ = self.running_intervals(start, pauses, |s, e| {
+            let len = e.saturating_sub(s);
+            while let Some(i) = next {
+                let Some(target) = targets.get(i).copied() else {
+                    return ControlFlow::Break(());
+                };
+                if target - used <= len {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(s + (target - used));
+                    }
+                    next = (i + 1 < targets.len()).then_some(i + 1);
+                } else {
+                    break;
+                }
+            }
+            if next.is_none() {
+                return ControlFlow::Break(());
+            }
+            used += len;
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
     /// The due instant of a target of `minutes` business minutes started at `start`.
     pub fn due(&self, start: Timestamp, minutes: i64, pauses: &Pauses) -> Result<Timestamp, CalendarError> {
         let business = minutes.saturating_mul(MICROS_PER_MINUTE);

@@ -207,6 +207,30 @@ impl Clock {
         self.elapsed_micros as f64 * 100.0 / self.target_micros as f64
     }
 
+    /// [`Clock::instant_at_percent`] for several shares (ascending) in one walk over the calendar.
+    pub fn instants_at_percents(&self, calendar: &BusinessCalendar, percents: &[u32]) -> Vec<Option<Timestamp>> {
+        let none = || percents.iter().map(|_| None).collect();
+        let Some(start) = self.started_at else {
+            return none();
+        };
+        if matches!(self.status, ClockStatus::NotStarted | ClockStatus::Cancelled) {
+            return none();
+        }
+        let business: Vec<i64> = percents
+            .iter()
+            .map(|p| (self.target_micros as i128 * i128::from(*p) / 100) as i64)
+            .collect();
+        let since = self.paused_since();
+        calendar
+            .due_many_micros(start.as_microsecond(), &business, &self.pauses)
+            .into_iter()
+            .map(|t| {
+                t.and_then(|t| Timestamp::from_microsecond(t).ok())
+                    .filter(|t| since.is_none_or(|s| *t <= s))
+            })
+            .collect()
+    }
+
     /// When the current pause began, if the clock is paused.
     pub fn paused_since(&self) -> Option<Timestamp> {
         self.segments

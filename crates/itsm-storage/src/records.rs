@@ -296,7 +296,10 @@ pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<Rec
             continue;
         }
         let mut p = Params::new(c);
-        let sql = format!("{SELECT_VIEW} WHERE r.id IN ({}) ORDER BY r.id", p.list(chunk.len()));
+        let sql = format!(
+            "{SELECT_VIEW} WHERE r.id IN ({}) ORDER BY r.id",
+            p.list(chunk.len())
+        );
         let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
         let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
         for row in &rows {

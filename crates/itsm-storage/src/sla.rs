@@ -64,78 +64,282 @@ fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
     })
 }
 
-/// Replaces the clocks of the given records with `rows` (in one statement per 500 rows), and sets
-/// each record's queue clock. The record rows are written first, so that on PostgreSQL whoever
-/// replaces a record's clocks holds its row lock (a job, a change, a recomputation never interleave).
+/// Replaces the clocks of the given records with `rows` and sets each record's queue clock, in three
+/// statements whatever the number of records: the rows travel as one JSON parameter each, which both
+/// databases unpack (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL). The record rows are
+/// written first, so that on PostgreSQL whoever replaces a record's clocks holds its row lock (a job, a
+/// change and a recomputation never interleave).
 pub async fn replace_clocks(
     c: &mut AnyConnection,
     records: &[(RecordId, QueueClock)],
     rows: &[ClockRow],
 ) -> Result<()> {
-    if let [(id, q)] = records {
-        sqlx::query("UPDATE records SET sla_status = $1, sla_due_at = $2, sla_warn_at = $3 WHERE id = $4")
-            .bind(q.status.as_deref())
-            .bind(q.due_at.map(micros))
-            .bind(q.warn_at.map(micros))
-            .bind(id.0)
-            .execute(&mut *c)
-            .await?;
+    if records.is_empty() {
+        return Ok(());
+    }
+    let pg = backend_of(c) == Backend::Postgres;
+    let queue: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(id, q)| {
+            serde_json::json!({
+                "id": id.0,
+                "status": q.status,
+                "due_at": q.due_at.map(micros),
+                "warn_at": q.warn_at.map(micros),
+            })
+        })
+        .collect();
+    let sql = if pg {
+        "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
+         FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, status TEXT, due_at BIGINT, warn_at BIGINT) \
+         WHERE records.id = v.id"
     } else {
-        // Many records: one UPDATE ... FROM a VALUES list per 500, which both databases run.
-        for chunk in records.chunks(500) {
-            let mut sql = String::from("WITH v (id, status, due_at, warn_at) AS (VALUES ");
-            let mut binds = Vec::with_capacity(chunk.len() * 4);
-            let mut p = Params::new(c);
-            for (i, (id, q)) in chunk.iter().enumerate() {
-                let _ = write!(sql, "{}({})", if i > 0 { ", " } else { "" }, p.list(4));
-                binds.extend([
-                    Bind::Int(Some(id.0)),
-                    Bind::Text(q.status.clone()),
-                    Bind::Int(q.due_at.map(micros)),
-                    Bind::Int(q.warn_at.map(micros)),
-                ]);
-            }
-            sql.push_str(
-                ") UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
-                 FROM v WHERE records.id = v.id",
-            );
-            bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
-        }
+        "UPDATE records SET sla_status = json_extract(v.value, '$.status'), \
+         sla_due_at = json_extract(v.value, '$.due_at'), sla_warn_at = json_extract(v.value, '$.warn_at') \
+         FROM json_each($1) AS v WHERE records.id = json_extract(v.value, '$.id')"
+    };
+    sqlx::query(sql)
+        .bind(serde_json::Value::Array(queue).to_string())
+        .execute(&mut *c)
+        .await?;
+    // Clocks whose target no longer applies go; the rest are inserted or updated in place.
+    let ids = serde_json::Value::Array(records.iter().map(|(id, _)| id.0.into()).collect()).to_string();
+    let keys = serde_json::Value::Array(
+        rows.iter()
+            .map(|r| serde_json::json!([r.record_id.0, r.agreement_id.0, r.target_key]))
+            .collect(),
+    )
+    .to_string();
+    let sql = if pg {
+        "DELETE FROM sla_clocks WHERE record_id IN \
+         (SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x) \
+         AND (record_id, agreement_id, target_key) NOT IN (SELECT CAST(k->>0 AS BIGINT), CAST(k->>1 AS BIGINT), \
+         k->>2 FROM jsonb_array_elements(CAST($2 AS jsonb)) AS k)"
+    } else {
+        "DELETE FROM sla_clocks WHERE record_id IN (SELECT value FROM json_each($1)) \
+         AND (record_id, agreement_id, target_key) NOT IN (SELECT json_extract(value, '$[0]'), \
+         json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2))"
+    };
+    sqlx::query(sql).bind(ids).bind(keys).execute(&mut *c).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    for chunk in records.chunks(500) {
-        let mut p = Params::new(c);
-        let sql = format!("DELETE FROM sla_clocks WHERE record_id IN ({})", p.list(chunk.len()));
-        let binds: Vec<Bind> = chunk.iter().map(|(id, _)| Bind::Int(Some(id.0))).collect();
-        bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
-    }
-    for chunk in rows.chunks(500) {
-        let mut sql = format!("INSERT INTO sla_clocks ({CLOCK_COLUMNS}) VALUES ");
-        let mut binds = Vec::with_capacity(chunk.len() * 16);
-        let mut p = Params::new(c);
-        for (i, r) in chunk.iter().enumerate() {
-            let _ = write!(sql, "{}({})", if i > 0 { ", " } else { "" }, p.list(16));
-            binds.extend([
-                Bind::Int(Some(r.record_id.0)),
-                Bind::Int(Some(r.agreement_id.0)),
-                Bind::Text(Some(r.target_key.clone())),
-                Bind::Text(Some(r.agreement_type.clone())),
-                Bind::Text(Some(r.metric.clone())),
-                Bind::Text(Some(r.target_name.clone())),
-                Bind::Int(r.calendar_id.map(|c| c.0)),
-                Bind::Text(Some(r.status.clone())),
-                Bind::Int(Some(r.target_micros)),
-                Bind::Int(Some(r.elapsed_micros)),
-                Bind::Int(r.started_at.map(micros)),
-                Bind::Int(r.stopped_at.map(micros)),
-                Bind::Int(r.due_at.map(micros)),
-                Bind::Int(r.next_notice_at.map(micros)),
-                Bind::Text(Some(r.reason.clone())),
-                Bind::Int(Some(micros(r.computed_at))),
-            ]);
-        }
-        bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
-    }
+    let clocks: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "record_id": r.record_id.0,
+                "agreement_id": r.agreement_id.0,
+                "target_key": r.target_key,
+                "agreement_type": r.agreement_type,
+                "metric": r.metric,
+                "target_name": r.target_name,
+                "calendar_id": r.calendar_id.map(|c| c.0),
+                "status": r.status,
+                "target_micros": r.target_micros,
+                "elapsed_micros": r.elapsed_micros,
+                "started_at": r.started_at.map(micros),
+                "stopped_at": r.stopped_at.map(micros),
+                "due_at": r.due_at.map(micros),
+                "next_notice_at": r.next_notice_at.map(micros),
+                "reason": r.reason,
+                "computed_at": micros(r.computed_at),
+            })
+        })
+        .collect();
+    let updates: Vec<String> = CLOCK_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|col| !matches!(*col, "record_id" | "agreement_id" | "target_key"))
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
+    let upsert = format!(
+        "ON CONFLICT (record_id, agreement_id, target_key) DO UPDATE SET {}",
+        updates.join(", ")
+    );
+    let sql = if pg {
+        format!(
+            "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) SELECT {CLOCK_COLUMNS} FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+             AS x(record_id BIGINT, agreement_id BIGINT, target_key TEXT, agreement_type TEXT, metric TEXT, \
+             target_name TEXT, calendar_id BIGINT, status TEXT, target_micros BIGINT, elapsed_micros BIGINT, \
+             started_at BIGINT, stopped_at BIGINT, due_at BIGINT, next_notice_at BIGINT, reason TEXT, computed_at BIGINT) \
+             {upsert}"
+        )
+    } else {
+        let picks: Vec<String> = CLOCK_COLUMNS
+            .split(',')
+            .map(|col| format!("json_extract(value, '$.{}')", col.trim()))
+            .collect();
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
+        format!(
+            "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) SELECT {} FROM json_each($1) WHERE true {upsert}",
+            picks.join(", ")
+        )
+    };
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(clocks).to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
+}
+
+/// What a clock replay needs of one record, read for many records at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockInput {
+    pub id: RecordId,
+    pub kind: RecordKind,
+    pub organization_id: itsm_domain::OrganizationId,
+    pub service_id: Option<RecordId>,
+    pub priority: Option<i16>,
+    pub assignment_group_id: Option<itsm_domain::GroupId>,
+    pub created_at: jiff::Timestamp,
+    pub first_response_at: Option<jiff::Timestamp>,
+    /// The queue clock stored now.
+    pub queue: QueueClock,
+    pub transitions: Vec<TransitionRow>,
+    /// The clocks stored now.
+    pub stored: Vec<ClockRow>,
+}
+
+fn j_i64(v: Option<&serde_json::Value>) -> Option<i64> {
+    v.and_then(serde_json::Value::as_i64)
+}
+
+fn j_str(v: Option<&serde_json::Value>) -> Option<String> {
+    v.and_then(serde_json::Value::as_str).map(str::to_owned)
+}
+
+fn j_instant(v: Option<&serde_json::Value>) -> Result<Option<jiff::Timestamp>> {
+    j_i64(v).map(instant).transpose()
+}
+
+fn corrupt(what: &str) -> crate::StorageError {
+    crate::StorageError::Corrupt(format!("clock inputs: {what}"))
+}
+
+fn parse_input(v: &serde_json::Value) -> Result<ClockInput> {
+    let a = v.as_array().ok_or_else(|| corrupt("not an array"))?;
+    let at = |i: usize| a.get(i);
+    let id = RecordId(j_i64(at(0)).ok_or_else(|| corrupt("id"))?);
+    let kind = j_str(at(1))
+        .and_then(|k| RecordKind::parse(&k))
+        .ok_or_else(|| corrupt("kind"))?;
+    let priority = j_i64(at(4))
+        .filter(|p| *p > 0)
+        .map(|p| i16::try_from(p).unwrap_or(5));
+    let transitions = at(11)
+        .and_then(serde_json::Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    let t = t.as_array().ok_or_else(|| corrupt("transition"))?;
+                    Ok(TransitionRow {
+                        record_id: id,
+                        at: instant(j_i64(t.first()).ok_or_else(|| corrupt("transition at"))?)?,
+                        to_state: j_str(t.get(1)).ok_or_else(|| corrupt("to_state"))?,
+                        reason: j_str(t.get(2)),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let stored = at(12)
+        .and_then(serde_json::Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let c = c.as_array().ok_or_else(|| corrupt("clock"))?;
+                    let g = |i: usize| c.get(i);
+                    Ok(ClockRow {
+                        record_id: id,
+                        agreement_id: RecordId(j_i64(g(0)).ok_or_else(|| corrupt("agreement"))?),
+                        target_key: j_str(g(1)).unwrap_or_default(),
+                        agreement_type: j_str(g(2)).unwrap_or_default(),
+                        metric: j_str(g(3)).unwrap_or_default(),
+                        target_name: j_str(g(4)).unwrap_or_default(),
+                        calendar_id: j_i64(g(5)).map(RecordId),
+                        status: j_str(g(6)).unwrap_or_default(),
+                        target_micros: j_i64(g(7)).unwrap_or(0),
+                        elapsed_micros: j_i64(g(8)).unwrap_or(0),
+                        started_at: j_instant(g(9))?,
+                        stopped_at: j_instant(g(10))?,
+                        due_at: j_instant(g(11))?,
+                        next_notice_at: j_instant(g(12))?,
+                        reason: j_str(g(13)).unwrap_or_default(),
+                        computed_at: instant(j_i64(g(14)).unwrap_or(0))?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(ClockInput {
+        id,
+        kind,
+        organization_id: itsm_domain::OrganizationId(j_i64(at(2)).ok_or_else(|| corrupt("organization"))?),
+        service_id: j_i64(at(3)).map(RecordId),
+        priority,
+        assignment_group_id: j_i64(at(5)).map(itsm_domain::GroupId),
+        created_at: instant(j_i64(at(6)).ok_or_else(|| corrupt("created_at"))?)?,
+        first_response_at: j_str(at(7)).and_then(|s| s.parse().ok()),
+        queue: QueueClock {
+            status: j_str(at(8)),
+            due_at: j_instant(at(9))?,
+            warn_at: j_instant(at(10))?,
+        },
+        transitions,
+        stored,
+    })
+}
+
+/// The replay inputs of up to `limit` records of `kinds` after `after` (by id) whose clocks may still
+/// move (see [`measured_records`]), each with its transitions and stored clocks: one row per call,
+/// a JSON document built by the database, so a batch costs one round trip whatever its size.
+pub async fn clock_inputs(
+    c: &mut AnyConnection,
+    kinds: &[RecordKind],
+    closed_since: Option<jiff::Timestamp>,
+    after: RecordId,
+    limit: u32,
+) -> Result<Vec<ClockInput>> {
+    let (filter, binds) = measured_filter(kinds, closed_since, after, limit);
+    let sql = match backend_of(c) {
+        Backend::Postgres => {
+            "SELECT CAST(COALESCE(json_agg(json_build_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
+             r.assignment_group_id, r.created_at, CAST(r.details AS jsonb) ->> 'first_response_at', r.sla_status, \
+             r.sla_due_at, r.sla_warn_at, \
+             (SELECT COALESCE(json_agg(json_build_array(t.at, t.to_state, t.reason) ORDER BY t.at, t.id), '[]') \
+              FROM state_transitions t WHERE t.record_id = r.id), \
+             (SELECT COALESCE(json_agg(json_build_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
+              k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
+              k.due_at, k.next_notice_at, k.reason, k.computed_at)), '[]') FROM sla_clocks k WHERE k.record_id = r.id) \
+             ) ORDER BY r.id), '[]') AS TEXT) FROM ({filter}) r"
+        }
+        Backend::Sqlite => {
+            "SELECT json_group_array(json_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
+             r.assignment_group_id, r.created_at, json_extract(r.details, '$.first_response_at'), r.sla_status, \
+             r.sla_due_at, r.sla_warn_at, \
+             json((SELECT json_group_array(json_array(t.at, t.to_state, t.reason)) FROM \
+              (SELECT at, to_state, reason FROM state_transitions WHERE record_id = r.id ORDER BY at, id) t)), \
+             json((SELECT json_group_array(json_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
+              k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
+              k.due_at, k.next_notice_at, k.reason, k.computed_at)) FROM sla_clocks k WHERE k.record_id = r.id)) \
+             )) FROM ({filter}) r"
+        }
+    };
+    let sql = sql.replace("{filter}", &filter);
+    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
+    let text: Option<String> = row.try_get(0)?;
+    let doc: serde_json::Value =
+        serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt(&e.to_string()))?;
+    let mut out = doc
+        .as_array()
+        .map(|a| a.iter().map(parse_input).collect::<Result<Vec<_>>>())
+        .transpose()?
+        .unwrap_or_default();
+    out.sort_by_key(|i| i.id.0);
+    Ok(out)
 }
 
 /// The clocks of a record, SLA first, then by metric.
@@ -192,7 +396,20 @@ pub async fn measured_records(
     after: RecordId,
     limit: u32,
 ) -> Result<Vec<RecordId>> {
-    let mut sql = String::from("SELECT id FROM records WHERE id > $1 AND (");
+    let (filter, binds) = measured_filter(kinds, closed_since, after, limit);
+    let sql = format!("SELECT id FROM ({filter}) m");
+    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok(RecordId(r.try_get(0)?))).collect()
+}
+
+/// `SELECT * FROM records` limited to records whose clocks may still move, after an id, by id.
+fn measured_filter(
+    kinds: &[RecordKind],
+    closed_since: Option<jiff::Timestamp>,
+    after: RecordId,
+    limit: u32,
+) -> (String, Vec<Bind>) {
+    let mut sql = String::from("SELECT * FROM records WHERE id > $1 AND (");
     let mut binds = vec![Bind::Int(Some(after.0))];
     for (i, kind) in kinds.iter().enumerate() {
         if i > 0 {
@@ -226,8 +443,7 @@ pub async fn measured_records(
         sql.push_str("1 = 0");
     }
     let _ = write!(sql, ") ORDER BY id LIMIT {}", limit.max(1));
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
-    rows.iter().map(|r| Ok(RecordId(r.try_get(0)?))).collect()
+    (sql, binds)
 }
 
 /// Claims records whose clocks have a warning or breach due at `now`, at most `limit`. On PostgreSQL

@@ -35,8 +35,21 @@ fn office_definition() -> CalendarDefinition {
                 .collect(),
         ),
         holidays: [
-            "01-01", "05-01", "10-03", "12-24", "12-25", "12-26", "12-31", "2026-04-03", "2026-04-06",
-            "2026-05-14", "2026-05-25", "2027-03-26", "2027-03-29", "2027-05-06", "2027-05-17",
+            "01-01",
+            "05-01",
+            "10-03",
+            "12-24",
+            "12-25",
+            "12-26",
+            "12-31",
+            "2026-04-03",
+            "2026-04-06",
+            "2026-05-14",
+            "2026-05-25",
+            "2027-03-26",
+            "2027-03-29",
+            "2027-05-06",
+            "2027-05-17",
         ]
         .iter()
         .map(|h| (*h).to_owned())
@@ -127,7 +140,11 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
-    println!("clocks on {} with {} open incidents", store.backend().name(), o.records);
+    println!(
+        "clocks on {} with {} open incidents",
+        store.backend().name(),
+        o.records
+    );
     let app = App::new(store, Arc::new(SystemClock), Settings::default());
     let sys = Ctx::system();
     let mut c = app.store().read().await.map_err(|e| e.to_string())?;

@@ -393,6 +393,19 @@ proptest! {
     }
 
     #[test]
+    fn one_walk_finds_the_same_instants_as_one_walk_each(
+        (cal, start, p) in case(), mut targets in prop::collection::vec(0i64..20_000, 1..5)
+    ) {
+        let pauses = Pauses::from_micros(p);
+        targets.sort_unstable();
+        let business: Vec<i64> = targets.iter().map(|t| t * MICROS_PER_MINUTE).collect();
+        let many = cal.due_many_micros(start, &business, &pauses);
+        for (b, got) in business.iter().zip(many) {
+            prop_assert_eq!(got, cal.due_micros(start, *b, &pauses).ok());
+        }
+    }
+
+    #[test]
     fn a_larger_target_is_never_due_earlier((cal, start, p) in case(), a in 0i64..20_000, b in 0i64..20_000) {
         let pauses = Pauses::from_micros(p);
         let (small, large) = (a.min(b), a.max(b));

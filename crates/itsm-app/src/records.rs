@@ -525,6 +525,9 @@ impl App {
             },
         )
         .await?;
+        if matches!(kind, RecordKind::Calendar | RecordKind::Agreement) {
+            itsm_storage::sla::bump_config_version(c).await?;
+        }
         self.refresh_clocks(c, std::slice::from_ref(&record), now, false)
             .await?;
         Ok(record)
@@ -571,6 +574,9 @@ impl App {
                 },
             )
             .await?;
+        }
+        if matches!(before.kind, RecordKind::Calendar | RecordKind::Agreement) {
+            itsm_storage::sla::bump_config_version(c).await?;
         }
         if self.measures(before.kind) {
             let mut record = before.clone();

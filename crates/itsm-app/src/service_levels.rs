@@ -43,7 +43,7 @@ pub struct CalendarEntry {
 /// Agreements and calendars as clocks need them, read once and kept until one of them changes.
 #[derive(Debug)]
 pub(crate) struct SlaConfig {
-    fingerprint: (i64, i64, i64),
+    version: i64,
     agreements: Vec<Agreement>,
     calendars: HashMap<RecordId, Arc<CalendarEntry>>,
     default_calendar: Option<Arc<CalendarEntry>>,
@@ -347,12 +347,13 @@ impl App {
         kind.has_service_levels()
     }
 
-    /// Agreements and calendars, from the cache unless one of them changed (on any node).
+    /// Agreements and calendars, from the cache unless one of them changed (on any node): every change
+    /// to one bumps a version row in its transaction, and this reads that row.
     pub(crate) async fn sla_config(&self, c: &mut AnyConnection) -> Result<Arc<SlaConfig>> {
         let kinds = [RecordKind::Agreement, RecordKind::Calendar];
-        let fingerprint = records::fingerprint(c, &kinds).await?;
+        let version = store::config_version(c).await?;
         if let Ok(guard) = self.inner.sla_config.read() {
-            if let Some(cfg) = guard.as_ref().filter(|cfg| cfg.fingerprint == fingerprint) {
+            if let Some(cfg) = guard.as_ref().filter(|cfg| cfg.version == version) {
                 return Ok(cfg.clone());
             }
         }
@@ -400,7 +401,7 @@ impl App {
                 .ok_or_else(|| AppError::Setup("the built-in calendar is invalid".into()))?,
         });
         let cfg = Arc::new(SlaConfig {
-            fingerprint,
+            version,
             agreements,
             calendars,
             default_calendar,

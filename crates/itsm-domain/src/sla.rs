@@ -208,7 +208,11 @@ impl Clock {
     }
 
     /// [`Clock::instant_at_percent`] for several shares (ascending) in one walk over the calendar.
-    pub fn instants_at_percents(&self, calendar: &BusinessCalendar, percents: &[u32]) -> Vec<Option<Timestamp>> {
+    pub fn instants_at_percents(
+        &self,
+        calendar: &BusinessCalendar,
+        percents: &[u32],
+    ) -> Vec<Option<Timestamp>> {
         let none = || percents.iter().map(|_| None).collect();
         let Some(start) = self.started_at else {
             return none();

@@ -332,25 +332,6 @@ pub async fn all_of_kinds(
     rows.iter().map(view_from_row).collect()
 }
 
-/// A fingerprint of every record of some kinds: it changes whenever one of them is created or
-/// changed, so a cache of them can tell it is stale with one cheap query.
-pub async fn fingerprint(c: &mut AnyConnection, kinds: &[RecordKind]) -> Result<(i64, i64, i64)> {
-    let mut sql = String::from(
-        "SELECT COUNT(*), COALESCE(MAX(updated_at), 0), CAST(COALESCE(SUM(version), 0) AS BIGINT) \
-         FROM records WHERE kind IN (",
-    );
-    for (i, _) in kinds.iter().enumerate() {
-        let _ = write!(sql, "{}${}", if i > 0 { ", " } else { "" }, i + 1);
-    }
-    sql.push(')');
-    let binds: Vec<Bind> = kinds
-        .iter()
-        .map(|k| Bind::Text(Some(k.as_str().to_owned())))
-        .collect();
-    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-}
-
 /// Reads one record by its readable number.
 pub async fn get_by_number(c: &mut AnyConnection, number: RecordNumber) -> Result<Option<RecordView>> {
     let sql = format!("{SELECT_VIEW} WHERE r.kind = $1 AND r.number = $2");

@@ -762,3 +762,19 @@ pub async fn breaches(
         })
         .collect()
 }
+
+/// The version of agreements and calendars as a whole; see [`bump_config_version`].
+pub async fn config_version(c: &mut AnyConnection) -> Result<i64> {
+    let row = sqlx::query("SELECT version FROM sla_config_version WHERE id = 1")
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Marks agreements and calendars as changed, in the caller's transaction.
+pub async fn bump_config_version(c: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE sla_config_version SET version = version + 1 WHERE id = 1")
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

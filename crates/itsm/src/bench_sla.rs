@@ -279,6 +279,36 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
             t.elapsed().as_secs_f64()
         );
     }
+    // A longer working day moves every due instant: every clock is replayed and rewritten.
+    let longer = {
+        let mut d = office_definition();
+        if let WorkingHoursDefinition::Weekly(days) = &mut d.working_hours {
+            for periods in days.values_mut() {
+                *periods = vec![
+                    ["07:30".to_owned(), "12:00".to_owned()],
+                    ["13:00".to_owned(), "18:00".to_owned()],
+                ];
+            }
+        }
+        d
+    };
+    let t = Instant::now();
+    app.update_calendar(
+        &sys,
+        &cal.record.readable_number().to_string(),
+        Some(cal.record.version),
+        itsm_app::service_levels::CalendarChange {
+            working_hours: Some(longer.working_hours),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(err)?;
+    println!(
+        "{:<52} {:>8.3} s",
+        format!("calendar change: replay and rewrite {} clocks", o.records),
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let r = app.run_sla_jobs(500).await.map_err(err)?;
     println!(

@@ -55,6 +55,14 @@ CREATE TABLE sla_notices (
     PRIMARY KEY (record_id, agreement_id, target_key, started_at, percent)
 );
 
+-- Bumped by every change to a calendar or an agreement, in the same transaction, so each node can tell
+-- with one primary-key read whether the agreements and calendars it has cached are still current.
+CREATE TABLE sla_config_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO sla_config_version (id, version) VALUES (1, 0);
+
 -- Events for notifications and webhooks, written in the transaction that caused them.
 CREATE TABLE outbox_events (
     id INTEGER PRIMARY KEY,

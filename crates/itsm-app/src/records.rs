@@ -528,8 +528,7 @@ impl App {
         if matches!(kind, RecordKind::Calendar | RecordKind::Agreement) {
             itsm_storage::sla::bump_config_version(c).await?;
         }
-        self.refresh_clocks(c, std::slice::from_ref(&record), now, false)
-            .await?;
+        self.start_clocks(c, &record).await?;
         Ok(record)
     }
 

@@ -454,8 +454,31 @@ impl App {
             all.extend(clocks);
         }
         let rows: Vec<ClockRow> = all.iter().map(|c| c.row.clone()).collect();
-        store::replace_clocks(c, &queue, &rows).await?;
+        store::replace_clocks(c, &queue, &rows, false).await?;
         Ok(all)
+    }
+
+    /// Starts the clocks of a record just created: its only history is the state it was created in,
+    /// so nothing needs reading but the agreements.
+    pub(crate) async fn start_clocks(&self, c: &mut AnyConnection, record: &Record) -> Result<()> {
+        if !self.measures(record.kind) {
+            return Ok(());
+        }
+        let config = self.sla_config(c).await?;
+        if !config.kinds.contains(&record.kind) {
+            return Ok(());
+        }
+        let created = [TransitionRow {
+            record_id: record.id,
+            at: record.created_at,
+            to_state: record.state.clone(),
+            reason: record.fields().state_reason().map(str::to_owned),
+        }];
+        let clocks = compute(&config, &ClockSubject::from(record), &created, record.created_at);
+        let queue = [(record.id, queue_clock(&clocks))];
+        let rows: Vec<ClockRow> = clocks.into_iter().map(|c| c.row).collect();
+        store::replace_clocks(c, &queue, &rows, true).await?;
+        Ok(())
     }
 
     /// Replays the clocks of every record that may still move (and of those closed since
@@ -482,7 +505,7 @@ impl App {
             let (queue, rows) = replay
                 .await
                 .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))?;
-            store::replace_clocks(c, &queue, &rows).await?;
+            store::replace_clocks(c, &queue, &rows, false).await?;
             batch = next;
         }
         Ok(count)

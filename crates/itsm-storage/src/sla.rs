@@ -69,10 +69,13 @@ fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
 /// databases unpack (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL). The record rows are
 /// written first, so that on PostgreSQL whoever replaces a record's clocks holds its row lock (a job, a
 /// change and a recomputation never interleave).
+///
+/// `fresh` says the records have no clocks yet (they were just created), which saves the delete.
 pub async fn replace_clocks(
     c: &mut AnyConnection,
     records: &[(RecordId, QueueClock)],
     rows: &[ClockRow],
+    fresh: bool,
 ) -> Result<()> {
     if records.is_empty() {
         return Ok(());
@@ -120,7 +123,9 @@ pub async fn replace_clocks(
          AND (record_id, agreement_id, target_key) NOT IN (SELECT json_extract(value, '$[0]'), \
          json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2))"
     };
-    sqlx::query(sql).bind(ids).bind(keys).execute(&mut *c).await?;
+    if !fresh {
+        sqlx::query(sql).bind(ids).bind(keys).execute(&mut *c).await?;
+    }
     if rows.is_empty() {
         return Ok(());
     }

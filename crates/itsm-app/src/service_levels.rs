@@ -315,13 +315,16 @@ fn queue_clock(clocks: &[ComputedClock]) -> QueueClock {
 }
 
 /// Replays a batch and keeps what changed: a replay that agrees with the stored clocks writes nothing.
-fn replay_batch(
-    config: &SlaConfig,
-    batch: &[store::ClockInput],
-    now: jiff::Timestamp,
-) -> (Vec<(RecordId, QueueClock)>, Vec<ClockRow>) {
+type Replayed = (
+    Vec<(RecordId, QueueClock)>,
+    Vec<ClockRow>,
+    Vec<(RecordId, RecordId, String)>,
+);
+
+fn replay_batch(config: &SlaConfig, batch: &[store::ClockInput], now: jiff::Timestamp) -> Replayed {
     let mut queue = Vec::new();
     let mut rows = Vec::new();
+    let mut stale = Vec::new();
     for input in batch {
         let clocks = compute(config, &ClockSubject::from(input), &input.transitions, now);
         let q = queue_clock(&clocks);
@@ -331,11 +334,22 @@ fn replay_batch(
                 .iter()
                 .all(|cc| input.stored.iter().any(|s| same_clock(&cc.row, s)));
         if !unchanged {
+            stale.extend(
+                input
+                    .stored
+                    .iter()
+                    .filter(|s| {
+                        !clocks.iter().any(|cc| {
+                            cc.row.agreement_id == s.agreement_id && cc.row.target_key == s.target_key
+                        })
+                    })
+                    .map(|s| (s.record_id, s.agreement_id, s.target_key.clone())),
+            );
             queue.push((input.id, q));
             rows.extend(clocks.into_iter().map(|cc| cc.row));
         }
     }
-    (queue, rows)
+    (queue, rows, stale)
 }
 
 /// How many records a recomputation reads and writes at a time.
@@ -454,7 +468,7 @@ impl App {
             all.extend(clocks);
         }
         let rows: Vec<ClockRow> = all.iter().map(|c| c.row.clone()).collect();
-        store::replace_clocks(c, &queue, &rows, false).await?;
+        store::replace_clocks(c, &queue, &rows, store::Existing::Unknown).await?;
         Ok(all)
     }
 
@@ -477,7 +491,7 @@ impl App {
         let clocks = compute(&config, &ClockSubject::from(record), &created, record.created_at);
         let queue = [(record.id, queue_clock(&clocks))];
         let rows: Vec<ClockRow> = clocks.into_iter().map(|c| c.row).collect();
-        store::replace_clocks(c, &queue, &rows, true).await?;
+        store::replace_clocks(c, &queue, &rows, store::Existing::None).await?;
         Ok(())
     }
 
@@ -502,10 +516,10 @@ impl App {
             let cfg = config.clone();
             let replay = tokio::task::spawn_blocking(move || replay_batch(&cfg, &batch, now));
             let next = store::clock_inputs(c, &kinds, closed_since, last, RECOMPUTE_BATCH).await?;
-            let (queue, rows) = replay
+            let (queue, rows, stale) = replay
                 .await
                 .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))?;
-            store::replace_clocks(c, &queue, &rows, false).await?;
+            store::replace_clocks(c, &queue, &rows, store::Existing::Stale(&stale)).await?;
             batch = next;
         }
         Ok(count)

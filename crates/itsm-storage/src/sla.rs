@@ -69,13 +69,11 @@ fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
 /// databases unpack (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL). The record rows are
 /// written first, so that on PostgreSQL whoever replaces a record's clocks holds its row lock (a job, a
 /// change and a recomputation never interleave).
-///
-/// `fresh` says the records have no clocks yet (they were just created), which saves the delete.
 pub async fn replace_clocks(
     c: &mut AnyConnection,
     records: &[(RecordId, QueueClock)],
     rows: &[ClockRow],
-    fresh: bool,
+    existing: Existing<'_>,
 ) -> Result<()> {
     if records.is_empty() {
         return Ok(());
@@ -105,26 +103,42 @@ pub async fn replace_clocks(
         .bind(serde_json::Value::Array(queue).to_string())
         .execute(&mut *c)
         .await?;
-    // Clocks whose target no longer applies go; the rest are inserted or updated in place.
-    let ids = serde_json::Value::Array(records.iter().map(|(id, _)| id.0.into()).collect()).to_string();
-    let keys = serde_json::Value::Array(
-        rows.iter()
-            .map(|r| serde_json::json!([r.record_id.0, r.agreement_id.0, r.target_key]))
-            .collect(),
-    )
-    .to_string();
-    let sql = if pg {
-        "DELETE FROM sla_clocks WHERE record_id IN \
-         (SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x) \
-         AND (record_id, agreement_id, target_key) NOT IN (SELECT CAST(k->>0 AS BIGINT), CAST(k->>1 AS BIGINT), \
-         k->>2 FROM jsonb_array_elements(CAST($2 AS jsonb)) AS k)"
-    } else {
-        "DELETE FROM sla_clocks WHERE record_id IN (SELECT value FROM json_each($1)) \
-         AND (record_id, agreement_id, target_key) NOT IN (SELECT json_extract(value, '$[0]'), \
-         json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2))"
-    };
-    if !fresh {
-        sqlx::query(sql).bind(ids).bind(keys).execute(&mut *c).await?;
+    // Clocks whose target no longer applies go; the rest are inserted or updated in place. Both
+    // deletes are driven by the list (an index lookup per entry) on both databases.
+    match existing {
+        Existing::None => {}
+        Existing::Unknown => {
+            let ids =
+                serde_json::Value::Array(records.iter().map(|(id, _)| id.0.into()).collect()).to_string();
+            let sql = if pg {
+                "DELETE FROM sla_clocks WHERE record_id IN \
+                 (SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
+            } else {
+                "DELETE FROM sla_clocks WHERE record_id IN (SELECT value FROM json_each($1))"
+            };
+            sqlx::query(sql).bind(ids).execute(&mut *c).await?;
+        }
+        Existing::Stale(stale) if stale.is_empty() => {}
+        Existing::Stale(stale) => {
+            let keys = serde_json::Value::Array(
+                stale
+                    .iter()
+                    .map(|(r, a, k)| serde_json::json!({"record_id": r.0, "agreement_id": a.0, "target_key": k}))
+                    .collect(),
+            )
+            .to_string();
+            let sql = if pg {
+                "DELETE FROM sla_clocks s USING jsonb_to_recordset(CAST($1 AS jsonb)) \
+                 AS k(record_id BIGINT, agreement_id BIGINT, target_key TEXT) \
+                 WHERE s.record_id = k.record_id AND s.agreement_id = k.agreement_id AND s.target_key = k.target_key"
+            } else {
+                "DELETE FROM sla_clocks WHERE rowid IN (SELECT s.rowid FROM json_each($1) AS j \
+                 JOIN sla_clocks s ON s.record_id = json_extract(j.value, '$.record_id') \
+                 AND s.agreement_id = json_extract(j.value, '$.agreement_id') \
+                 AND s.target_key = json_extract(j.value, '$.target_key'))"
+            };
+            sqlx::query(sql).bind(keys).execute(&mut *c).await?;
+        }
     }
     if rows.is_empty() {
         return Ok(());
@@ -186,6 +200,17 @@ pub async fn replace_clocks(
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// What the records' stored clocks are, as far as the caller knows, when their clocks are replaced.
+#[derive(Debug, Clone, Copy)]
+pub enum Existing<'a> {
+    /// They have none (they were just created).
+    None,
+    /// Not known: all are deleted before the new ones go in.
+    Unknown,
+    /// Known: these (record, agreement, target key) are no longer wanted; the rest are upserted.
+    Stale(&'a [(RecordId, RecordId, String)]),
 }
 
 /// What a clock replay needs of one record, read for many records at once.

@@ -118,7 +118,7 @@ pub async fn replace_clocks(
             };
             sqlx::query(sql).bind(ids).execute(&mut *c).await?;
         }
-        Existing::Stale(stale) if stale.is_empty() => {}
+        Existing::Stale([]) => {}
         Existing::Stale(stale) => {
             let keys = serde_json::Value::Array(
                 stale

@@ -13,6 +13,7 @@ use itsm_domain::sla::Metric;
 use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
 use itsm_domain::{RecordFields, RecordKind};
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 pub struct SlaBenchOptions {
@@ -87,7 +88,7 @@ fn calendar_figures(computations: usize) -> Result<(), String> {
             let t = base
                 .checked_add(jiff::SignedDuration::from_secs(rng.gen_range(0..365 * 86_400)))
                 .unwrap_or(base);
-            (t, targets[rng.gen_range(0..targets.len())])
+            (t, targets.choose(&mut rng).copied().unwrap_or(240))
         })
         .collect();
     let none = Pauses::default();
@@ -175,7 +176,10 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
                 let at = now
                     .checked_sub(jiff::SignedDuration::from_secs(rng.gen_range(60..30 * 86_400)))
                     .unwrap_or(now);
-                let state = ["new", "in_progress", "in_progress", "on_hold"][rng.gen_range(0..4)];
+                let state = ["new", "in_progress", "in_progress", "on_hold"]
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("new");
                 let mut details = serde_json::Map::new();
                 if state == "on_hold" {
                     details.insert("on_hold_reason".into(), "awaiting_caller".into());

@@ -114,6 +114,11 @@ fn failure(e: AppError) -> Result<String, Response> {
     }
 }
 
+/// Business minutes as hours and days, for templates.
+fn minutes_text(m: &f64) -> String {
+    super::service_levels::minutes_text(m)
+}
+
 /// A page for a use-case error when there is no form to show it on.
 pub(super) fn failure_page(e: AppError) -> Response {
     failure(e).err().unwrap_or_else(|| {

@@ -85,7 +85,8 @@ pub fn queue_cell(q: &QueueClock, now: jiff::Timestamp) -> SlaCell {
     }
 }
 
-/// The SLA panel of a record: every clock with its explanation, as the API gives it.
+/// The SLA panel of a record: every clock with its explanation, as the API gives it, with instants
+/// shown to the minute in the calendar's zone.
 pub async fn panel(
     s: &AppState,
     u: &UiUser,
@@ -96,8 +97,52 @@ pub async fn panel(
         .record_sla(&u.ctx, kind, number)
         .await?
         .into_iter()
-        .map(sla_clock)
+        .map(|e| humane(sla_clock(e)))
         .collect())
+}
+
+/// An RFC 3339 instant as `2026-11-10 14:36 CST` in the given zone.
+fn minute(s: &str, tz: &jiff::tz::TimeZone) -> String {
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        Err(_) => s.to_owned(),
+    }
+}
+
+fn humane(mut c: SlaClock) -> SlaClock {
+    let tz = jiff::tz::TimeZone::get(&c.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let m = |s: &mut String| *s = minute(s, &tz);
+    let om = |s: &mut Option<String>| {
+        if let Some(v) = s.as_mut() {
+            *v = minute(v, &tz);
+        }
+    };
+    om(&mut c.started_at);
+    om(&mut c.stopped_at);
+    om(&mut c.due);
+    for seg in &mut c.segments {
+        m(&mut seg.from);
+        om(&mut seg.to);
+    }
+    for w in &mut c.warnings {
+        om(&mut w.at);
+    }
+    for p in &mut c.working_periods {
+        for end in p.iter_mut() {
+            m(end);
+        }
+    }
+    c
+}
+
+/// Business minutes as hours for people; never days, which would read as calendar days.
+pub fn minutes_text(m: &f64) -> String {
+    let m = m.round() as i64;
+    if m.abs() >= 60 {
+        format!("{} h {:02} min", m / 60, (m % 60).abs())
+    } else {
+        format!("{m} min")
+    }
 }
 
 // ---------------------------------------------------------------- the service level overview

@@ -432,7 +432,88 @@ impl App {
     }
 }
 
+/// A change to a service or configuration item; what is `None` stays.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogueChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub state: Option<String>,
+    /// Services only: the business calendar their targets run on unless a target names its own
+    /// (`Some(None)` clears it).
+    pub calendar_id: Option<Option<itsm_domain::RecordId>>,
+}
+
+/// The `details` key of a service's calendar.
+pub const SERVICE_CALENDAR: &str = "calendar_id";
+
 impl App {
+    /// Changes a service or a configuration item that is still at `expected_version`. A service's
+    /// calendar change replays the open SLA clocks.
+    pub async fn update_catalogue_item(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        expected_version: Option<i64>,
+        change: CatalogueChange,
+    ) -> Result<RecordView> {
+        ctx.require(Permission::ManageCatalogue)?;
+        if !matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+            return Err(AppError::Forbidden);
+        }
+        // A service's calendar moves SLA figures: the same permission as changing a calendar.
+        if change.calendar_id.is_some() {
+            ctx.require(Permission::ManageServiceLevels)?;
+        }
+        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        if current.version != expected_version {
+            return Err(AppError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        let mut errors = ValidationError::new();
+        let mut after = current.fields();
+        if let Some(n) = &change.name {
+            after.title = required_text(&mut errors, "name", n, 200);
+        }
+        if let Some(d) = &change.description {
+            after.description = optional_text(&mut errors, "description", d, 20_000);
+        }
+        if let Some(state) = &change.state {
+            kind.lifecycle().check(&current.state, state)?;
+            after.state = state.clone();
+        }
+        let calendar_changed = match change.calendar_id {
+            Some(_) if kind != RecordKind::Service => {
+                errors.add("calendar_id", "only services have a calendar");
+                false
+            }
+            Some(Some(cal)) => {
+                match records::get(&mut tx, cal).await? {
+                    Some(v) if v.record.kind == RecordKind::Calendar => {}
+                    _ => errors.add("calendar_id", format!("no calendar {cal}")),
+                }
+                after.details.insert(SERVICE_CALENDAR.into(), cal.0.into());
+                current.detail_i64(SERVICE_CALENDAR) != Some(cal.0)
+            }
+            Some(None) => after.details.remove(SERVICE_CALENDAR).is_some(),
+            None => false,
+        };
+        errors.into_result()?;
+        self.change_record(&mut tx, ctx, &current, &after, now).await?;
+        if calendar_changed {
+            self.recompute_in(&mut tx, None, now).await?;
+        }
+        let view = records::get(&mut tx, current.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("record".into()))?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
     /// Imports records in one transaction through the same audited write path as every other
     /// creation, each at its own instant. For administrators: imports and benchmark loads.
     pub async fn import_records(
@@ -574,7 +655,10 @@ impl App {
             )
             .await?;
         }
-        if matches!(before.kind, RecordKind::Calendar | RecordKind::Agreement) {
+        if matches!(
+            before.kind,
+            RecordKind::Calendar | RecordKind::Agreement | RecordKind::Service
+        ) {
             itsm_storage::sla::bump_config_version(c).await?;
         }
         if self.measures(before.kind) {

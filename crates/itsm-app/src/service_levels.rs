@@ -46,6 +46,8 @@ pub(crate) struct SlaConfig {
     version: i64,
     agreements: Vec<Agreement>,
     calendars: HashMap<RecordId, Arc<CalendarEntry>>,
+    /// Services that name their own calendar.
+    service_calendars: HashMap<RecordId, RecordId>,
     default_calendar: Option<Arc<CalendarEntry>>,
     fallback: Arc<CalendarEntry>,
     /// Kinds some active target measures.
@@ -53,10 +55,18 @@ pub(crate) struct SlaConfig {
 }
 
 impl SlaConfig {
-    fn calendar_for(&self, agreement: &Agreement, target_calendar: Option<i64>) -> Arc<CalendarEntry> {
-        target_calendar
-            .or(agreement.terms.calendar_id)
-            .and_then(|id| self.calendars.get(&RecordId(id)).cloned())
+    /// The calendar a clock runs on: the target's, else the record's service's, else the agreement's
+    /// (which is the customer's), else the default one, else round the clock.
+    fn calendar_for(
+        &self,
+        agreement: &Agreement,
+        target_calendar: Option<i64>,
+        service: Option<RecordId>,
+    ) -> Arc<CalendarEntry> {
+        let pick = |id: Option<RecordId>| id.and_then(|id| self.calendars.get(&id).cloned());
+        pick(target_calendar.map(RecordId))
+            .or_else(|| pick(service.and_then(|s| self.service_calendars.get(&s).copied())))
+            .or_else(|| pick(agreement.terms.calendar_id.map(RecordId)))
             .or_else(|| self.default_calendar.clone())
             .unwrap_or_else(|| self.fallback.clone())
     }
@@ -202,7 +212,7 @@ fn compute(
         let Some(target) = agreement.terms.targets.iter().find(|t| t.key == sel.target_key) else {
             continue;
         };
-        let entry = config.calendar_for(agreement, target.calendar_id);
+        let entry = config.calendar_for(agreement, target.calendar_id, record.service_id);
         let Ok(clock) = sla::replay(&target.rules(), &entry.calendar, target.minutes, &events, now) else {
             tracing::warn!(
                 record = record.id.0,
@@ -364,7 +374,7 @@ impl App {
     /// Agreements and calendars, from the cache unless one of them changed (on any node): every change
     /// to one bumps a version row in its transaction, and this reads that row.
     pub(crate) async fn sla_config(&self, c: &mut AnyConnection) -> Result<Arc<SlaConfig>> {
-        let kinds = [RecordKind::Agreement, RecordKind::Calendar];
+        let kinds = [RecordKind::Agreement, RecordKind::Calendar, RecordKind::Service];
         let version = store::config_version(c).await?;
         if let Ok(guard) = self.inner.sla_config.read() {
             if let Some(cfg) = guard.as_ref().filter(|cfg| cfg.version == version) {
@@ -373,6 +383,7 @@ impl App {
         }
         let all = records::all_of_kinds(c, &kinds, 100_000).await?;
         let mut calendars = HashMap::new();
+        let mut service_calendars = HashMap::new();
         let mut default_calendar = None;
         let mut agreements = Vec::new();
         for v in &all {
@@ -392,6 +403,11 @@ impl App {
                         default_calendar = Some(entry.clone());
                     }
                     calendars.insert(r.id, entry);
+                }
+                RecordKind::Service => {
+                    if let Some(cal) = r.detail_i64(crate::records::SERVICE_CALENDAR) {
+                        service_calendars.insert(r.id, RecordId(cal));
+                    }
                 }
                 RecordKind::Agreement if r.state == "active" => {
                     if let Some(a) = Agreement::from_record(r) {
@@ -418,6 +434,7 @@ impl App {
             version,
             agreements,
             calendars,
+            service_calendars,
             default_calendar,
             fallback,
             kinds: measured,

@@ -21,6 +21,7 @@ both!(
     calendars_answer_what_if_questions,
     agreement_targets_drive_incident_clocks,
     warnings_and_breaches_are_recorded_once_and_reported,
+    a_service_calendar_comes_between_target_and_agreement,
 );
 
 fn office_calendar(name: &str) -> Value {
@@ -649,5 +650,133 @@ async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) 
     .await;
     assert_eq!(fields(&p), ["from"]);
     other.store().close().await;
+    s.stop().await;
+}
+
+async fn a_service_calendar_comes_between_target_and_agreement(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.clock.set("2026-11-23T08:00:00Z");
+    let office = created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await;
+    gold_agreement(&s, office["id"].as_i64().unwrap()).await;
+    let always = created(
+        s.post(
+            &s.admin,
+            "/api/v1/calendars",
+            json!({"name": "Always", "time_zone": "UTC", "working_hours": "24x7"}),
+        )
+        .await,
+    )
+    .await;
+    let shop = created(
+        s.post(&s.admin, "/api/v1/services", json!({"name": "Web shop"}))
+            .await,
+    )
+    .await;
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/services/{}", shop["number"].as_str().unwrap()),
+            Some(1),
+            json!({"calendar_id": always["id"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Checkout fails", "organization_id": s.org_a, "service_id": shop["id"],
+                   "impact": "high", "urgency": "high"}),
+        )
+        .await;
+    let number = inc["number"].as_str().unwrap().to_owned();
+    // Four hours round the clock from 08:00 UTC, not on the office calendar.
+    let resolution = clock(&sla(&s, &s.agent, &number).await, "resolution").clone();
+    assert_eq!(resolution["due"], "2026-11-23T12:00:00+00:00");
+    assert!(resolution["calendar"].as_str().unwrap().contains("Always"));
+
+    // Clearing the service's calendar replays the clock on the agreement's.
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/services/{}", shop["id"]),
+            Some(2),
+            json!({"calendar_id": null}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resolution = clock(&sla(&s, &s.agent, &number).await, "resolution").clone();
+    assert_eq!(resolution["due"], "2026-11-23T14:00:00+01:00");
+    let stored: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["sla_due_at"], "2026-11-23T09:00:00Z",
+        "first response, office hours"
+    );
+
+    // Only services have calendars; agents may rename a service but not move its SLA calendar;
+    // stale versions are refused.
+    let ci = created(
+        s.post(
+            &s.admin,
+            "/api/v1/configuration-items",
+            json!({"name": "shop-01"}),
+        )
+        .await,
+    )
+    .await;
+    let p = problem(
+        s.patch(
+            &s.admin,
+            &format!("/api/v1/configuration-items/{}", ci["id"]),
+            Some(1),
+            json!({"calendar_id": 1}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["calendar_id"]);
+    problem(
+        s.patch(
+            &s.agent,
+            &format!("/api/v1/services/{}", shop["id"]),
+            Some(3),
+            json!({"calendar_id": null}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        s.patch(
+            &s.admin,
+            &format!("/api/v1/services/{}", shop["id"]),
+            Some(1),
+            json!({"name": "Shop"}),
+        )
+        .await,
+        StatusCode::PRECONDITION_FAILED,
+    )
+    .await;
+    let p = problem(
+        s.patch(
+            &s.admin,
+            &format!("/api/v1/services/{}", shop["id"]),
+            Some(3),
+            json!({"calendar_id": 999_999}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["calendar_id"]);
     s.stop().await;
 }

@@ -298,6 +298,20 @@ pub struct CreateCatalogueItem {
     pub description: String,
 }
 
+/// Changing a service or a configuration item. Leave a field out to keep it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCatalogueItem {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub state: Option<String>,
+    /// Services only: the business calendar their SLA targets run on (unless a target names its
+    /// own); `null` clears it. Open SLA clocks are replayed.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub calendar_id: Option<Option<i64>>,
+}
+
 /// A page of records.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordPage {

@@ -105,6 +105,7 @@ fn named_field(detail: &str) -> Option<String> {
         incidents::create_incident,
         incidents::update_incident,
         records::create_catalogue_item,
+        records::update_catalogue_item,
         records::list_records,
         records::get_record,
         records::history,

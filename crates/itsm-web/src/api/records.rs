@@ -56,6 +56,10 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
     }
     if matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
         r = r.route(&base, post(move |s, c, b| create_catalogue_item(kind, s, c, b)));
+        r = r.route(
+            &format!("{base}/{{id}}"),
+            axum::routing::patch(move |s, c, p, h, b| update_catalogue_item(kind, s, c, p, h, b)),
+        );
     }
     r
 }
@@ -443,6 +447,36 @@ pub async fn create_catalogue_item(
         .create_catalogue_item(&ctx, kind, &body.name, &body.description)
         .await?;
     Ok(record_response(StatusCode::CREATED, &v))
+}
+
+/// Change a service or a configuration item (name, description, state; a service's calendar).
+/// Requires `If-Match`.
+#[utoipa::path(patch, path = "/api/v1/{collection}/{id}", tag = "records", request_body = dto::UpdateCatalogueItem,
+    params(("collection" = dto::Collection, Path, description = "services or configuration-items"),
+        ("id" = String, Path, description = "number or id"), ("If-Match" = String, Header)),
+    responses((status = 200, body = dto::Record), (status = 409, body = crate::error::Problem),
+        (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 428, body = crate::error::Problem)))]
+pub async fn update_catalogue_item(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    ApiCaller(ctx): ApiCaller,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<dto::UpdateCatalogueItem>,
+) -> Result<Response, ApiError> {
+    let version = super::incidents::if_match(&headers)?;
+    let change = itsm_app::records::CatalogueChange {
+        name: body.name,
+        description: body.description,
+        state: body.state,
+        calendar_id: body.calendar_id.map(|c| c.map(RecordId)),
+    };
+    let v = s
+        .app
+        .update_catalogue_item(&ctx, kind, &id, version, change)
+        .await?;
+    Ok(record_response(StatusCode::OK, &v))
 }
 
 /// The account the token belongs to.

@@ -326,7 +326,7 @@ fn queue_clock(clocks: &[ComputedClock]) -> QueueClock {
 
 /// Replays a batch and keeps what changed: a replay that agrees with the stored clocks writes nothing.
 type Replayed = (
-    Vec<(RecordId, QueueClock)>,
+    Vec<(RecordId, QueueClock, i64)>,
     Vec<ClockRow>,
     Vec<(RecordId, RecordId, String)>,
 );
@@ -355,7 +355,7 @@ fn replay_batch(config: &SlaConfig, batch: &[store::ClockInput], now: jiff::Time
                     })
                     .map(|s| (s.record_id, s.agreement_id, s.target_key.clone())),
             );
-            queue.push((input.id, q));
+            queue.push((input.id, q, input.version));
             rows.extend(clocks.into_iter().map(|cc| cc.row));
         }
     }
@@ -536,7 +536,9 @@ impl App {
             let (queue, rows, stale) = replay
                 .await
                 .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))?;
-            store::replace_clocks(c, &queue, &rows, store::Existing::Stale(&stale)).await?;
+            // Written only where the record is still at the version read: a change that replayed a
+            // record's clocks since then wins over this older replay.
+            store::replace_clocks_at_versions(c, &queue, &rows, &stale).await?;
             batch = next;
         }
         Ok(count)

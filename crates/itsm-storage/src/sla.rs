@@ -103,13 +103,77 @@ pub async fn replace_clocks(
         .bind(serde_json::Value::Array(queue).to_string())
         .execute(&mut *c)
         .await?;
+    let ids: Vec<RecordId> = records.iter().map(|(id, _)| *id).collect();
+    write_clock_rows(c, &ids, rows, existing).await
+}
+
+/// Like [`replace_clocks`] for a recomputation that read its records outside their row locks: only
+/// records still at the version it read are written (on PostgreSQL the update waits for a
+/// concurrent writer and then sees its version), so a change that replayed a record's clocks
+/// meanwhile is never overwritten by the older replay. Answers how many records were written.
+pub async fn replace_clocks_at_versions(
+    c: &mut AnyConnection,
+    records: &[(RecordId, QueueClock, i64)],
+    rows: &[ClockRow],
+    stale: &[(RecordId, RecordId, String)],
+) -> Result<usize> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let pg = backend_of(c) == Backend::Postgres;
+    let queue: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(id, q, version)| {
+            serde_json::json!({
+                "id": id.0,
+                "version": version,
+                "status": q.status,
+                "due_at": q.due_at.map(micros),
+                "warn_at": q.warn_at.map(micros),
+            })
+        })
+        .collect();
+    let sql = if pg {
+        "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
+         FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+         AS v(id BIGINT, version BIGINT, status TEXT, due_at BIGINT, warn_at BIGINT) \
+         WHERE records.id = v.id AND records.version = v.version RETURNING records.id"
+    } else {
+        "UPDATE records SET sla_status = json_extract(v.value, '$.status'), \
+         sla_due_at = json_extract(v.value, '$.due_at'), sla_warn_at = json_extract(v.value, '$.warn_at') \
+         FROM json_each($1) AS v WHERE records.id = json_extract(v.value, '$.id') \
+         AND records.version = json_extract(v.value, '$.version') RETURNING records.id"
+    };
+    let written = sqlx::query(sql)
+        .bind(serde_json::Value::Array(queue).to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let mut ids: Vec<RecordId> = written
+        .iter()
+        .map(|r| Ok(RecordId(r.try_get(0)?)))
+        .collect::<Result<_>>()?;
+    ids.sort_unstable_by_key(|r| r.0);
+    let kept = |id: &RecordId| ids.binary_search_by_key(&id.0, |r| r.0).is_ok();
+    let rows: Vec<ClockRow> = rows.iter().filter(|r| kept(&r.record_id)).cloned().collect();
+    let stale: Vec<(RecordId, RecordId, String)> = stale.iter().filter(|s| kept(&s.0)).cloned().collect();
+    write_clock_rows(c, &ids, &rows, Existing::Stale(&stale)).await?;
+    Ok(ids.len())
+}
+
+/// Deletes the clocks that go and upserts the rest, for records whose queue clock was just written.
+async fn write_clock_rows(
+    c: &mut AnyConnection,
+    records: &[RecordId],
+    rows: &[ClockRow],
+    existing: Existing<'_>,
+) -> Result<()> {
+    let pg = backend_of(c) == Backend::Postgres;
     // Clocks whose target no longer applies go; the rest are inserted or updated in place. Both
     // deletes are driven by the list (an index lookup per entry) on both databases.
     match existing {
         Existing::None => {}
         Existing::Unknown => {
-            let ids =
-                serde_json::Value::Array(records.iter().map(|(id, _)| id.0.into()).collect()).to_string();
+            let ids = serde_json::Value::Array(records.iter().map(|id| id.0.into()).collect()).to_string();
             let sql = if pg {
                 "DELETE FROM sla_clocks WHERE record_id IN \
                  (SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
@@ -229,6 +293,8 @@ pub struct ClockInput {
     pub transitions: Vec<TransitionRow>,
     /// The clocks stored now.
     pub stored: Vec<ClockRow>,
+    /// The record's version when read.
+    pub version: i64,
 }
 
 fn j_i64(v: Option<&serde_json::Value>) -> Option<i64> {
@@ -320,6 +386,7 @@ fn parse_input(v: &serde_json::Value) -> Result<ClockInput> {
         },
         transitions,
         stored,
+        version: j_i64(at(13)).ok_or_else(|| corrupt("version"))?,
     })
 }
 
@@ -343,8 +410,8 @@ pub async fn clock_inputs(
               FROM state_transitions t WHERE t.record_id = r.id), \
              (SELECT COALESCE(json_agg(json_build_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
               k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
-              k.due_at, k.next_notice_at, k.reason, k.computed_at)), '[]') FROM sla_clocks k WHERE k.record_id = r.id) \
-             ) ORDER BY r.id), '[]') AS TEXT) FROM ({filter}) r"
+              k.due_at, k.next_notice_at, k.reason, k.computed_at)), '[]') FROM sla_clocks k WHERE k.record_id = r.id), \
+             r.version) ORDER BY r.id), '[]') AS TEXT) FROM ({filter}) r"
         }
         Backend::Sqlite => {
             "SELECT json_group_array(json_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
@@ -354,8 +421,8 @@ pub async fn clock_inputs(
               (SELECT at, to_state, reason FROM state_transitions WHERE record_id = r.id ORDER BY at, id) t)), \
              json((SELECT json_group_array(json_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
               k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
-              k.due_at, k.next_notice_at, k.reason, k.computed_at)) FROM sla_clocks k WHERE k.record_id = r.id)) \
-             )) FROM ({filter}) r"
+              k.due_at, k.next_notice_at, k.reason, k.computed_at)) FROM sla_clocks k WHERE k.record_id = r.id)), \
+             r.version)) FROM ({filter}) r"
         }
     };
     let sql = sql.replace("{filter}", &filter);

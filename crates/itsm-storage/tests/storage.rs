@@ -28,7 +28,8 @@ both!(
     stale_update_is_refused,
     lists_filter_sort_and_page,
     full_text_search,
-    comments_and_links
+    comments_and_links,
+    an_older_replay_never_overwrites_newer_clocks,
 );
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -524,5 +525,80 @@ async fn comments_and_links(backend: Backend) {
     let (s, t, lt) = links::delete(&mut tx, a.id, link).await.unwrap();
     assert_eq!((s, t, lt), (b.id, a.id, LinkType::DuplicateOf));
     tx.commit().await.unwrap();
+    db.cleanup().await;
+}
+
+/// A recomputation reads records, replays them, and writes later; a record changed meanwhile keeps
+/// the clocks its own change wrote.
+async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
+    use itsm_storage::records::QueueClock;
+    use itsm_storage::sla;
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let a = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "A", 2),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let b = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "B", 2),
+        Some(user),
+        at("2026-02-01T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    // The batch read: both at version 1, with their transitions and (no) stored clocks.
+    let inputs = sla::clock_inputs(
+        &mut tx,
+        &[RecordKind::Incident],
+        None,
+        itsm_domain::RecordId(0),
+        1000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        inputs.iter().map(|i| (i.id, i.version)).collect::<Vec<_>>(),
+        [(a.id, 1), (b.id, 1)]
+    );
+    // Meanwhile B is changed (its own change replays its clocks).
+    let mut f = b.fields();
+    f.state = "on_hold".into();
+    records::update(&mut tx, b.id, 1, &f, at("2026-02-01T10:05:00Z"))
+        .await
+        .unwrap();
+    let fresh = QueueClock {
+        status: Some("paused".into()),
+        ..Default::default()
+    };
+    sla::replace_clocks(&mut tx, &[(b.id, fresh.clone())], &[], sla::Existing::Unknown)
+        .await
+        .unwrap();
+    // The older replay writes A only.
+    let old = QueueClock {
+        status: Some("running".into()),
+        due_at: Some(at("2026-02-01T14:00:00Z")),
+        warn_at: None,
+    };
+    let written = sla::replace_clocks_at_versions(
+        &mut tx,
+        &[(a.id, old.clone(), 1), (b.id, old.clone(), 1)],
+        &[],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(written, 1);
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    assert_eq!(records::get(&mut c, a.id).await.unwrap().unwrap().sla, old);
+    assert_eq!(records::get(&mut c, b.id).await.unwrap().unwrap().sla, fresh);
+    drop(c);
     db.cleanup().await;
 }

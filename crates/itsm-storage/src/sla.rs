@@ -297,96 +297,109 @@ pub struct ClockInput {
     pub version: i64,
 }
 
-fn j_i64(v: Option<&serde_json::Value>) -> Option<i64> {
-    v.and_then(serde_json::Value::as_i64)
-}
-
-fn j_str(v: Option<&serde_json::Value>) -> Option<String> {
-    v.and_then(serde_json::Value::as_str).map(str::to_owned)
-}
-
-fn j_instant(v: Option<&serde_json::Value>) -> Result<Option<jiff::Timestamp>> {
-    j_i64(v).map(instant).transpose()
-}
-
 fn corrupt(what: &str) -> crate::StorageError {
     crate::StorageError::Corrupt(format!("clock inputs: {what}"))
 }
 
-fn parse_input(v: &serde_json::Value) -> Result<ClockInput> {
-    let a = v.as_array().ok_or_else(|| corrupt("not an array"))?;
-    let at = |i: usize| a.get(i);
-    let id = RecordId(j_i64(at(0)).ok_or_else(|| corrupt("id"))?);
-    let kind = j_str(at(1))
-        .and_then(|k| RecordKind::parse(&k))
-        .ok_or_else(|| corrupt("kind"))?;
-    let priority = j_i64(at(4))
-        .filter(|p| *p > 0)
-        .map(|p| i16::try_from(p).unwrap_or(5));
-    let transitions = at(11)
-        .and_then(serde_json::Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .map(|t| {
-                    let t = t.as_array().ok_or_else(|| corrupt("transition"))?;
-                    Ok(TransitionRow {
-                        record_id: id,
-                        at: instant(j_i64(t.first()).ok_or_else(|| corrupt("transition at"))?)?,
-                        to_state: j_str(t.get(1)).ok_or_else(|| corrupt("to_state"))?,
-                        reason: j_str(t.get(2)),
-                    })
+/// The shapes of the JSON document `clock_inputs` reads, deserialized as they are (arrays).
+#[derive(serde::Deserialize)]
+struct InTransition(i64, String, Option<String>);
+
+#[derive(serde::Deserialize)]
+struct InClock(
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+);
+
+#[derive(serde::Deserialize)]
+struct InRecord(
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Vec<InTransition>,
+    Vec<InClock>,
+    i64,
+);
+
+fn opt(v: Option<i64>) -> Result<Option<jiff::Timestamp>> {
+    v.map(instant).transpose()
+}
+
+fn parse_input(r: InRecord) -> Result<ClockInput> {
+    let id = RecordId(r.0);
+    let kind = RecordKind::parse(&r.1).ok_or_else(|| corrupt("kind"))?;
+    let transitions =
+        r.11.into_iter()
+            .map(|t| {
+                Ok(TransitionRow {
+                    record_id: id,
+                    at: instant(t.0)?,
+                    to_state: t.1,
+                    reason: t.2,
                 })
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let stored = at(12)
-        .and_then(serde_json::Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    let c = c.as_array().ok_or_else(|| corrupt("clock"))?;
-                    let g = |i: usize| c.get(i);
-                    Ok(ClockRow {
-                        record_id: id,
-                        agreement_id: RecordId(j_i64(g(0)).ok_or_else(|| corrupt("agreement"))?),
-                        target_key: j_str(g(1)).unwrap_or_default(),
-                        agreement_type: j_str(g(2)).unwrap_or_default(),
-                        metric: j_str(g(3)).unwrap_or_default(),
-                        target_name: j_str(g(4)).unwrap_or_default(),
-                        calendar_id: j_i64(g(5)).map(RecordId),
-                        status: j_str(g(6)).unwrap_or_default(),
-                        target_micros: j_i64(g(7)).unwrap_or(0),
-                        elapsed_micros: j_i64(g(8)).unwrap_or(0),
-                        started_at: j_instant(g(9))?,
-                        stopped_at: j_instant(g(10))?,
-                        due_at: j_instant(g(11))?,
-                        next_notice_at: j_instant(g(12))?,
-                        reason: j_str(g(13)).unwrap_or_default(),
-                        computed_at: instant(j_i64(g(14)).unwrap_or(0))?,
-                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+    let stored =
+        r.12.into_iter()
+            .map(|k| {
+                Ok(ClockRow {
+                    record_id: id,
+                    agreement_id: RecordId(k.0),
+                    target_key: k.1,
+                    agreement_type: k.2,
+                    metric: k.3,
+                    target_name: k.4,
+                    calendar_id: k.5.map(RecordId),
+                    status: k.6,
+                    target_micros: k.7,
+                    elapsed_micros: k.8,
+                    started_at: opt(k.9)?,
+                    stopped_at: opt(k.10)?,
+                    due_at: opt(k.11)?,
+                    next_notice_at: opt(k.12)?,
+                    reason: k.13,
+                    computed_at: instant(k.14)?,
                 })
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
+            })
+            .collect::<Result<Vec<_>>>()?;
     Ok(ClockInput {
         id,
         kind,
-        organization_id: itsm_domain::OrganizationId(j_i64(at(2)).ok_or_else(|| corrupt("organization"))?),
-        service_id: j_i64(at(3)).map(RecordId),
-        priority,
-        assignment_group_id: j_i64(at(5)).map(itsm_domain::GroupId),
-        created_at: instant(j_i64(at(6)).ok_or_else(|| corrupt("created_at"))?)?,
-        first_response_at: j_str(at(7)).and_then(|s| s.parse().ok()),
+        organization_id: itsm_domain::OrganizationId(r.2),
+        service_id: r.3.map(RecordId),
+        priority: r.4.filter(|p| *p > 0).map(|p| i16::try_from(p).unwrap_or(5)),
+        assignment_group_id: r.5.map(itsm_domain::GroupId),
+        created_at: instant(r.6)?,
+        first_response_at: r.7.and_then(|s| s.parse().ok()),
         queue: QueueClock {
-            status: j_str(at(8)),
-            due_at: j_instant(at(9))?,
-            warn_at: j_instant(at(10))?,
+            status: r.8,
+            due_at: opt(r.9)?,
+            warn_at: opt(r.10)?,
         },
         transitions,
         stored,
-        version: j_i64(at(13)).ok_or_else(|| corrupt("version"))?,
+        version: r.13,
     })
 }
 
@@ -428,13 +441,9 @@ pub async fn clock_inputs(
     let sql = sql.replace("{filter}", &filter);
     let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
     let text: Option<String> = row.try_get(0)?;
-    let doc: serde_json::Value =
+    let doc: Vec<InRecord> =
         serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt(&e.to_string()))?;
-    let mut out = doc
-        .as_array()
-        .map(|a| a.iter().map(parse_input).collect::<Result<Vec<_>>>())
-        .transpose()?
-        .unwrap_or_default();
+    let mut out = doc.into_iter().map(parse_input).collect::<Result<Vec<_>>>()?;
     out.sort_by_key(|i| i.id.0);
     Ok(out)
 }

@@ -8,7 +8,7 @@ use itsm_domain::{
 use itsm_storage::records::{self, RecordView};
 use itsm_storage::{people, AnyConnection};
 
-use crate::records::resolve;
+use crate::records::current_for_change;
 use crate::{App, AppError, Ctx, Result};
 
 /// What a caller gives to log an incident.
@@ -121,16 +121,17 @@ impl App {
         let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let current = resolve(self, &mut tx, ctx, RecordKind::Incident, reference)
-            .await?
-            .record;
         // No row lock is needed: the versioned UPDATE in `change_record` refuses the write if anyone
         // changed the incident since this read, so the check here only answers early.
-        if current.version != expected_version {
-            return Err(AppError::VersionMismatch {
-                current: current.version,
-            });
-        }
+        let current = current_for_change(
+            self,
+            &mut tx,
+            ctx,
+            RecordKind::Incident,
+            reference,
+            expected_version,
+        )
+        .await?;
         self.update_incident_in(&mut tx, ctx, &current, &change, now)
             .await?;
         let view = records::get(&mut tx, current.id)

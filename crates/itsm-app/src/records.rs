@@ -67,6 +67,25 @@ pub(crate) async fn resolve(
     }
 }
 
+/// The record a change is based on: resolved within the caller's scope, and still at the version the
+/// caller read (412 otherwise; the versioned write refuses a change that races past this check).
+pub(crate) async fn current_for_change(
+    app: &App,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    reference: &str,
+    expected_version: i64,
+) -> Result<Record> {
+    let current = resolve(app, c, ctx, kind, reference).await?.record;
+    if current.version != expected_version {
+        return Err(AppError::VersionMismatch {
+            current: current.version,
+        });
+    }
+    Ok(current)
+}
+
 /// Which organizations' records a list may show.
 async fn visible_organizations(
     app: &App,
@@ -468,12 +487,7 @@ impl App {
         let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let current = resolve(self, &mut tx, ctx, kind, reference).await?.record;
-        if current.version != expected_version {
-            return Err(AppError::VersionMismatch {
-                current: current.version,
-            });
-        }
+        let current = current_for_change(self, &mut tx, ctx, kind, reference, expected_version).await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         if let Some(n) = &change.name {

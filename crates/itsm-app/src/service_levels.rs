@@ -913,14 +913,15 @@ impl App {
         let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let current = resolve(self, &mut tx, ctx, RecordKind::Calendar, reference)
-            .await?
-            .record;
-        if current.version != expected_version {
-            return Err(AppError::VersionMismatch {
-                current: current.version,
-            });
-        }
+        let current = crate::records::current_for_change(
+            self,
+            &mut tx,
+            ctx,
+            RecordKind::Calendar,
+            reference,
+            expected_version,
+        )
+        .await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         if let Some(name) = &change.name {
@@ -1233,14 +1234,15 @@ impl App {
         let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let current = resolve(self, &mut tx, ctx, RecordKind::Agreement, reference)
-            .await?
-            .record;
-        if current.version != expected_version {
-            return Err(AppError::VersionMismatch {
-                current: current.version,
-            });
-        }
+        let current = crate::records::current_for_change(
+            self,
+            &mut tx,
+            ctx,
+            RecordKind::Agreement,
+            reference,
+            expected_version,
+        )
+        .await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         if let Some(t) = &change.title {

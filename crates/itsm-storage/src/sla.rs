@@ -79,17 +79,7 @@ pub async fn replace_clocks(
         return Ok(());
     }
     let pg = backend_of(c) == Backend::Postgres;
-    let queue: Vec<serde_json::Value> = records
-        .iter()
-        .map(|(id, q)| {
-            serde_json::json!({
-                "id": id.0,
-                "status": q.status,
-                "due_at": q.due_at.map(micros),
-                "warn_at": q.warn_at.map(micros),
-            })
-        })
-        .collect();
+    let queue: Vec<serde_json::Value> = records.iter().map(|(id, q)| queue_entry(*id, q, None)).collect();
     let sql = if pg {
         "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
          FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, status TEXT, due_at BIGINT, warn_at BIGINT) \
@@ -105,6 +95,17 @@ pub async fn replace_clocks(
         .await?;
     let ids: Vec<RecordId> = records.iter().map(|(id, _)| *id).collect();
     write_clock_rows(c, &ids, rows, existing).await
+}
+
+/// A record's queue clock as the JSON the update statements unpack.
+fn queue_entry(id: RecordId, q: &QueueClock, version: Option<i64>) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.0,
+        "version": version,
+        "status": q.status,
+        "due_at": q.due_at.map(micros),
+        "warn_at": q.warn_at.map(micros),
+    })
 }
 
 /// Like [`replace_clocks`] for a recomputation that read its records outside their row locks: only
@@ -123,15 +124,7 @@ pub async fn replace_clocks_at_versions(
     let pg = backend_of(c) == Backend::Postgres;
     let queue: Vec<serde_json::Value> = records
         .iter()
-        .map(|(id, q, version)| {
-            serde_json::json!({
-                "id": id.0,
-                "version": version,
-                "status": q.status,
-                "due_at": q.due_at.map(micros),
-                "warn_at": q.warn_at.map(micros),
-            })
-        })
+        .map(|(id, q, version)| queue_entry(*id, q, Some(*version)))
         .collect();
     let sql = if pg {
         "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \

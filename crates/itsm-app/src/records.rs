@@ -86,6 +86,37 @@ pub(crate) async fn current_for_change(
     Ok(current)
 }
 
+/// What every kind's change may set: the title (called `title_field` for people, such as `name`),
+/// the description and, as its lifecycle allows, the state.
+pub(crate) struct CommonChange<'a> {
+    pub title_field: &'a str,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
+impl CommonChange<'_> {
+    /// Applies the change to `after`, collecting field errors; an illegal state move fails at once.
+    pub(crate) fn apply(
+        &self,
+        current: &Record,
+        after: &mut RecordFields,
+        errors: &mut ValidationError,
+    ) -> Result<()> {
+        if let Some(t) = self.title {
+            after.title = required_text(errors, self.title_field, t, 200);
+        }
+        if let Some(d) = self.description {
+            after.description = optional_text(errors, "description", d, COMMENT_MAX);
+        }
+        if let Some(state) = self.state {
+            current.kind.lifecycle().check(&current.state, state)?;
+            after.state = state.to_owned();
+        }
+        Ok(())
+    }
+}
+
 /// Which organizations' records a list may show.
 async fn visible_organizations(
     app: &App,
@@ -490,16 +521,13 @@ impl App {
         let current = current_for_change(self, &mut tx, ctx, kind, reference, expected_version).await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
-        if let Some(n) = &change.name {
-            after.title = required_text(&mut errors, "name", n, 200);
+        CommonChange {
+            title_field: "name",
+            title: change.name.as_deref(),
+            description: change.description.as_deref(),
+            state: change.state.as_deref(),
         }
-        if let Some(d) = &change.description {
-            after.description = optional_text(&mut errors, "description", d, 20_000);
-        }
-        if let Some(state) = &change.state {
-            kind.lifecycle().check(&current.state, state)?;
-            after.state = state.clone();
-        }
+        .apply(&current, &mut after, &mut errors)?;
         let calendar_changed = match change.calendar_id {
             Some(_) if kind != RecordKind::Service => {
                 errors.add("calendar_id", "only services have a calendar");

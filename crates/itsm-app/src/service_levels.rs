@@ -19,7 +19,7 @@ use itsm_storage::sla::{self as store, ClockRow, Notice, TransitionRow};
 use itsm_storage::{people, AnyConnection};
 use serde_json::{json, Value};
 
-use crate::records::{resolve, write_event};
+use crate::records::{resolve, write_event, CommonChange};
 use crate::{App, AppError, Ctx, Result};
 
 /// The calendar used when neither a target, its agreement nor the settings name one.
@@ -924,12 +924,13 @@ impl App {
         .await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
-        if let Some(name) = &change.name {
-            after.title = required_text(&mut errors, "name", name, 200);
+        CommonChange {
+            title_field: "name",
+            title: change.name.as_deref(),
+            description: change.description.as_deref(),
+            state: change.state.as_deref(),
         }
-        if let Some(d) = &change.description {
-            after.description = optional_text(&mut errors, "description", d, 20_000);
-        }
+        .apply(&current, &mut after, &mut errors)?;
         let was_default = current.details.get(IS_DEFAULT) == Some(&Value::Bool(true));
         let is_default = change.is_default.unwrap_or(was_default);
         let definition = calendar_of(&current).map(|(c, _)| {
@@ -949,10 +950,6 @@ impl App {
             Some(Ok(cal)) => after.details = calendar_details(&cal, is_default),
             Some(Err(v)) => errors.errors.extend(v.errors),
             None => errors.add("time_zone", "the stored calendar is unreadable"),
-        }
-        if let Some(state) = &change.state {
-            RecordKind::Calendar.lifecycle().check(&current.state, state)?;
-            after.state = state.clone();
         }
         errors.into_result()?;
         if is_default && !was_default {
@@ -1245,21 +1242,18 @@ impl App {
         .await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
-        if let Some(t) = &change.title {
-            after.title = required_text(&mut errors, "title", t, 200);
+        CommonChange {
+            title_field: "title",
+            title: change.title.as_deref(),
+            description: change.description.as_deref(),
+            state: change.state.as_deref(),
         }
-        if let Some(d) = &change.description {
-            after.description = optional_text(&mut errors, "description", d, 20_000);
-        }
+        .apply(&current, &mut after, &mut errors)?;
         if let Some(o) = change.owner_id {
             after.assignee_id = o;
         }
         if let Some(g) = change.assignment_group_id {
             after.assignment_group_id = g;
-        }
-        if let Some(state) = &change.state {
-            RecordKind::Agreement.lifecycle().check(&current.state, state)?;
-            after.state = state.clone();
         }
         let mut terms = match change.terms {
             Some(t) => t,

@@ -591,6 +591,38 @@ fn catalogue_fields(
     }
 }
 
+/// The demo's Berlin service desk: weekdays 08:00-12:00 and 13:00-18:00, German public holidays.
+/// `itsm bench-sla` measures on the same calendar.
+pub fn europe_office_hours() -> itsm_domain::calendar::CalendarDefinition {
+    itsm_domain::calendar::CalendarDefinition {
+        time_zone: "Europe/Berlin".into(),
+        working_hours: weekly(
+            &["monday", "tuesday", "wednesday", "thursday", "friday"],
+            &[("08:00", "12:00"), ("13:00", "18:00")],
+        ),
+        holidays: [
+            "01-01",
+            "05-01",
+            "10-03",
+            "12-24",
+            "12-25",
+            "12-26",
+            "12-31",
+            "2026-04-03",
+            "2026-04-06",
+            "2026-05-14",
+            "2026-05-25",
+            "2027-03-26",
+            "2027-03-29",
+            "2027-05-06",
+            "2027-05-17",
+        ]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect(),
+    }
+}
+
 /// What the incident loader needs to know of the service level setup.
 struct Levels {
     /// The month in which a quarter of the incidents run late.
@@ -664,30 +696,7 @@ async fn service_levels(
                 name: "Northwind Europe office hours".into(),
                 description:
                     "The service desk in Berlin: weekdays with a lunch break, German public holidays.".into(),
-                definition: CalendarDefinition {
-                    time_zone: "Europe/Berlin".into(),
-                    working_hours: weekly(&WEEKDAYS, &[("08:00", "12:00"), ("13:00", "18:00")]),
-                    holidays: [
-                        "01-01",
-                        "05-01",
-                        "10-03",
-                        "12-24",
-                        "12-25",
-                        "12-26",
-                        "12-31",
-                        "2026-04-03",
-                        "2026-04-06",
-                        "2026-05-14",
-                        "2026-05-25",
-                        "2027-03-26",
-                        "2027-03-29",
-                        "2027-05-06",
-                        "2027-05-17",
-                    ]
-                    .iter()
-                    .map(|h| (*h).to_owned())
-                    .collect(),
-                },
+                definition: europe_office_hours(),
                 is_default: true,
             },
             start,

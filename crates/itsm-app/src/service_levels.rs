@@ -72,20 +72,6 @@ impl SlaConfig {
     }
 }
 
-/// The `details` key that marks the default calendar.
-const IS_DEFAULT: &str = "is_default";
-
-/// Reads a calendar record: its definition, and whether it is the default.
-fn calendar_of(r: &Record) -> Option<(BusinessCalendar, bool)> {
-    let mut details = r.details.clone();
-    let is_default = details
-        .remove(IS_DEFAULT)
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let def: CalendarDefinition = serde_json::from_value(Value::Object(details)).ok()?;
-    Some((BusinessCalendar::new(&def).ok()?, is_default))
-}
-
 /// A clock replayed for a record and one target.
 #[derive(Debug, Clone)]
 pub struct ComputedClock {
@@ -184,10 +170,6 @@ fn events_of(record: &ClockSubject, transitions: &[TransitionRow]) -> Vec<ClockE
     events
 }
 
-fn status_of(clock: &Clock) -> &'static str {
-    clock.status.as_str()
-}
-
 /// Replays every clock of one record: pure, so recomputing many records is a loop over memory.
 fn compute(
     config: &SlaConfig,
@@ -250,7 +232,7 @@ fn compute(
             metric: target.metric.as_str().to_owned(),
             target_name: target.name.clone(),
             calendar_id: entry.id,
-            status: status_of(&clock).to_owned(),
+            status: clock.status.as_str().to_owned(),
             target_micros: clock.target_micros,
             elapsed_micros: clock.elapsed_micros,
             started_at: clock.started_at,
@@ -390,7 +372,7 @@ impl App {
             let r = &v.record;
             match r.kind {
                 RecordKind::Calendar => {
-                    let Some((calendar, is_default)) = calendar_of(r) else {
+                    let Some((calendar, is_default)) = slm::calendar_of(r) else {
                         tracing::warn!(calendar = r.id.0, "stored calendar does not validate; skipped");
                         continue;
                     };
@@ -503,7 +485,7 @@ impl App {
             record_id: record.id,
             at: record.created_at,
             to_state: record.state.clone(),
-            reason: record.fields().state_reason().map(str::to_owned),
+            reason: record.state_reason().map(str::to_owned),
         }];
         let clocks = compute(&config, &ClockSubject::from(record), &created, record.created_at);
         let queue = [(record.id, queue_clock(&clocks))];
@@ -809,15 +791,6 @@ pub struct DueAnswer {
     pub time_zone: String,
 }
 
-fn calendar_details(cal: &BusinessCalendar, is_default: bool) -> serde_json::Map<String, Value> {
-    let mut m = match serde_json::to_value(cal.definition()) {
-        Ok(Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    m.insert(IS_DEFAULT.into(), Value::Bool(is_default));
-    m
-}
-
 /// Checks pauses and a target for the what-if answers.
 fn what_if_pauses(pauses: &[(jiff::Timestamp, jiff::Timestamp)]) -> Result<Pauses> {
     if pauses.len() > 1_000 {
@@ -866,7 +839,7 @@ impl App {
             title,
             description,
             state: RecordKind::Calendar.lifecycle().initial.to_owned(),
-            details: calendar_details(&calendar, input.is_default),
+            details: slm::calendar_details(&calendar, input.is_default),
             ..Default::default()
         };
         if input.is_default {
@@ -890,11 +863,13 @@ impl App {
     ) -> Result<()> {
         for v in records::all_of_kinds(c, &[RecordKind::Calendar], 100_000).await? {
             let r = v.record;
-            if Some(r.id) == except || r.details.get(IS_DEFAULT) != Some(&Value::Bool(true)) {
+            if Some(r.id) == except || !slm::is_default_calendar(&r) {
                 continue;
             }
             let mut after = r.fields();
-            after.details.insert(IS_DEFAULT.into(), Value::Bool(false));
+            after
+                .details
+                .insert(slm::CALENDAR_IS_DEFAULT.into(), Value::Bool(false));
             self.change_record(c, ctx, &r, &after, now).await?;
         }
         Ok(())
@@ -931,9 +906,9 @@ impl App {
             state: change.state.as_deref(),
         }
         .apply(&current, &mut after, &mut errors)?;
-        let was_default = current.details.get(IS_DEFAULT) == Some(&Value::Bool(true));
+        let was_default = slm::is_default_calendar(&current);
         let is_default = change.is_default.unwrap_or(was_default);
-        let definition = calendar_of(&current).map(|(c, _)| {
+        let definition = slm::calendar_of(&current).map(|(c, _)| {
             let mut d = c.definition().clone();
             if let Some(tz) = change.time_zone {
                 d.time_zone = tz;
@@ -947,7 +922,7 @@ impl App {
             d
         });
         match definition.as_ref().map(BusinessCalendar::new) {
-            Some(Ok(cal)) => after.details = calendar_details(&cal, is_default),
+            Some(Ok(cal)) => after.details = slm::calendar_details(&cal, is_default),
             Some(Err(v)) => errors.errors.extend(v.errors),
             None => errors.add("time_zone", "the stored calendar is unreadable"),
         }
@@ -970,7 +945,7 @@ impl App {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
         let view = resolve(self, &mut c, ctx, RecordKind::Calendar, reference).await?;
-        let (cal, _) = calendar_of(&view.record)
+        let (cal, _) = slm::calendar_of(&view.record)
             .ok_or_else(|| AppError::Setup(format!("calendar {reference} does not validate")))?;
         Ok((view, cal))
     }

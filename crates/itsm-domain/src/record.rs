@@ -135,6 +135,11 @@ impl Record {
         self.updated_at = at;
     }
 
+    /// Why the record waits in its state (see [`RecordFields::state_reason`]).
+    pub fn state_reason(&self) -> Option<&str> {
+        self.detail_str(STATE_REASON)
+    }
+
     pub fn detail_str(&self, name: &str) -> Option<&str> {
         self.details.get(name).and_then(Value::as_str)
     }

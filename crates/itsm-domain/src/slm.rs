@@ -235,10 +235,34 @@ impl AgreementTerms {
     }
 }
 
-/// Reads a calendar record's definition.
-pub fn calendar_of(record: &Record) -> Option<BusinessCalendar> {
-    let def: CalendarDefinition = serde_json::from_value(Value::Object(record.details.clone())).ok()?;
-    BusinessCalendar::new(&def).ok()
+/// The `details` key that marks the default calendar; the rest of a calendar record's details is its
+/// definition.
+pub const CALENDAR_IS_DEFAULT: &str = "is_default";
+
+/// Reads a calendar record: its definition, and whether it is the default.
+pub fn calendar_of(record: &Record) -> Option<(BusinessCalendar, bool)> {
+    let mut details = record.details.clone();
+    let is_default = details
+        .remove(CALENDAR_IS_DEFAULT)
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let def: CalendarDefinition = serde_json::from_value(Value::Object(details)).ok()?;
+    Some((BusinessCalendar::new(&def).ok()?, is_default))
+}
+
+/// Whether a calendar record is the default calendar.
+pub fn is_default_calendar(record: &Record) -> bool {
+    record.details.get(CALENDAR_IS_DEFAULT) == Some(&Value::Bool(true))
+}
+
+/// A calendar record's details: its normalized definition and whether it is the default.
+pub fn calendar_details(calendar: &BusinessCalendar, is_default: bool) -> Map<String, Value> {
+    let mut m = match serde_json::to_value(calendar.definition()) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    m.insert(CALENDAR_IS_DEFAULT.into(), Value::Bool(is_default));
+    m
 }
 
 /// An agreement as the matcher sees it.

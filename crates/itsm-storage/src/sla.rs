@@ -397,7 +397,7 @@ fn parse_input(r: InRecord) -> Result<ClockInput> {
 }
 
 /// The replay inputs of up to `limit` records of `kinds` after `after` (by id) whose clocks may still
-/// move (see [`measured_records`]), each with its transitions and stored clocks: one row per call,
+/// move (see `measured_filter`), each with its transitions and stored clocks: one row per call,
 /// a JSON document built by the database, so a batch costs one round trip whatever its size.
 pub async fn clock_inputs(
     c: &mut AnyConnection,
@@ -486,22 +486,8 @@ pub async fn transitions_of(c: &mut AnyConnection, records: &[RecordId]) -> Resu
     Ok(out)
 }
 
-/// Ids of records of `kinds` whose clocks may still move: not in a final state of their lifecycle,
-/// or (when `closed_since` is given) updated since then. Walks by id, `limit` at a time.
-pub async fn measured_records(
-    c: &mut AnyConnection,
-    kinds: &[RecordKind],
-    closed_since: Option<jiff::Timestamp>,
-    after: RecordId,
-    limit: u32,
-) -> Result<Vec<RecordId>> {
-    let (filter, binds) = measured_filter(kinds, closed_since, after, limit);
-    let sql = format!("SELECT id FROM ({filter}) m");
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
-    rows.iter().map(|r| Ok(RecordId(r.try_get(0)?))).collect()
-}
-
-/// `SELECT * FROM records` limited to records whose clocks may still move, after an id, by id.
+/// `SELECT * FROM records` limited to records of `kinds` whose clocks may still move (not in a final
+/// state, or updated since `closed_since` when given), after an id, by id.
 fn measured_filter(
     kinds: &[RecordKind],
     closed_since: Option<jiff::Timestamp>,

@@ -22,40 +22,9 @@ pub struct SlaBenchOptions {
     pub computations: usize,
 }
 
+/// The demo's Berlin office calendar: lunch break and 15 holidays.
 fn office_definition() -> CalendarDefinition {
-    let day = vec![
-        ["08:00".to_owned(), "12:00".to_owned()],
-        ["13:00".to_owned(), "18:00".to_owned()],
-    ];
-    CalendarDefinition {
-        time_zone: "Europe/Berlin".into(),
-        working_hours: WorkingHoursDefinition::Weekly(
-            ["monday", "tuesday", "wednesday", "thursday", "friday"]
-                .iter()
-                .map(|d| ((*d).to_owned(), day.clone()))
-                .collect(),
-        ),
-        holidays: [
-            "01-01",
-            "05-01",
-            "10-03",
-            "12-24",
-            "12-25",
-            "12-26",
-            "12-31",
-            "2026-04-03",
-            "2026-04-06",
-            "2026-05-14",
-            "2026-05-25",
-            "2027-03-26",
-            "2027-03-29",
-            "2027-05-06",
-            "2027-05-17",
-        ]
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect(),
-    }
+    itsm_app::demo::europe_office_hours()
 }
 
 fn per_call(name: &str, mut samples: Vec<Duration>) {

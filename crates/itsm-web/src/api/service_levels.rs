@@ -532,7 +532,7 @@ pub async fn events(
     ))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
@@ -576,10 +576,11 @@ pub struct BreachRow {
     pub why: String,
 }
 
-/// The report's period and grouping, with defaults, or the field that is wrong.
+/// The report's period and grouping, with defaults relative to `now` (UTC days), or the field that
+/// is wrong.
 pub fn report_params(
     q: &ReportQuery,
-    today: jiff::civil::Date,
+    now: jiff::Timestamp,
 ) -> Result<
     (
         itsm_app::service_levels::ReportBy,
@@ -589,6 +590,7 @@ pub fn report_params(
     ),
     ApiError,
 > {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let by = match q.by.as_deref() {
         None | Some("") => itsm_app::service_levels::ReportBy::Month,
         Some(b) => itsm_app::service_levels::ReportBy::parse(b).ok_or_else(|| {
@@ -630,8 +632,13 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// The attainment report as CSV.
-pub fn attainment_csv(by: itsm_app::service_levels::ReportBy, rows: &[AttainmentRow]) -> String {
+/// The attainment report as a CSV download.
+pub fn attainment_csv(
+    by: itsm_app::service_levels::ReportBy,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+    rows: &[AttainmentRow],
+) -> Response {
     let mut body = format!("{},met,breached,attainment_percent\n", by.as_str());
     for r in rows {
         body.push_str(&format!(
@@ -642,11 +649,14 @@ pub fn attainment_csv(by: itsm_app::service_levels::ReportBy, rows: &[Attainment
             r.attainment_percent.map(|p| p.to_string()).unwrap_or_default()
         ));
     }
-    body
+    csv_response(
+        &format!("sla-attainment-by-{}-{from}-{to}.csv", by.as_str()),
+        body,
+    )
 }
 
-/// The breaches as CSV.
-pub fn breaches_csv(rows: &[BreachRow]) -> String {
+/// The breaches as a CSV download.
+pub fn breaches_csv(from: jiff::civil::Date, to: jiff::civil::Date, rows: &[BreachRow]) -> Response {
     let mut body = String::from(
         "record,title,organization,agreement,target,metric,target_minutes,elapsed_minutes,due_at,stopped_at\n",
     );
@@ -665,10 +675,10 @@ pub fn breaches_csv(rows: &[BreachRow]) -> String {
             b.stopped_at.as_deref().unwrap_or("")
         ));
     }
-    body
+    csv_response(&format!("sla-breaches-{from}-{to}.csv"), body)
 }
 
-pub fn csv_response(name: &str, body: String) -> Response {
+fn csv_response(name: &str, body: String) -> Response {
     use axum::response::IntoResponse;
     (
         StatusCode::OK,
@@ -709,14 +719,10 @@ pub async fn attainment(
 ) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
     let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
-    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let (by, from, to, csv) = report_params(&q, today)?;
+    let (by, from, to, csv) = report_params(&q, s.app.now())?;
     let rows = attainment_rows(s.app.sla_attainment(&ctx, from, to, by).await?);
     if csv {
-        return Ok(csv_response(
-            &format!("sla-attainment-by-{}-{from}-{to}.csv", by.as_str()),
-            attainment_csv(by, &rows),
-        ));
+        return Ok(attainment_csv(by, from, to, &rows));
     }
     Ok(Json(rows).into_response())
 }
@@ -754,18 +760,14 @@ pub async fn breaches(
 ) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
     let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
-    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let (_, from, to, csv) = report_params(&q, today)?;
+    let (_, from, to, csv) = report_params(&q, s.app.now())?;
     let limit = q.limit.unwrap_or(500);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 10000"));
     }
     let rows = breach_rows(s.app.sla_breaches(&ctx, from, to, limit).await?);
     if csv {
-        return Ok(csv_response(
-            &format!("sla-breaches-{from}-{to}.csv"),
-            breaches_csv(&rows),
-        ));
+        return Ok(breaches_csv(from, to, &rows));
     }
     Ok(Json(rows).into_response())
 }

@@ -253,7 +253,7 @@ pub async fn overview(State(s): State<AppState>, u: UiUser) -> Response {
             .map(|v| CalendarRow {
                 number: v.record.readable_number().to_string(),
                 time_zone: v.record.detail_str("time_zone").unwrap_or("").to_owned(),
-                is_default: v.record.details.get("is_default") == Some(&serde_json::Value::Bool(true)),
+                is_default: itsm_domain::slm::is_default_calendar(&v.record),
                 state: v.record.state,
                 title: v.record.title,
             })
@@ -490,13 +490,6 @@ pub async fn calendar(
 
 // ---------------------------------------------------------------- the attainment report
 
-#[derive(Deserialize, Default)]
-pub struct ReportForm {
-    by: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
 /// One bar of the chart, in SVG units.
 pub struct Bar {
     x: usize,
@@ -550,39 +543,20 @@ fn bars(rows: &[crate::api::service_levels::AttainmentRow]) -> Vec<Bar> {
         .collect()
 }
 
-fn report_query(f: &ReportForm) -> crate::api::service_levels::ReportQuery {
-    crate::api::service_levels::ReportQuery {
-        by: f.by.clone(),
-        from: f.from.clone(),
-        to: f.to.clone(),
-        format: None,
-        limit: None,
-    }
-}
-
 pub async fn report(
     State(s): State<AppState>,
     u: UiUser,
-    q: Result<Query<ReportForm>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::service_levels::ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     use crate::api::service_levels::{attainment_rows, breach_rows, report_params};
     let Query(f) = q.unwrap_or_default();
     let mut layout = Layout::of(&u);
-    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let (by, from, to) = match report_params(&report_query(&f), today) {
+    let now = s.app.now();
+    let (by, from, to) = match report_params(&f, now) {
         Ok((by, from, to, _)) => (by, from, to),
         Err(e) => {
             layout.error = Some(e.detail.clone());
-            let (by, from, to, _) = match report_params(
-                &crate::api::service_levels::ReportQuery {
-                    by: None,
-                    from: None,
-                    to: None,
-                    format: None,
-                    limit: None,
-                },
-                today,
-            ) {
+            let (by, from, to, _) = match report_params(&Default::default(), now) {
                 Ok(x) => x,
                 Err(_) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "report defaults"),
             };
@@ -622,14 +596,13 @@ pub async fn report_csv(
     State(s): State<AppState>,
     u: UiUser,
     Path(which): Path<String>,
-    q: Result<Query<ReportForm>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::service_levels::ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     use crate::api::service_levels::{
-        attainment_csv, attainment_rows, breach_rows, breaches_csv, csv_response, report_params,
+        attainment_csv, attainment_rows, breach_rows, breaches_csv, report_params,
     };
     let Query(f) = q.unwrap_or_default();
-    let today = s.app.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let Ok((by, from, to, _)) = report_params(&report_query(&f), today) else {
+    let Ok((by, from, to, _)) = report_params(&f, s.app.now()) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "The report's period or grouping is not valid.",
@@ -637,17 +610,11 @@ pub async fn report_csv(
     };
     match which.as_str() {
         "sla-attainment.csv" => match s.app.sla_attainment(&u.ctx, from, to, by).await {
-            Ok(rows) => csv_response(
-                &format!("sla-attainment-by-{}-{from}-{to}.csv", by.as_str()),
-                attainment_csv(by, &attainment_rows(rows)),
-            ),
+            Ok(rows) => attainment_csv(by, from, to, &attainment_rows(rows)),
             Err(e) => failure_page(e),
         },
         "sla-breaches.csv" => match s.app.sla_breaches(&u.ctx, from, to, 10_000).await {
-            Ok(rows) => csv_response(
-                &format!("sla-breaches-{from}-{to}.csv"),
-                breaches_csv(&breach_rows(rows)),
-            ),
+            Ok(rows) => breaches_csv(from, to, &breach_rows(rows)),
             Err(e) => failure_page(e),
         },
         _ => error_page(StatusCode::NOT_FOUND, "No such report."),

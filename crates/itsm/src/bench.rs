@@ -80,35 +80,43 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-pub async fn run(o: BenchOptions) -> Result<(), String> {
+/// Opens and migrates a benchmark's database, which must be empty (no users, no organizations),
+/// with the provider organization every benchmark needs.
+pub async fn open_empty(database_url: &str, max_connections: u32) -> Result<App, String> {
     let err = |e: itsm_app::AppError| e.to_string();
     let store = Store::connect(
-        &o.database_url,
+        database_url,
         &StoreOptions {
-            max_connections: 32,
+            max_connections,
             ..Default::default()
         },
     )
     .await
     .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
-    println!(
-        "itsm bench on {} ({} records to load)",
-        store.backend().name(),
-        o.records
-    );
     let app = App::new(store, Arc::new(SystemClock), Settings::default());
     let sys = Ctx::system();
-
     let mut c = app.store().read().await.map_err(|e| e.to_string())?;
-    let empty = !itsm_app::has_users(&mut c).await.map_err(err)?;
+    let users = itsm_app::has_users(&mut c).await.map_err(err)?;
     drop(c);
-    if !empty {
+    if users || !app.organizations(&sys).await.map_err(err)?.is_empty() {
         return Err("the bench database must be empty; give a fresh database URL".into());
     }
     app.add_organization(&sys, "Bench provider", "provider")
         .await
         .map_err(err)?;
+    Ok(app)
+}
+
+pub async fn run(o: BenchOptions) -> Result<(), String> {
+    let err = |e: itsm_app::AppError| e.to_string();
+    let app = open_empty(&o.database_url, 32).await?;
+    println!(
+        "itsm bench on {} ({} records to load)",
+        app.store().backend().name(),
+        o.records
+    );
+    let sys = Ctx::system();
     let mut orgs = Vec::new();
     for n in 1..=3 {
         orgs.push(

@@ -3,11 +3,10 @@
 //! open clock of N incidents when an agreement comes into force and when asked to, and one run of the
 //! warning job. Prints figures; nothing here passes or fails.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
-use itsm_app::{App, Ctx, Settings, Store, StoreOptions, SystemClock};
+use itsm_app::Ctx;
 use itsm_domain::calendar::{BusinessCalendar, CalendarDefinition, Pauses, WorkingHoursDefinition};
 use itsm_domain::sla::Metric;
 use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
@@ -106,27 +105,13 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
         return Ok(());
     }
     let err = |e: itsm_app::AppError| e.to_string();
-    let store = Store::connect(&o.database_url, &StoreOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
+    let app = crate::bench::open_empty(&o.database_url, 16).await?;
     println!(
         "clocks on {} with {} open incidents",
-        store.backend().name(),
+        app.store().backend().name(),
         o.records
     );
-    let app = App::new(store, Arc::new(SystemClock), Settings::default());
     let sys = Ctx::system();
-    let mut c = app.store().read().await.map_err(|e| e.to_string())?;
-    let empty = !itsm_app::has_users(&mut c).await.map_err(err)?;
-    drop(c);
-    let orgs = app.organizations(&sys).await.map_err(err)?;
-    if !empty || !orgs.is_empty() {
-        return Err("the bench database must be empty; give a fresh database URL".into());
-    }
-    app.add_organization(&sys, "Bench provider", "provider")
-        .await
-        .map_err(err)?;
     let customer = app
         .add_organization(&sys, "Bench customer", "customer")
         .await

@@ -37,6 +37,9 @@ pub enum AppError {
     Setup(String),
     #[error("storage failure: {0}")]
     Storage(StorageError),
+    /// A failure of the server itself, such as a background writer that went away.
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl From<StorageError> for AppError {

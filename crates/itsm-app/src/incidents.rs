@@ -29,17 +29,14 @@ pub struct NewIncidentInput {
 }
 
 impl App {
-    /// Logs an incident.
+    /// Logs an incident. Validation reads on a connection of its own; the write joins whatever
+    /// other creations are waiting for the writer (see `group_commit`).
     pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
         ctx.require(Permission::CreateIncident)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let record = self.create_incident_in(&mut tx, ctx, input, now).await?;
-        let view = records::get(&mut tx, record)
-            .await?
-            .ok_or_else(|| AppError::NotFound("incident".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        let mut c = self.store().read().await?;
+        let fields = self.incident_fields(&mut c, ctx, input).await?;
+        drop(c);
+        self.create_gathered(ctx, RecordKind::Incident, fields).await
     }
 
     /// Logs an incident inside the caller's transaction at instant `now` (used by bulk loaders).
@@ -47,9 +44,24 @@ impl App {
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
-        mut input: NewIncidentInput,
+        input: NewIncidentInput,
         now: jiff::Timestamp,
     ) -> Result<RecordId> {
+        let fields = self.incident_fields(c, ctx, input).await?;
+        Ok(self
+            .create_record(c, ctx, RecordKind::Incident, &fields, now)
+            .await?
+            .id)
+    }
+
+    /// Checks a new incident (permission, the customer's own organization, priority, references)
+    /// and answers the fields it is created with.
+    async fn incident_fields(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        mut input: NewIncidentInput,
+    ) -> Result<RecordFields> {
         ctx.require(Permission::CreateIncident)?;
         let mut errors = ValidationError::new();
         if let Some(actor) = ctx.actor().filter(|a| a.role == Role::Customer) {
@@ -102,11 +114,7 @@ impl App {
             check_references(c, f, None, &mut errors).await?;
         }
         errors.into_result()?;
-        let fields = fields.ok_or_else(ValidationError::new)?;
-        Ok(self
-            .create_record(c, ctx, RecordKind::Incident, &fields, now)
-            .await?
-            .id)
+        Ok(fields.ok_or_else(ValidationError::new)?)
     }
 
     /// Changes an incident that is still at `expected_version`.

@@ -7,6 +7,7 @@ mod ctx;
 pub mod demo;
 mod directory;
 mod error;
+mod group_commit;
 pub mod incidents;
 pub mod records;
 pub mod service_levels;
@@ -91,6 +92,8 @@ struct Inner {
     throttle: auth::SignInThrottle,
     /// Agreements and calendars as SLA clocks use them; see `App::sla_config`.
     sla_config: RwLock<Option<Arc<service_levels::SlaConfig>>>,
+    /// Creations waiting to be written together; see `group_commit`.
+    creations: group_commit::CreationQueue,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
                 provider: RwLock::new(None),
                 throttle: auth::SignInThrottle::default(),
                 sla_config: RwLock::new(None),
+                creations: group_commit::CreationQueue::default(),
             }),
         }
     }

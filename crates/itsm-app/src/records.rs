@@ -583,6 +583,24 @@ impl App {
     }
 }
 
+/// A record to create: by whom, of what kind, with which fields, at which instant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Creation<'a> {
+    pub ctx: &'a Ctx,
+    pub kind: RecordKind,
+    pub fields: &'a RecordFields,
+    pub at: jiff::Timestamp,
+}
+
+/// A change to write: by whom, the record as read, its new fields, at which instant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Change<'a> {
+    pub ctx: &'a Ctx,
+    pub before: &'a Record,
+    pub after: &'a RecordFields,
+    pub at: jiff::Timestamp,
+}
+
 /// The summary of a comment event that is an internal note; such events are hidden from customers.
 pub const INTERNAL_NOTE: &str = "internal note";
 pub const PUBLIC_REPLY: &str = "public reply";
@@ -622,37 +640,79 @@ impl App {
         fields: &RecordFields,
         now: jiff::Timestamp,
     ) -> Result<Record> {
-        let record = records::insert(c, kind, fields, ctx.user_id(), now).await?;
-        let changes = diff_fields(&FieldMap::new(), &fields.audit_map());
-        let event = write_event(
-            c,
+        let creation = Creation {
             ctx,
-            Subject::Record(record.id),
-            "created",
-            now,
-            String::new(),
-            &changes,
-        )
-        .await?;
-        audit::write_transition(
-            c,
-            &NewTransition {
+            kind,
+            fields,
+            at: now,
+        };
+        self.create_records(c, &[creation])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound("record".into()))
+    }
+
+    /// Creates records the way [`App::create_record`] does, with a fixed number of statements
+    /// whatever their number (imports, and creations gathered by [`App::create_gathered`]).
+    /// Answers the records in the order given.
+    pub(crate) async fn create_records(
+        &self,
+        c: &mut AnyConnection,
+        creations: &[Creation<'_>],
+    ) -> Result<Vec<Record>> {
+        let new: Vec<records::NewRecord> = creations
+            .iter()
+            .map(|n| records::NewRecord {
+                kind: n.kind,
+                fields: n.fields,
+                actor: n.ctx.user_id(),
+                at: n.at,
+            })
+            .collect();
+        let created = records::insert_many(c, &new).await?;
+        let changes: Vec<Vec<itsm_domain::FieldChange>> = creations
+            .iter()
+            .map(|n| diff_fields(&FieldMap::new(), &n.fields.audit_map()))
+            .collect();
+        let events: Vec<NewEvent> = creations
+            .iter()
+            .zip(&created)
+            .zip(&changes)
+            .map(|((n, record), changes)| NewEvent {
+                subject: Subject::Record(record.id),
+                action: "created",
+                actor: n.ctx.user_id(),
+                at: n.at,
+                request_id: n.ctx.request_id.as_deref(),
+                summary: String::new(),
+                changes,
+            })
+            .collect();
+        let event_ids = audit::write_many(c, &events).await?;
+        let transitions: Vec<NewTransition> = creations
+            .iter()
+            .zip(&created)
+            .zip(&event_ids)
+            .map(|((n, record), event_id)| NewTransition {
                 record: record.id,
-                kind,
+                kind: record.kind,
                 from: None,
                 to: &record.state,
-                reason: fields.state_reason(),
-                at: now,
-                actor: ctx.user_id(),
-                event_id: event,
-            },
-        )
-        .await?;
-        if matches!(kind, RecordKind::Calendar | RecordKind::Agreement) {
+                reason: n.fields.state_reason(),
+                at: n.at,
+                actor: n.ctx.user_id(),
+                event_id: *event_id,
+            })
+            .collect();
+        audit::write_transitions(c, &transitions).await?;
+        if created
+            .iter()
+            .any(|r| matches!(r.kind, RecordKind::Calendar | RecordKind::Agreement))
+        {
             itsm_storage::sla::bump_config_version(c).await?;
         }
-        self.start_clocks(c, &record).await?;
-        Ok(record)
+        self.start_clocks(c, &created).await?;
+        Ok(created)
     }
 
     /// The one way a record is changed: write under its version, audit the changed fields, record a
@@ -666,49 +726,96 @@ impl App {
         after: &RecordFields,
         now: jiff::Timestamp,
     ) -> Result<i64> {
-        let changes = diff_fields(&before.fields().audit_map(), &after.audit_map());
-        if changes.is_empty() {
-            return Ok(before.version);
-        }
-        let version = records::update(c, before.id, before.version, after, now).await?;
-        let event = write_event(
-            c,
+        let change = Change {
             ctx,
-            Subject::Record(before.id),
-            "updated",
-            now,
-            String::new(),
-            &changes,
-        )
-        .await?;
-        if after.state != before.state {
-            audit::write_transition(
-                c,
-                &NewTransition {
-                    record: before.id,
-                    kind: before.kind,
-                    from: Some(&before.state),
-                    to: &after.state,
-                    reason: after.state_reason(),
-                    at: now,
-                    actor: ctx.user_id(),
-                    event_id: event,
-                },
+            before,
+            after,
+            at: now,
+        };
+        self.change_records(c, &[change])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound("record".into()))
+    }
+
+    /// Changes records the way [`App::change_record`] does, with a fixed number of statements
+    /// whatever their number; each record at most once. Returns the new versions in the order given.
+    pub(crate) async fn change_records(
+        &self,
+        c: &mut AnyConnection,
+        changes: &[Change<'_>],
+    ) -> Result<Vec<i64>> {
+        let diffs: Vec<Vec<itsm_domain::FieldChange>> = changes
+            .iter()
+            .map(|ch| diff_fields(&ch.before.fields().audit_map(), &ch.after.audit_map()))
+            .collect();
+        let written: Vec<(&Change, &Vec<itsm_domain::FieldChange>)> = changes
+            .iter()
+            .zip(&diffs)
+            .filter(|(_, d)| !d.is_empty())
+            .collect();
+        let updates: Vec<records::RecordUpdate> = written
+            .iter()
+            .map(|(ch, _)| records::RecordUpdate {
+                id: ch.before.id,
+                expected_version: ch.before.version,
+                fields: ch.after,
+                at: ch.at,
+            })
+            .collect();
+        records::update_many(c, &updates).await?;
+        let events: Vec<NewEvent> = written
+            .iter()
+            .map(|(ch, diff)| NewEvent {
+                subject: Subject::Record(ch.before.id),
+                action: "updated",
+                actor: ch.ctx.user_id(),
+                at: ch.at,
+                request_id: ch.ctx.request_id.as_deref(),
+                summary: String::new(),
+                changes: diff,
+            })
+            .collect();
+        let event_ids = audit::write_many(c, &events).await?;
+        let transitions: Vec<NewTransition> = written
+            .iter()
+            .zip(&event_ids)
+            .filter(|((ch, _), _)| ch.after.state != ch.before.state)
+            .map(|((ch, _), event_id)| NewTransition {
+                record: ch.before.id,
+                kind: ch.before.kind,
+                from: Some(&ch.before.state),
+                to: &ch.after.state,
+                reason: ch.after.state_reason(),
+                at: ch.at,
+                actor: ch.ctx.user_id(),
+                event_id: *event_id,
+            })
+            .collect();
+        audit::write_transitions(c, &transitions).await?;
+        if written.iter().any(|(ch, _)| {
+            matches!(
+                ch.before.kind,
+                RecordKind::Calendar | RecordKind::Agreement | RecordKind::Service
             )
-            .await?;
-        }
-        if matches!(
-            before.kind,
-            RecordKind::Calendar | RecordKind::Agreement | RecordKind::Service
-        ) {
+        }) {
             itsm_storage::sla::bump_config_version(c).await?;
         }
-        if self.measures(before.kind) {
-            let mut record = before.clone();
-            record.apply(after, version, now);
-            self.refresh_clocks(c, std::slice::from_ref(&record), now, false)
-                .await?;
-        }
-        Ok(version)
+        let measured: Vec<(Record, jiff::Timestamp)> = written
+            .iter()
+            .filter(|(ch, _)| self.measures(ch.before.kind))
+            .map(|(ch, _)| {
+                let mut record = ch.before.clone();
+                record.apply(ch.after, ch.before.version + 1, ch.at);
+                (record, ch.at)
+            })
+            .collect();
+        let each: Vec<(&Record, jiff::Timestamp)> = measured.iter().map(|(r, at)| (r, *at)).collect();
+        self.refresh_clocks(c, &each, false).await?;
+        Ok(changes
+            .iter()
+            .zip(&diffs)
+            .map(|(ch, d)| ch.before.version + i64::from(!d.is_empty()))
+            .collect())
     }
 }

@@ -13,13 +13,13 @@ use itsm_domain::validation::{optional_text, required_text};
 use itsm_domain::{
     GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, UserId, ValidationError,
 };
-use itsm_storage::audit::Subject;
+use itsm_storage::audit::{self, NewEvent, Subject};
 use itsm_storage::records::{self, QueueClock, RecordView};
 use itsm_storage::sla::{self as store, ClockRow, Notice, TransitionRow};
 use itsm_storage::{people, AnyConnection};
 use serde_json::{json, Value};
 
-use crate::records::{resolve, write_event, CommonChange};
+use crate::records::{resolve, CommonChange};
 use crate::{App, AppError, Ctx, Result};
 
 /// The calendar used when neither a target, its agreement nor the settings name one.
@@ -427,7 +427,7 @@ impl App {
         Ok(cfg)
     }
 
-    /// Replays the clocks of some records at `now` and stores them, in the caller's transaction.
+    /// Replays the clocks of some records, each at its own instant, and stores them, in the caller's transaction.
     ///
     /// When no active target measures a record's kind, a record written since has no clocks to
     /// replace, so nothing is done; `force` replaces them anyway (a recomputation after agreements
@@ -435,27 +435,28 @@ impl App {
     pub(crate) async fn refresh_clocks(
         &self,
         c: &mut AnyConnection,
-        records: &[Record],
-        now: jiff::Timestamp,
+        records: &[(&Record, jiff::Timestamp)],
         force: bool,
     ) -> Result<Vec<ComputedClock>> {
-        if !records.iter().any(|r| self.measures(r.kind)) {
+        if !records.iter().any(|(r, _)| self.measures(r.kind)) {
             return Ok(vec![]);
         }
         let config = self.sla_config(c).await?;
-        let measured: Vec<&Record> = records
+        let mut measured: Vec<(&Record, jiff::Timestamp)> = records
             .iter()
-            .filter(|r| self.measures(r.kind) && (force || config.kinds.contains(&r.kind)))
+            .filter(|(r, _)| self.measures(r.kind) && (force || config.kinds.contains(&r.kind)))
+            .copied()
             .collect();
         if measured.is_empty() {
             return Ok(vec![]);
         }
-        let ids: Vec<RecordId> = measured.iter().map(|r| r.id).collect();
+        measured.sort_by_key(|(r, _)| r.id.0);
+        let ids: Vec<RecordId> = measured.iter().map(|(r, _)| r.id).collect();
         let transitions = store::transitions_of(c, &ids).await?;
         let mut all = Vec::new();
         let mut queue = Vec::with_capacity(measured.len());
         let mut rest = transitions.as_slice();
-        for r in measured {
+        for (r, now) in measured {
             // Transitions come sorted by record id, like `measured`.
             let start = rest.partition_point(|t| t.record_id.0 < r.id.0);
             let rest_from = rest.get(start..).unwrap_or_default();
@@ -471,25 +472,29 @@ impl App {
         Ok(all)
     }
 
-    /// Starts the clocks of a record just created: its only history is the state it was created in,
-    /// so nothing needs reading but the agreements.
-    pub(crate) async fn start_clocks(&self, c: &mut AnyConnection, record: &Record) -> Result<()> {
-        if !self.measures(record.kind) {
+    /// Starts the clocks of records just created: their only history is the state they were
+    /// created in, so nothing needs reading but the agreements.
+    pub(crate) async fn start_clocks(&self, c: &mut AnyConnection, created: &[Record]) -> Result<()> {
+        if !created.iter().any(|r| self.measures(r.kind)) {
             return Ok(());
         }
         let config = self.sla_config(c).await?;
-        if !config.kinds.contains(&record.kind) {
-            return Ok(());
+        let mut queue = Vec::new();
+        let mut rows: Vec<ClockRow> = Vec::new();
+        for record in created {
+            if !self.measures(record.kind) || !config.kinds.contains(&record.kind) {
+                continue;
+            }
+            let history = [TransitionRow {
+                record_id: record.id,
+                at: record.created_at,
+                to_state: record.state.clone(),
+                reason: record.state_reason().map(str::to_owned),
+            }];
+            let clocks = compute(&config, &ClockSubject::from(record), &history, record.created_at);
+            queue.push((record.id, queue_clock(&clocks)));
+            rows.extend(clocks.into_iter().map(|c| c.row));
         }
-        let created = [TransitionRow {
-            record_id: record.id,
-            at: record.created_at,
-            to_state: record.state.clone(),
-            reason: record.state_reason().map(str::to_owned),
-        }];
-        let clocks = compute(&config, &ClockSubject::from(record), &created, record.created_at);
-        let queue = [(record.id, queue_clock(&clocks))];
-        let rows: Vec<ClockRow> = clocks.into_iter().map(|c| c.row).collect();
         store::replace_clocks(c, &queue, &rows, store::Existing::None).await?;
         Ok(())
     }
@@ -562,41 +567,73 @@ impl App {
         batch: &[Record],
         now: jiff::Timestamp,
     ) -> Result<JobReport> {
+        let each: Vec<(&Record, jiff::Timestamp)> = batch.iter().map(|r| (r, now)).collect();
+        self.notice_due_each(c, &each).await
+    }
+
+    /// [`App::notice_due`] with an instant of its own for each record, in a fixed number of
+    /// statements whatever the number of records and notices.
+    pub(crate) async fn notice_due_each(
+        &self,
+        c: &mut AnyConnection,
+        batch: &[(&Record, jiff::Timestamp)],
+    ) -> Result<JobReport> {
         let ctx = Ctx::system();
-        let mut report = JobReport::default();
-        let computed = self.refresh_clocks(c, batch, now, true).await?;
-        report.records = batch.len();
+        let mut report = JobReport {
+            records: batch.len(),
+            ..JobReport::default()
+        };
+        let computed = self.refresh_clocks(c, batch, true).await?;
         let config = self.sla_config(c).await?;
+        let mut candidates: Vec<(&ComputedClock, Notice)> = Vec::new();
+        let mut next = Vec::new();
         for cc in &computed {
-            let Some(started_at) = cc.clock.started_at else {
-                continue;
-            };
-            let number = batch
-                .iter()
-                .find(|r| r.id == cc.row.record_id)
-                .map(|r| r.readable_number().to_string())
-                .unwrap_or_default();
-            let agreement = config
+            // A clock is computed at its record's instant.
+            let now = cc.row.computed_at;
+            if let Some(started_at) = cc.clock.started_at {
+                for (percent, due_at) in cc.thresholds.iter().copied().filter(|(_, t)| *t <= now) {
+                    let notice = Notice {
+                        record_id: cc.row.record_id,
+                        agreement_id: cc.row.agreement_id,
+                        target_key: cc.row.target_key.clone(),
+                        started_at,
+                        percent,
+                        due_at,
+                        recorded_at: now,
+                    };
+                    candidates.push((cc, notice));
+                }
+            }
+            let upcoming = cc.thresholds.iter().map(|(_, t)| *t).filter(|t| *t > now).min();
+            next.push((
+                cc.row.record_id,
+                cc.row.agreement_id,
+                cc.row.target_key.as_str(),
+                upcoming,
+            ));
+        }
+        let notices: Vec<Notice> = candidates.iter().map(|(_, n)| n.clone()).collect();
+        let recorded = store::insert_notices(c, &notices).await?;
+        let fresh: Vec<&(&ComputedClock, Notice)> = candidates
+            .iter()
+            .zip(&recorded)
+            .filter(|(_, r)| **r)
+            .map(|(n, _)| n)
+            .collect();
+        let agreement_number = |id: RecordId| {
+            config
                 .agreements
                 .iter()
-                .find(|a| a.id == cc.row.agreement_id)
+                .find(|a| a.id == id)
                 .map(|a| a.number.clone())
-                .unwrap_or_default();
-            for (percent, due_at) in cc.thresholds.iter().copied().filter(|(_, t)| *t <= now) {
-                let notice = Notice {
-                    record_id: cc.row.record_id,
-                    agreement_id: cc.row.agreement_id,
-                    target_key: cc.row.target_key.clone(),
-                    started_at,
-                    percent,
-                    due_at,
-                    recorded_at: now,
-                };
-                if !store::insert_notice(c, &notice).await? {
-                    continue;
-                }
-                let when = cc.calendar.calendar.format(due_at);
-                let (action, topic, summary) = if percent >= 100 {
+                .unwrap_or_default()
+        };
+        let summaries: Vec<(&'static str, &'static str, String)> = fresh
+            .iter()
+            .map(|(cc, n)| {
+                let when = cc.calendar.calendar.format(n.due_at);
+                let agreement = agreement_number(n.agreement_id);
+                if n.percent >= 100 {
                     (
                         "sla_breached",
                         "sla.breached",
@@ -610,55 +647,64 @@ impl App {
                         "sla_warning",
                         "sla.warning",
                         format!(
-                            "SLA warning: {percent}% of \"{}\" ({agreement}) used at {when}",
-                            cc.row.target_name
+                            "SLA warning: {}% of \"{}\" ({agreement}) used at {when}",
+                            n.percent, cc.row.target_name
                         ),
                     )
-                };
-                let event = write_event(
-                    &mut *c,
-                    &ctx,
-                    Subject::Record(cc.row.record_id),
-                    action,
-                    now,
-                    summary,
-                    &[],
-                )
-                .await?;
-                store::set_notice_event(&mut *c, &notice, event).await?;
-                store::enqueue(
-                    &mut *c,
+                }
+            })
+            .collect();
+        let events: Vec<NewEvent> = fresh
+            .iter()
+            .zip(&summaries)
+            .map(|((_, n), (action, _, summary))| NewEvent {
+                subject: Subject::Record(n.record_id),
+                action,
+                actor: ctx.user_id(),
+                at: n.recorded_at,
+                request_id: ctx.request_id.as_deref(),
+                summary: summary.clone(),
+                changes: &[],
+            })
+            .collect();
+        let event_ids = audit::write_many(c, &events).await?;
+        let links: Vec<(&Notice, i64)> = fresh.iter().map(|(_, n)| n).zip(event_ids).collect();
+        store::set_notice_events(c, &links).await?;
+        let outbox: Vec<store::NewOutboxEvent> = fresh
+            .iter()
+            .zip(&summaries)
+            .map(|((cc, n), (_, topic, _))| {
+                let number = batch
+                    .iter()
+                    .find(|(r, _)| r.id == n.record_id)
+                    .map(|(r, _)| r.readable_number().to_string())
+                    .unwrap_or_default();
+                store::NewOutboxEvent {
                     topic,
-                    Some(cc.row.record_id),
-                    &json!({
-                        "record_id": cc.row.record_id.0,
+                    record: Some(n.record_id),
+                    payload: json!({
+                        "record_id": n.record_id.0,
                         "record": number,
-                        "agreement_id": cc.row.agreement_id.0,
-                        "agreement": agreement,
+                        "agreement_id": n.agreement_id.0,
+                        "agreement": agreement_number(n.agreement_id),
                         "target": cc.row.target_name,
                         "metric": cc.row.metric,
-                        "percent": percent,
-                        "due_at": due_at.to_string(),
+                        "percent": n.percent,
+                        "due_at": n.due_at.to_string(),
                     }),
-                    now,
-                )
-                .await?;
-                if percent >= 100 {
-                    report.breaches += 1;
-                } else {
-                    report.warnings += 1;
+                    at: n.recorded_at,
                 }
+            })
+            .collect();
+        store::enqueue(c, &outbox).await?;
+        for (_, n) in &fresh {
+            if n.percent >= 100 {
+                report.breaches += 1;
+            } else {
+                report.warnings += 1;
             }
-            let next = cc.thresholds.iter().map(|(_, t)| *t).filter(|t| *t > now).min();
-            store::set_next_notice(
-                &mut *c,
-                cc.row.record_id,
-                cc.row.agreement_id,
-                &cc.row.target_key,
-                next,
-            )
-            .await?;
         }
+        store::set_next_notices(c, &next).await?;
         Ok(report)
     }
 

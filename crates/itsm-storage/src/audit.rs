@@ -1,14 +1,11 @@
 //! The audit trail: one event per change of anything, its field-level changes and, for records,
 //! its state transitions, all written by the caller's transaction so they commit with the change.
 
-use std::fmt::Write as _;
-
 use itsm_domain::{FieldChange, RecordId, RecordKind, UserId};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
-use crate::records::{bind_all, Bind, Params};
-use crate::{instant, micros, Result};
+use crate::{batch, instant, micros, Result};
 
 /// What an audit event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,48 +49,58 @@ fn json_text(v: &Value) -> Option<String> {
 
 /// Writes an event and its field changes; returns the event id.
 pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
-    let (stype, sid) = ev.subject.parts();
-    let at = micros(ev.at);
-    let event_id: i64 = sqlx::query(
-        "INSERT INTO audit_events (subject_type, subject_id, action, actor_id, at, request_id, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(stype)
-    .bind(sid)
-    .bind(ev.action)
-    .bind(ev.actor.map(|a| a.0))
-    .bind(at)
-    .bind(ev.request_id)
-    .bind(ev.summary.as_str())
-    .fetch_one(&mut *c)
-    .await?
-    .try_get(0)?;
+    write_many(c, std::slice::from_ref(ev))
+        .await?
+        .pop()
+        .ok_or(crate::StorageError::NotFound)
+}
 
-    // One multi-row insert per event keeps a creation with a dozen fields to one round trip.
-    for chunk in ev.changes.chunks(50) {
-        let mut sql = String::from(
-            "INSERT INTO audit_changes (event_id, subject_type, subject_id, field, old_value, new_value, at) VALUES ",
-        );
-        let mut binds = Vec::with_capacity(chunk.len() * 7);
-        let mut p = Params::new(c);
-        for (i, ch) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let _ = write!(sql, "({})", p.list(7));
-            binds.extend([
-                Bind::Int(Some(event_id)),
-                Bind::Text(Some(stype.to_owned())),
-                Bind::Int(Some(sid)),
-                Bind::Text(Some(ch.field.clone())),
-                Bind::Text(json_text(&ch.old)),
-                Bind::Text(json_text(&ch.new)),
-                Bind::Int(Some(at)),
-            ]);
+/// Writes events and their field changes, whatever their number, in three statements at most;
+/// returns the event ids in the order given.
+pub async fn write_many(c: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<Vec<i64>> {
+    use crate::batch::ColumnType::{Int, Text};
+    let rows = events
+        .iter()
+        .map(|ev| {
+            let (stype, sid) = ev.subject.parts();
+            serde_json::json!({
+                "subject_type": stype, "subject_id": sid, "action": ev.action,
+                "actor_id": ev.actor.map(|a| a.0), "at": micros(ev.at),
+                "request_id": ev.request_id, "summary": ev.summary,
+            })
+        })
+        .collect();
+    let columns = [
+        ("subject_type", Text),
+        ("subject_id", Int),
+        ("action", Text),
+        ("actor_id", Int),
+        ("at", Int),
+        ("request_id", Text),
+        ("summary", Text),
+    ];
+    let ids = batch::insert_with_ids(c, "audit_events", &columns, rows).await?;
+    let mut changes = Vec::new();
+    for (ev, id) in events.iter().zip(&ids) {
+        let (stype, sid) = ev.subject.parts();
+        for ch in ev.changes {
+            changes.push(serde_json::json!({
+                "event_id": id, "subject_type": stype, "subject_id": sid, "field": ch.field,
+                "old_value": json_text(&ch.old), "new_value": json_text(&ch.new), "at": micros(ev.at),
+            }));
         }
-        bind_all(sqlx::query(&sql), &binds).execute(&mut *c).await?;
     }
-    Ok(event_id)
+    let columns = [
+        ("event_id", Int),
+        ("subject_type", Text),
+        ("subject_id", Int),
+        ("field", Text),
+        ("old_value", Text),
+        ("new_value", Text),
+        ("at", Int),
+    ];
+    batch::insert_rows(c, "audit_changes", &columns, changes).await?;
+    Ok(ids)
 }
 
 /// A state transition of a record, written beside its audit event.
@@ -112,21 +119,33 @@ pub struct NewTransition<'a> {
 }
 
 pub async fn write_transition(c: &mut AnyConnection, t: &NewTransition<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO state_transitions (record_id, kind, from_state, to_state, reason, at, actor_id, event_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(t.record.0)
-    .bind(t.kind.as_str())
-    .bind(t.from)
-    .bind(t.to)
-    .bind(t.reason)
-    .bind(micros(t.at))
-    .bind(t.actor.map(|a| a.0))
-    .bind(t.event_id)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    write_transitions(c, std::slice::from_ref(t)).await
+}
+
+/// Writes state transitions, whatever their number, in one statement.
+pub async fn write_transitions(c: &mut AnyConnection, transitions: &[NewTransition<'_>]) -> Result<()> {
+    use crate::batch::ColumnType::{Int, Text};
+    let rows = transitions
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "record_id": t.record.0, "kind": t.kind.as_str(), "from_state": t.from,
+                "to_state": t.to, "reason": t.reason, "at": micros(t.at),
+                "actor_id": t.actor.map(|a| a.0), "event_id": t.event_id,
+            })
+        })
+        .collect();
+    let columns = [
+        ("record_id", Int),
+        ("kind", Text),
+        ("from_state", Text),
+        ("to_state", Text),
+        ("reason", Text),
+        ("at", Int),
+        ("actor_id", Int),
+        ("event_id", Int),
+    ];
+    batch::insert_rows(c, "state_transitions", &columns, rows).await
 }
 
 /// A stored event with its changes, as history shows it.

@@ -17,6 +17,7 @@ pub struct Comment {
     pub created_at: jiff::Timestamp,
 }
 
+/// Writes a comment; answers its id.
 pub async fn insert(
     c: &mut AnyConnection,
     record: RecordId,
@@ -25,18 +26,51 @@ pub async fn insert(
     body: &str,
     now: jiff::Timestamp,
 ) -> Result<i64> {
-    let id = sqlx::query(
-        "INSERT INTO comments (record_id, author_id, visibility, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(record.0)
-    .bind(author.map(|a| a.0))
-    .bind(if internal { "internal" } else { "public" })
-    .bind(body)
-    .bind(micros(now))
-    .fetch_one(&mut *c)
-    .await?
-    .try_get(0)?;
-    Ok(id)
+    let new = NewComment {
+        record,
+        author,
+        internal,
+        body,
+        at: now,
+    };
+    insert_many(c, &[new])
+        .await?
+        .pop()
+        .ok_or(crate::StorageError::NotFound)
+}
+
+/// A comment to write.
+#[derive(Debug, Clone, Copy)]
+pub struct NewComment<'a> {
+    pub record: RecordId,
+    pub author: Option<UserId>,
+    pub internal: bool,
+    pub body: &'a str,
+    pub at: jiff::Timestamp,
+}
+
+/// Writes comments, whatever their number, in one statement (two when more than one); answers
+/// their ids in the order given.
+pub async fn insert_many(c: &mut AnyConnection, new: &[NewComment<'_>]) -> Result<Vec<i64>> {
+    use crate::batch::ColumnType::{Int, Text};
+    let rows = new
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "record_id": n.record.0, "author_id": n.author.map(|a| a.0),
+                "visibility": if n.internal { "internal" } else { "public" },
+                "body": n.body, "created_at": micros(n.at),
+            })
+        })
+        .collect();
+    let columns = [
+        ("record_id", Int),
+        ("author_id", Int),
+        ("visibility", Text),
+        ("body", Text),
+        ("created_at", Int),
+    ];
+    crate::batch::insert_with_ids(c, "comments", &columns, rows).await
 }
 
 /// Comments of a record, oldest first; internal notes only when asked for.

@@ -10,6 +10,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
+use crate::batch;
 use crate::db::{backend_of, Backend};
 use crate::{instant, micros, Result, StorageError};
 
@@ -162,37 +163,38 @@ fn view_from_row(row: &AnyRow) -> Result<RecordView> {
     Ok(RecordView { record, names, sla })
 }
 
-/// The SQL expression that hands out the next readable number of a kind, evaluated inside the
-/// INSERT so that numbering costs no round trip of its own.
-fn next_number_sql(backend: Backend, kind: RecordKind) -> String {
-    match backend {
-        // One writer at a time (see `Store`), so the largest number plus one is never taken twice;
-        // the unique (kind, number) index makes it an index lookup.
-        Backend::Sqlite => "(SELECT COALESCE(MAX(number), 0) + 1 FROM records WHERE kind = $12)".to_owned(),
+/// The next `n` readable numbers of a kind.
+async fn next_numbers(c: &mut AnyConnection, kind: RecordKind, n: usize) -> Result<Vec<i64>> {
+    match backend_of(c) {
+        // One writer at a time (see `Store`), so the numbers after the largest are never taken
+        // twice; the unique (kind, number) index makes it an index lookup.
+        Backend::Sqlite => {
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) FROM records WHERE kind = $1")
+                .bind(kind.as_str())
+                .fetch_one(&mut *c)
+                .await?
+                .try_get(0)?;
+            Ok(batch::following(last, n))
+        }
         // A sequence never blocks concurrent creators; a rolled-back creation leaves a gap in the
         // numbers, which is the usual trade.
-        Backend::Postgres => format!("nextval('record_number_{}')", kind.as_str()),
+        Backend::Postgres => {
+            let sql = format!(
+                "SELECT nextval('record_number_{}') FROM generate_series(1, $1)",
+                kind.as_str()
+            );
+            batch::next_values(c, &sql, n).await
+        }
     }
 }
 
-fn field_binds(f: &RecordFields) -> Result<Vec<Bind>> {
-    let org = f
-        .organization_id
-        .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
-    let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    Ok(vec![
-        Bind::Int(Some(org.0)),
-        Bind::Text(Some(f.title.clone())),
-        Bind::Text(Some(f.description.clone())),
-        Bind::Text(Some(f.state.clone())),
-        Bind::Int(Some(f.priority.map(i64::from).unwrap_or(0))),
-        Bind::Int(f.assignment_group_id.map(|g| g.0)),
-        Bind::Int(f.assignee_id.map(|u| u.0)),
-        Bind::Int(f.service_id.map(|r| r.0)),
-        Bind::Int(f.configuration_item_id.map(|r| r.0)),
-        Bind::Int(f.requester_id.map(|u| u.0)),
-        Bind::Text(Some(details)),
-    ])
+/// A record to insert: its fields, who creates it and when.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    pub kind: RecordKind,
+    pub fields: &'a RecordFields,
+    pub actor: Option<UserId>,
+    pub at: jiff::Timestamp,
 }
 
 /// Inserts a new record with the next readable number of its kind, at version 1.
@@ -203,47 +205,96 @@ pub async fn insert(
     actor: Option<UserId>,
     now: jiff::Timestamp,
 ) -> Result<Record> {
-    let mut binds = field_binds(fields)?;
-    binds.extend([
-        Bind::Text(Some(kind.as_str().to_owned())),
-        Bind::Int(Some(micros(now))),
-        Bind::Int(actor.map(|a| a.0)),
-    ]);
-    let sql = format!(
-        "INSERT INTO records (organization_id, title, description, state, priority, \
-         assignment_group_id, assignee_id, service_id, configuration_item_id, requester_id, details, \
-         kind, number, version, created_at, updated_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {}, 1, $13, $13, $14) RETURNING id, number",
-        next_number_sql(backend_of(c), kind)
-    );
-    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
-    let id: i64 = row.try_get(0)?;
-    let number: i64 = row.try_get(1)?;
-    let organization_id = fields.organization_id.ok_or(StorageError::NotFound)?;
-    Ok(Record {
-        id: RecordId(id),
+    let new = NewRecord {
         kind,
-        number,
-        organization_id,
-        title: fields.title.clone(),
-        description: fields.description.clone(),
-        state: fields.state.clone(),
-        priority: fields.priority,
-        assignment_group_id: fields.assignment_group_id,
-        assignee_id: fields.assignee_id,
-        service_id: fields.service_id,
-        configuration_item_id: fields.configuration_item_id,
-        requester_id: fields.requester_id,
-        details: fields.details.clone(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        created_by: actor,
-    })
+        fields,
+        actor,
+        at: now,
+    };
+    insert_many(c, &[new]).await?.pop().ok_or(StorageError::NotFound)
 }
 
-/// Writes new field values if the record is still at `expected_version`; returns the new version.
-/// A record at another version is refused with [`StorageError::VersionConflict`] and left unchanged.
+/// Inserts records in one statement (whatever their number), each with the next readable number
+/// of its kind, at version 1. Answers them in the order given.
+pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result<Vec<Record>> {
+    use batch::ColumnType::{Int, Text};
+    let ids = batch::next_ids(c, "records", new.len()).await?;
+    let mut numbers = vec![0; new.len()];
+    for kind in RecordKind::ALL {
+        let wanted = new.iter().filter(|n| n.kind == kind).count();
+        if wanted > 0 {
+            let mut mine = next_numbers(c, kind, wanted).await?.into_iter();
+            for (slot, n) in numbers.iter_mut().zip(new) {
+                if n.kind == kind {
+                    *slot = mine.next().ok_or(StorageError::NotFound)?;
+                }
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(new.len());
+    let mut records = Vec::with_capacity(new.len());
+    for ((n, id), number) in new.iter().zip(&ids).zip(&numbers) {
+        let f = n.fields;
+        let organization_id = f
+            .organization_id
+            .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
+        let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        rows.push(serde_json::json!({
+            "id": id, "kind": n.kind.as_str(), "number": number, "organization_id": organization_id.0,
+            "title": f.title, "description": f.description, "state": f.state,
+            "priority": f.priority.map(i64::from).unwrap_or(0),
+            "assignment_group_id": f.assignment_group_id.map(|g| g.0),
+            "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
+            "configuration_item_id": f.configuration_item_id.map(|r| r.0),
+            "requester_id": f.requester_id.map(|u| u.0), "details": details, "version": 1,
+            "created_at": micros(n.at), "updated_at": micros(n.at), "created_by": n.actor.map(|a| a.0),
+        }));
+        records.push(Record {
+            id: RecordId(*id),
+            kind: n.kind,
+            number: *number,
+            organization_id,
+            title: f.title.clone(),
+            description: f.description.clone(),
+            state: f.state.clone(),
+            priority: f.priority,
+            assignment_group_id: f.assignment_group_id,
+            assignee_id: f.assignee_id,
+            service_id: f.service_id,
+            configuration_item_id: f.configuration_item_id,
+            requester_id: f.requester_id,
+            details: f.details.clone(),
+            version: 1,
+            created_at: n.at,
+            updated_at: n.at,
+            created_by: n.actor,
+        });
+    }
+    let columns = [
+        ("id", Int),
+        ("kind", Text),
+        ("number", Int),
+        ("organization_id", Int),
+        ("title", Text),
+        ("description", Text),
+        ("state", Text),
+        ("priority", Int),
+        ("assignment_group_id", Int),
+        ("assignee_id", Int),
+        ("service_id", Int),
+        ("configuration_item_id", Int),
+        ("requester_id", Int),
+        ("details", Text),
+        ("version", Int),
+        ("created_at", Int),
+        ("updated_at", Int),
+        ("created_by", Int),
+    ];
+    batch::insert_rows(c, "records", &columns, rows).await?;
+    Ok(records)
+}
+
+/// Writes a record's new fields if it is still at `expected_version`; returns the new version.
 pub async fn update(
     c: &mut AnyConnection,
     id: RecordId,
@@ -251,34 +302,115 @@ pub async fn update(
     fields: &RecordFields,
     now: jiff::Timestamp,
 ) -> Result<i64> {
-    let mut binds = field_binds(fields)?;
-    binds.extend([
-        Bind::Int(Some(micros(now))),
-        Bind::Int(Some(id.0)),
-        Bind::Int(Some(expected_version)),
-    ]);
-    let done = bind_all(
-        sqlx::query(
-            "UPDATE records SET organization_id = $1, title = $2, description = $3, state = $4, \
-             priority = $5, assignment_group_id = $6, assignee_id = $7, service_id = $8, \
-             configuration_item_id = $9, requester_id = $10, details = $11, \
-             version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
-        ),
-        &binds,
-    )
-    .execute(&mut *c)
-    .await?;
-    if done.rows_affected() == 1 {
-        return Ok(expected_version + 1);
+    let change = RecordUpdate {
+        id,
+        expected_version,
+        fields,
+        at: now,
+    };
+    update_many(c, &[change]).await?;
+    Ok(expected_version + 1)
+}
+
+/// A record's new fields, to be written if it is still at `expected_version`.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordUpdate<'a> {
+    pub id: RecordId,
+    pub expected_version: i64,
+    pub fields: &'a RecordFields,
+    pub at: jiff::Timestamp,
+}
+
+/// Writes records' new fields in one statement, each only if still at its expected version (each
+/// new version is the expected one plus one). When one of them is not, nothing is written and
+/// the first such record's conflict (or absence) is the answer.
+pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
     }
-    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM records WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(&mut *c)
+    let mut rows = Vec::with_capacity(changes.len());
+    for u in changes {
+        let f = u.fields;
+        let organization_id = f
+            .organization_id
+            .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
+        let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        rows.push(serde_json::json!({
+            "id": u.id.0, "version": u.expected_version, "organization_id": organization_id.0,
+            "title": f.title, "description": f.description, "state": f.state,
+            "priority": f.priority.map(i64::from).unwrap_or(0),
+            "assignment_group_id": f.assignment_group_id.map(|g| g.0),
+            "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
+            "configuration_item_id": f.configuration_item_id.map(|r| r.0),
+            "requester_id": f.requester_id.map(|u| u.0), "details": details, "at": micros(u.at),
+        }));
+    }
+    const SET: [&str; 11] = [
+        "organization_id",
+        "title",
+        "description",
+        "state",
+        "priority",
+        "assignment_group_id",
+        "assignee_id",
+        "service_id",
+        "configuration_item_id",
+        "requester_id",
+        "details",
+    ];
+    let text = |col: &str| matches!(col, "title" | "description" | "state" | "details");
+    let sql = match backend_of(c) {
+        Backend::Postgres => {
+            let set: Vec<String> = SET.iter().map(|col| format!("{col} = v.{col}")).collect();
+            let typed: Vec<String> = SET
+                .iter()
+                .map(|col| format!("{col} {}", if text(col) { "TEXT" } else { "BIGINT" }))
+                .collect();
+            format!(
+                "UPDATE records SET {}, version = records.version + 1, updated_at = v.at \
+                 FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, version BIGINT, at BIGINT, {}) \
+                 WHERE records.id = v.id AND records.version = v.version RETURNING records.id",
+                set.join(", "),
+                typed.join(", ")
+            )
+        }
+        Backend::Sqlite => {
+            let set: Vec<String> = SET
+                .iter()
+                .map(|col| format!("{col} = json_extract(v.value, '$.{col}')"))
+                .collect();
+            format!(
+                "UPDATE records SET {}, version = records.version + 1, \
+                 updated_at = json_extract(v.value, '$.at') FROM json_each(?) AS v \
+                 WHERE records.id = json_extract(v.value, '$.id') \
+                 AND records.version = json_extract(v.value, '$.version') RETURNING records.id",
+                set.join(", ")
+            )
+        }
+    };
+    let written: Vec<i64> = sqlx::query_scalar(&sql)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .fetch_all(&mut *c)
         .await?;
-    match current {
-        Some(current) => Err(StorageError::VersionConflict { current }),
-        None => Err(StorageError::NotFound),
+    if written.len() == changes.len() {
+        return Ok(());
     }
+    // Some record moved on: say which, for the caller's 412 (the caller's transaction rolls back
+    // what the statement did write).
+    let written: std::collections::HashSet<i64> = written.into_iter().collect();
+    if let Some(u) = changes.iter().find(|u| !written.contains(&u.id.0)) {
+        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM records WHERE id = $1")
+            .bind(u.id.0)
+            .fetch_optional(&mut *c)
+            .await?;
+        return Err(match current {
+            Some(current) => StorageError::VersionConflict { current },
+            None => StorageError::NotFound,
+        });
+    }
+    Err(StorageError::Corrupt(
+        "a versioned update wrote fewer rows than it matched".into(),
+    ))
 }
 
 /// Reads one record with its names.

@@ -443,11 +443,26 @@ pub async fn clock_inputs(
 
 /// The clocks of a record, SLA first, then by metric.
 pub async fn clocks(c: &mut AnyConnection, record: RecordId) -> Result<Vec<ClockRow>> {
-    let sql = format!(
-        "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE record_id = $1 ORDER BY agreement_type DESC, metric, agreement_id"
-    );
-    let rows = sqlx::query(&sql).bind(record.0).fetch_all(&mut *c).await?;
-    rows.iter().map(clock_from_row).collect()
+    clocks_of(c, &[record]).await
+}
+
+/// The stored clocks of some records, by record, then as [`clocks`] orders them.
+pub async fn clocks_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<ClockRow>> {
+    let mut out = Vec::new();
+    for chunk in records.chunks(500) {
+        let mut p = Params::new(c);
+        let sql = format!(
+            "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE record_id IN ({}) \
+             ORDER BY record_id, agreement_type DESC, metric, agreement_id",
+            p.list(chunk.len())
+        );
+        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
+        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+        for row in &rows {
+            out.push(clock_from_row(row)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A state transition as a clock replays it.
@@ -578,38 +593,97 @@ pub struct Notice {
     pub recorded_at: jiff::Timestamp,
 }
 
-/// Records a notice unless it is recorded already; answers whether this call recorded it.
-pub async fn insert_notice(c: &mut AnyConnection, n: &Notice) -> Result<bool> {
-    let done = sqlx::query(
+/// Records notices unless they are recorded already; answers, in the order given, whether this
+/// call recorded each (the primary key makes a notice exactly-once across nodes).
+pub async fn insert_notices(c: &mut AnyConnection, notices: &[Notice]) -> Result<Vec<bool>> {
+    if notices.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows: Vec<serde_json::Value> = notices
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "record_id": n.record_id.0, "agreement_id": n.agreement_id.0, "target_key": n.target_key,
+                "started_at": micros(n.started_at), "percent": n.percent, "due_at": micros(n.due_at),
+                "recorded_at": micros(n.recorded_at),
+            })
+        })
+        .collect();
+    let sql = if backend_of(c) == Backend::Postgres {
         "INSERT INTO sla_notices (record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind(n.record_id.0)
-    .bind(n.agreement_id.0)
-    .bind(n.target_key.as_str())
-    .bind(micros(n.started_at))
-    .bind(i64::from(n.percent))
-    .bind(micros(n.due_at))
-    .bind(micros(n.recorded_at))
-    .execute(&mut *c)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         SELECT record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at \
+         FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(record_id BIGINT, agreement_id BIGINT, \
+         target_key TEXT, started_at BIGINT, percent BIGINT, due_at BIGINT, recorded_at BIGINT) \
+         ON CONFLICT DO NOTHING RETURNING record_id, agreement_id, target_key, started_at, percent"
+    } else {
+        // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+        "INSERT INTO sla_notices (record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at) \
+         SELECT json_extract(value, '$.record_id'), json_extract(value, '$.agreement_id'), \
+         json_extract(value, '$.target_key'), json_extract(value, '$.started_at'), \
+         json_extract(value, '$.percent'), json_extract(value, '$.due_at'), json_extract(value, '$.recorded_at') \
+         FROM json_each(?) WHERE true \
+         ON CONFLICT DO NOTHING RETURNING record_id, agreement_id, target_key, started_at, percent"
+    };
+    let returned = sqlx::query(sql)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let mut recorded = std::collections::HashSet::new();
+    for r in &returned {
+        let key: (i64, i64, String, i64, i64) = (
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        );
+        recorded.insert(key);
+    }
+    Ok(notices
+        .iter()
+        .map(|n| {
+            recorded.contains(&(
+                n.record_id.0,
+                n.agreement_id.0,
+                n.target_key.clone(),
+                micros(n.started_at),
+                i64::from(n.percent),
+            ))
+        })
+        .collect())
 }
 
-/// Links a notice to the audit event that reported it.
-pub async fn set_notice_event(c: &mut AnyConnection, n: &Notice, event_id: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE sla_notices SET event_id = $1 WHERE record_id = $2 AND agreement_id = $3 \
-         AND target_key = $4 AND started_at = $5 AND percent = $6",
-    )
-    .bind(event_id)
-    .bind(n.record_id.0)
-    .bind(n.agreement_id.0)
-    .bind(n.target_key.as_str())
-    .bind(micros(n.started_at))
-    .bind(i64::from(n.percent))
-    .execute(&mut *c)
-    .await?;
+/// Links notices to the audit events that reported them.
+pub async fn set_notice_events(c: &mut AnyConnection, links: &[(&Notice, i64)]) -> Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = links
+        .iter()
+        .map(|(n, event)| {
+            serde_json::json!({
+                "record_id": n.record_id.0, "agreement_id": n.agreement_id.0, "target_key": n.target_key,
+                "started_at": micros(n.started_at), "percent": n.percent, "event_id": event,
+            })
+        })
+        .collect();
+    let sql = if backend_of(c) == Backend::Postgres {
+        "UPDATE sla_notices s SET event_id = v.event_id FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+         AS v(record_id BIGINT, agreement_id BIGINT, target_key TEXT, started_at BIGINT, percent BIGINT, event_id BIGINT) \
+         WHERE s.record_id = v.record_id AND s.agreement_id = v.agreement_id AND s.target_key = v.target_key \
+         AND s.started_at = v.started_at AND s.percent = v.percent"
+    } else {
+        "UPDATE sla_notices SET event_id = json_extract(v.value, '$.event_id') FROM json_each(?) AS v \
+         WHERE sla_notices.record_id = json_extract(v.value, '$.record_id') \
+         AND sla_notices.agreement_id = json_extract(v.value, '$.agreement_id') \
+         AND sla_notices.target_key = json_extract(v.value, '$.target_key') \
+         AND sla_notices.started_at = json_extract(v.value, '$.started_at') \
+         AND sla_notices.percent = json_extract(v.value, '$.percent')"
+    };
+    sqlx::query(sql)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
@@ -637,23 +711,34 @@ pub async fn notices(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Noti
         .collect()
 }
 
-/// Sets when the job should next look at a record's clocks.
-pub async fn set_next_notice(
+/// Sets when each clock (record, agreement, target key) next needs the warning job.
+pub async fn set_next_notices(
     c: &mut AnyConnection,
-    record: RecordId,
-    agreement: RecordId,
-    target_key: &str,
-    next: Option<jiff::Timestamp>,
+    next: &[(RecordId, RecordId, &str, Option<jiff::Timestamp>)],
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE sla_clocks SET next_notice_at = $1 WHERE record_id = $2 AND agreement_id = $3 AND target_key = $4",
-    )
-    .bind(next.map(micros))
-    .bind(record.0)
-    .bind(agreement.0)
-    .bind(target_key)
-    .execute(&mut *c)
-    .await?;
+    if next.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = next
+        .iter()
+        .map(|(r, a, k, t)| {
+            serde_json::json!({"record_id": r.0, "agreement_id": a.0, "target_key": k, "next": t.map(micros)})
+        })
+        .collect();
+    let sql = if backend_of(c) == Backend::Postgres {
+        "UPDATE sla_clocks s SET next_notice_at = v.next FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+         AS v(record_id BIGINT, agreement_id BIGINT, target_key TEXT, next BIGINT) \
+         WHERE s.record_id = v.record_id AND s.agreement_id = v.agreement_id AND s.target_key = v.target_key"
+    } else {
+        "UPDATE sla_clocks SET next_notice_at = json_extract(v.value, '$.next') FROM json_each(?) AS v \
+         WHERE sla_clocks.record_id = json_extract(v.value, '$.record_id') \
+         AND sla_clocks.agreement_id = json_extract(v.value, '$.agreement_id') \
+         AND sla_clocks.target_key = json_extract(v.value, '$.target_key')"
+    };
+    sqlx::query(sql)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
@@ -667,24 +752,34 @@ pub struct OutboxEvent {
     pub created_at: jiff::Timestamp,
 }
 
-/// Queues an event in the caller's transaction, so it exists exactly when the change that caused it.
-pub async fn enqueue(
-    c: &mut AnyConnection,
-    topic: &str,
-    record: Option<RecordId>,
-    payload: &serde_json::Value,
-    now: jiff::Timestamp,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO outbox_events (topic, record_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(topic)
-    .bind(record.map(|r| r.0))
-    .bind(payload.to_string())
-    .bind(micros(now))
-    .fetch_one(&mut *c)
-    .await?;
-    Ok(row.try_get(0)?)
+/// An event to put in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewOutboxEvent<'a> {
+    pub topic: &'a str,
+    pub record: Option<RecordId>,
+    pub payload: serde_json::Value,
+    pub at: jiff::Timestamp,
+}
+
+/// Puts events in the outbox, in the same transaction as what they report.
+pub async fn enqueue(c: &mut AnyConnection, events: &[NewOutboxEvent<'_>]) -> Result<()> {
+    use crate::batch::ColumnType::{Int, Text};
+    let rows = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "topic": e.topic, "record_id": e.record.map(|r| r.0),
+                "payload": e.payload.to_string(), "created_at": micros(e.at),
+            })
+        })
+        .collect();
+    let columns = [
+        ("topic", Text),
+        ("record_id", Int),
+        ("payload", Text),
+        ("created_at", Int),
+    ];
+    crate::batch::insert_rows(c, "outbox_events", &columns, rows).await
 }
 
 /// Events after `after`, oldest first.

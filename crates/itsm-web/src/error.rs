@@ -174,9 +174,9 @@ impl From<AppError> for ApiError {
             ),
             AppError::Conflict(_) => ApiError::new(S::CONFLICT, "conflict", "Conflict", detail),
             AppError::Setup(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "not-set-up", "Not set up", detail),
-            AppError::Storage(err) => {
+            AppError::Storage(_) | AppError::Internal(_) => {
                 // The detail stays in the log; the caller gets the request id to quote.
-                tracing::error!(error = %err, "storage failure");
+                tracing::error!(error = %detail, "internal failure");
                 ApiError::new(
                     S::INTERNAL_SERVER_ERROR,
                     "internal",

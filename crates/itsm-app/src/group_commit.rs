@@ -5,7 +5,10 @@
 //! writes everything waiting in one transaction with a fixed number of statements
 //! ([`App::create_records`]) and hands each caller its own answer.
 //!
-//! A lone caller pays nothing extra: it finds the writer free and writes a group of one.
+//! A lone caller pays nothing extra: it finds the writer free and writes a group of one. On
+//! PostgreSQL, which could run the writers side by side, gathering measured no slower than
+//! concurrent transactions (714/s against 584/s with 16 clients on two cores), so both databases
+//! take the same path.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,6 +37,17 @@ struct Waiting {
     fields: RecordFields,
     at: jiff::Timestamp,
     reply: oneshot::Sender<Result<RecordView>>,
+}
+
+impl Waiting {
+    fn creation(&self) -> Creation<'_> {
+        Creation {
+            ctx: &self.ctx,
+            kind: self.kind,
+            fields: &self.fields,
+            at: self.at,
+        }
+    }
 }
 
 impl App {
@@ -82,7 +96,8 @@ impl App {
             // An earlier turn wrote this caller's creation with its own group.
             return;
         }
-        match self.write_group(&group).await {
+        let creations: Vec<Creation> = group.iter().map(Waiting::creation).collect();
+        match self.write_group(&creations).await {
             Ok(views) => {
                 for (w, view) in group.into_iter().zip(views) {
                     let _ = w.reply.send(Ok(view));
@@ -92,7 +107,7 @@ impl App {
             // own answer.
             Err(_) if group.len() > 1 => {
                 for w in group {
-                    let result = self.write_group(std::slice::from_ref(&w)).await;
+                    let result = self.write_group(&[w.creation()]).await;
                     let answer = result.and_then(|mut views| {
                         views
                             .pop()
@@ -110,18 +125,9 @@ impl App {
     }
 
     /// Writes a group in one transaction; answers the views in the order of the group.
-    async fn write_group(&self, group: &[Waiting]) -> Result<Vec<RecordView>> {
-        let creations: Vec<Creation> = group
-            .iter()
-            .map(|w| Creation {
-                ctx: &w.ctx,
-                kind: w.kind,
-                fields: &w.fields,
-                at: w.at,
-            })
-            .collect();
+    async fn write_group(&self, creations: &[Creation<'_>]) -> Result<Vec<RecordView>> {
         let mut tx = self.store().begin().await?;
-        let created = self.create_records(&mut tx, &creations).await?;
+        let created = self.create_records(&mut tx, creations).await?;
         let ids: Vec<_> = created.iter().map(|r| r.id).collect();
         let mut views: HashMap<_, _> = records::get_many(&mut tx, &ids)
             .await?

@@ -567,7 +567,7 @@ impl App {
         if !ctx.can(Permission::ManageUsers) || !ctx.can(Permission::ManageCatalogue) {
             return Err(AppError::Forbidden);
         }
-        let mut tx = self.store().begin().await?;
+        let mut creations = Vec::with_capacity(records.len());
         for (fields, at) in records {
             if !kind.lifecycle().is_state(&fields.state) {
                 return Err(ValidationError::field(
@@ -576,8 +576,15 @@ impl App {
                 )
                 .into());
             }
-            self.create_record(&mut tx, ctx, kind, fields, *at).await?;
+            creations.push(Creation {
+                ctx,
+                kind,
+                fields,
+                at: *at,
+            });
         }
+        let mut tx = self.store().begin().await?;
+        self.create_records(&mut tx, &creations).await?;
         tx.commit().await?;
         Ok(records.len())
     }

@@ -11,11 +11,14 @@ use sqlx::{AnyConnection, Row};
 use crate::db::{backend_of, Backend};
 use crate::Result;
 
-/// The SQL type of a column written from JSON.
+/// The SQL type of a column written from JSON, or an expression the database computes for it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ColumnType {
     Int,
     Text,
+    /// Computed per row: (SQLite, PostgreSQL) expressions, which may read the row's other values
+    /// (`json_extract(value, '$.name')` on SQLite, `name` on PostgreSQL).
+    Computed(&'static str, &'static str),
 }
 
 /// Inserts `rows` (JSON objects keyed by column name; a missing key is NULL) into `table`.
@@ -64,31 +67,40 @@ pub(crate) async fn insert_with_ids(
     Ok(ids)
 }
 
-fn insert_sql(c: &AnyConnection, table: &str, columns: &[(&str, ColumnType)]) -> String {
+pub(crate) fn insert_sql(c: &AnyConnection, table: &str, columns: &[(&str, ColumnType)]) -> String {
     let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
     let names = names.join(", ");
     match backend_of(c) {
         Backend::Postgres => {
             let typed: Vec<String> = columns
                 .iter()
-                .map(|(n, t)| {
-                    let t = match t {
-                        ColumnType::Int => "BIGINT",
-                        ColumnType::Text => "TEXT",
-                    };
-                    format!("{n} {t}")
+                .filter_map(|(n, t)| match t {
+                    ColumnType::Int => Some(format!("{n} BIGINT")),
+                    ColumnType::Text => Some(format!("{n} TEXT")),
+                    ColumnType::Computed(..) => None,
+                })
+                .collect();
+            let values: Vec<String> = columns
+                .iter()
+                .map(|(n, t)| match t {
+                    ColumnType::Computed(_, pg) => (*pg).to_owned(),
+                    _ => (*n).to_owned(),
                 })
                 .collect();
             format!(
-                "INSERT INTO {table} ({names}) SELECT {names} \
+                "INSERT INTO {table} ({names}) SELECT {} \
                  FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v({})",
+                values.join(", "),
                 typed.join(", ")
             )
         }
         Backend::Sqlite => {
             let extracted: Vec<String> = columns
                 .iter()
-                .map(|(n, _)| format!("json_extract(value, '$.{n}')"))
+                .map(|(n, t)| match t {
+                    ColumnType::Computed(sqlite, _) => (*sqlite).to_owned(),
+                    _ => format!("json_extract(value, '$.{n}')"),
+                })
                 .collect();
             format!(
                 "INSERT INTO {table} ({names}) SELECT {} FROM json_each(?)",
@@ -97,7 +109,6 @@ fn insert_sql(c: &AnyConnection, table: &str, columns: &[(&str, ColumnType)]) ->
         }
     }
 }
-
 /// `n` fresh ids for `table`'s `id` column. On SQLite this relies on the single writer (see
 /// `Store`): inside a write transaction nobody else can take the ids after the largest one.
 pub(crate) async fn next_ids(c: &mut AnyConnection, table: &str, n: usize) -> Result<Vec<i64>> {

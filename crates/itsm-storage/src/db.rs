@@ -114,7 +114,6 @@ impl Store {
                     .after_connect(|c, _| {
                         Box::pin(async move {
                             c.execute("SET jit = off").await?;
-                            c.execute("SET plan_cache_mode = force_custom_plan").await?;
                             Ok(())
                         })
                     })

@@ -217,16 +217,29 @@ pub async fn insert(
 /// Inserts records in one statement (whatever their number), each with the next readable number
 /// of its kind, at version 1. Answers them in the order given.
 pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result<Vec<Record>> {
-    use batch::ColumnType::{Int, Text};
-    let ids = batch::next_ids(c, "records", new.len()).await?;
+    use batch::ColumnType::{Computed, Int, Text};
+    let backend = backend_of(c);
+    let single = new.len() == 1;
+    // Ids: a single row's comes back from the insert; a batch's are taken up front.
+    let ids = if single {
+        vec![0]
+    } else {
+        batch::next_ids(c, "records", new.len()).await?
+    };
+    // Numbers: PostgreSQL's sequences and SQLite's single row are numbered inside the insert; an
+    // SQLite batch cannot be (the statement reads the table it writes, so every row would see the
+    // same largest number), so its numbers are taken up front.
+    let inline_numbers = backend == Backend::Postgres || single;
     let mut numbers = vec![0; new.len()];
-    for kind in RecordKind::ALL {
-        let wanted = new.iter().filter(|n| n.kind == kind).count();
-        if wanted > 0 {
-            let mut mine = next_numbers(c, kind, wanted).await?.into_iter();
-            for (slot, n) in numbers.iter_mut().zip(new) {
-                if n.kind == kind {
-                    *slot = mine.next().ok_or(StorageError::NotFound)?;
+    if !inline_numbers {
+        for kind in RecordKind::ALL {
+            let wanted = new.iter().filter(|n| n.kind == kind).count();
+            if wanted > 0 {
+                let mut mine = next_numbers(c, kind, wanted).await?.into_iter();
+                for (slot, n) in numbers.iter_mut().zip(new) {
+                    if n.kind == kind {
+                        *slot = mine.next().ok_or(StorageError::NotFound)?;
+                    }
                 }
             }
         }
@@ -270,10 +283,18 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
             created_by: n.actor,
         });
     }
-    let columns = [
+    let number_column = if inline_numbers {
+        Computed(
+            "(SELECT COALESCE(MAX(number), 0) + 1 FROM records WHERE kind = json_extract(value, '$.kind'))",
+            "nextval(CAST('record_number_' || kind AS regclass))",
+        )
+    } else {
+        Int
+    };
+    let mut columns = vec![
         ("id", Int),
         ("kind", Text),
-        ("number", Int),
+        ("number", number_column),
         ("organization_id", Int),
         ("title", Text),
         ("description", Text),
@@ -290,7 +311,34 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
         ("updated_at", Int),
         ("created_by", Int),
     ];
-    batch::insert_rows(c, "records", &columns, rows).await?;
+    if single {
+        columns.remove(0);
+    }
+    let sql = format!(
+        "{} RETURNING id, number",
+        batch::insert_sql(c, "records", &columns)
+    );
+    let returned = sqlx::query(&sql)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let mut assigned = std::collections::HashMap::with_capacity(returned.len());
+    for row in &returned {
+        let id: i64 = row.try_get(0)?;
+        let number: i64 = row.try_get(1)?;
+        assigned.insert(id, number);
+    }
+    if single {
+        let (id, number) = assigned.into_iter().next().ok_or(StorageError::NotFound)?;
+        for r in &mut records {
+            r.id = RecordId(id);
+            r.number = number;
+        }
+    } else {
+        for r in &mut records {
+            r.number = *assigned.get(&r.id.0).ok_or(StorageError::NotFound)?;
+        }
+    }
     Ok(records)
 }
 

@@ -30,6 +30,8 @@ both!(
     full_text_search,
     comments_and_links,
     an_older_replay_never_overwrites_newer_clocks,
+    batch_writes_keep_order_numbers_and_audit,
+    a_batch_update_with_one_stale_record_reports_it,
 );
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -601,4 +603,196 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     assert_eq!(records::get(&mut c, b.id).await.unwrap().unwrap().sla, fresh);
     drop(c);
     db.cleanup().await;
+}
+
+async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    // One record first, so the batch continues its numbering (and ids) rather than starting it.
+    let first = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "First", 3),
+        Some(user),
+        at("2026-02-01T09:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let fields: Vec<(RecordKind, RecordFields)> = vec![
+        (RecordKind::Incident, incident(org, "Second", 1)),
+        (RecordKind::Service, incident(org, "Mail service", 0)),
+        (RecordKind::Incident, incident(org, "Third", 2)),
+    ];
+    let new: Vec<records::NewRecord> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, f))| records::NewRecord {
+            kind: *kind,
+            fields: f,
+            actor: Some(user),
+            at: at("2026-02-01T10:00:00Z") + jiff::SignedDuration::from_mins(i as i64),
+        })
+        .collect();
+    let created = records::insert_many(&mut tx, &new).await.unwrap();
+    let titles: Vec<&str> = created.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(titles, ["Second", "Mail service", "Third"]);
+    let numbers: Vec<(RecordKind, i64)> = created.iter().map(|r| (r.kind, r.number)).collect();
+    assert_eq!(
+        numbers,
+        [
+            (RecordKind::Incident, first.number + 1),
+            (RecordKind::Service, 1),
+            (RecordKind::Incident, first.number + 2)
+        ]
+    );
+    // What was returned is what was stored, row by row.
+    for r in &created {
+        let stored = records::get(&mut tx, r.id).await.unwrap().unwrap().record;
+        assert_eq!(
+            (stored.title.as_str(), stored.number, stored.kind),
+            (r.title.as_str(), r.number, r.kind)
+        );
+        assert_eq!(stored.created_at, r.created_at);
+    }
+    // Events for several subjects in one call: each gets its own id and its own changes.
+    let changes: Vec<Vec<itsm_domain::FieldChange>> = created
+        .iter()
+        .map(|r| diff_fields(&FieldMap::new(), &r.fields().audit_map()))
+        .collect();
+    let events: Vec<NewEvent> = created
+        .iter()
+        .zip(&changes)
+        .map(|(r, ch)| NewEvent {
+            subject: Subject::Record(r.id),
+            action: "created",
+            actor: Some(user),
+            at: r.created_at,
+            request_id: Some("req-batch"),
+            summary: String::new(),
+            changes: ch,
+        })
+        .collect();
+    let ids = audit::write_many(&mut tx, &events).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    for (r, id) in created.iter().zip(&ids) {
+        let history = audit::history(&mut tx, Subject::Record(r.id), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1, "{}", r.title);
+        assert_eq!(history[0].id, *id);
+        assert_eq!(history[0].request_id.as_deref(), Some("req-batch"));
+        let title = history[0].changes.iter().find(|c| c.field == "title").unwrap();
+        assert_eq!(title.new, serde_json::json!(r.title));
+    }
+    // Comments in one call come back in the order given.
+    let bodies = ["one", "two", "three"];
+    let new_comments: Vec<comments::NewComment> = created
+        .iter()
+        .zip(bodies)
+        .map(|(r, body)| comments::NewComment {
+            record: r.id,
+            author: Some(user),
+            internal: false,
+            body,
+            at: r.created_at,
+        })
+        .collect();
+    let comment_ids = comments::insert_many(&mut tx, &new_comments).await.unwrap();
+    for ((r, body), id) in created.iter().zip(bodies).zip(comment_ids) {
+        let stored = comments::list(&mut tx, r.id, true, 10).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].id, stored[0].body.as_str()), (id, body));
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let a = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "A", 3),
+        Some(user),
+        at("2026-02-01T09:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let b = records::insert(
+        &mut tx,
+        RecordKind::Incident,
+        &incident(org, "B", 3),
+        Some(user),
+        at("2026-02-01T09:00:00Z"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut fa = a.fields();
+    fa.title = "A changed".into();
+    let mut fb = b.fields();
+    fb.title = "B changed".into();
+    let later = at("2026-02-01T10:00:00Z");
+    let mut tx = db.store.begin().await.unwrap();
+    let err = records::update_many(
+        &mut tx,
+        &[
+            records::RecordUpdate {
+                id: a.id,
+                expected_version: 1,
+                fields: &fa,
+                at: later,
+            },
+            // B is read at a version it no longer has.
+            records::RecordUpdate {
+                id: b.id,
+                expected_version: 7,
+                fields: &fb,
+                at: later,
+            },
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, StorageError::VersionConflict { current: 1 }),
+        "{err:?}"
+    );
+    tx.rollback().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    let stored = records::get_many(&mut c, &[a.id, b.id]).await.unwrap();
+    let titles: Vec<(&str, i64)> = stored
+        .iter()
+        .map(|v| (v.record.title.as_str(), v.record.version))
+        .collect();
+    assert_eq!(titles, [("A", 1), ("B", 1)], "a refused batch changes nothing");
+    drop(c);
+    let mut tx = db.store.begin().await.unwrap();
+    records::update_many(
+        &mut tx,
+        &[
+            records::RecordUpdate {
+                id: a.id,
+                expected_version: 1,
+                fields: &fa,
+                at: later,
+            },
+            records::RecordUpdate {
+                id: b.id,
+                expected_version: 1,
+                fields: &fb,
+                at: later,
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    let stored = records::get_many(&mut c, &[a.id, b.id]).await.unwrap();
+    let titles: Vec<(&str, i64, jiff::Timestamp)> = stored
+        .iter()
+        .map(|v| (v.record.title.as_str(), v.record.version, v.record.updated_at))
+        .collect();
+    assert_eq!(titles, [("A changed", 2, later), ("B changed", 2, later)]);
 }

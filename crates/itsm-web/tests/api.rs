@@ -28,6 +28,7 @@ both!(
     lists_filter_search_and_page,
     openapi_health_and_metrics,
     ui_forms_need_a_session_and_csrf,
+    creations_that_arrive_together_are_each_answered_and_audited,
 );
 
 async fn incident_lifecycle_through_the_api(backend: Backend) {
@@ -988,5 +989,62 @@ async fn ui_forms_need_a_session_and_csrf(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.count().await, before + 1);
+    s.stop().await;
+}
+
+/// Creations sent at the same moment are written together (group commit); each caller still gets
+/// its own record, number, audit event (with its own actor and request id) and SLA-ready state.
+async fn creations_that_arrive_together_are_each_answered_and_audited(backend: Backend) {
+    let s = Server::start(backend).await;
+    let before = s.count().await;
+    let mut calls = Vec::new();
+    for i in 0..24 {
+        let (token, body) = if i % 2 == 0 {
+            (
+                s.agent.clone(),
+                json!({"title": format!("Together {i}"), "organization_id": s.org_a}),
+            )
+        } else {
+            (s.customer_a.clone(), json!({"title": format!("Together {i}")}))
+        };
+        let request = s
+            .http
+            .post(s.url("/api/v1/incidents"))
+            .bearer_auth(token)
+            .header("x-request-id", format!("together-{i}"))
+            .json(&body);
+        calls.push(tokio::spawn(async move { (i, request.send().await.unwrap()) }));
+    }
+    let mut numbers = std::collections::BTreeSet::new();
+    for call in calls {
+        let (i, r) = call.await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "call {i}");
+        let created: Value = r.json().await.unwrap();
+        assert_eq!(
+            created["title"],
+            format!("Together {i}"),
+            "each caller gets its own record"
+        );
+        assert_eq!(created["organization_id"], s.org_a);
+        let number = created["number"].as_str().unwrap().to_owned();
+        assert!(numbers.insert(number.clone()), "{number} handed out twice");
+        let history: Value = s
+            .get(&s.agent, &format!("/api/v1/incidents/{number}/history"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events = history.as_array().unwrap();
+        assert_eq!(events.len(), 1, "{number}: {events:?}");
+        assert_eq!(events[0]["action"], "created");
+        assert_eq!(events[0]["request_id"], format!("together-{i}"));
+        let actor = if i % 2 == 0 {
+            "agent person"
+        } else {
+            "alice person"
+        };
+        assert_eq!(events[0]["actor"], actor, "{number}");
+    }
+    assert_eq!(s.count().await, before + 24);
     s.stop().await;
 }

@@ -3,13 +3,15 @@
 //! use cases as real work, at simulated instants, so the audit trail looks like the real thing.
 
 use itsm_domain::incident::{IncidentChange, Level, OnHoldReason, ResolutionCode, CATEGORIES};
-use itsm_domain::{Actor, GroupId, OrganizationId, RecordId, RecordKind, Role, UserId};
+use itsm_domain::{Actor, GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, Role, UserId};
+use itsm_storage::audit::{NewEvent, Subject};
 use itsm_storage::{people, records};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::incidents::NewIncidentInput;
+use crate::records::{Change, Creation};
 use crate::{App, AppError, Ctx, NewUserInput, Result};
 
 /// Incidents in the demo: a few thousand over six months, which loads in under five seconds.
@@ -357,206 +359,92 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     let span = (now.as_second() - start.as_second()).max(1);
     let mut times: Vec<i64> = (0..incidents).map(|_| rng.gen_range(0..span)).collect();
     times.sort_unstable();
-    for offset in times {
-        let opened = add(start, offset)?;
-        let age_days = (span - offset) / 86_400;
-        let cust = rng.gen_range(0..customers.len());
-        let org = customers.get(cust).map(|c| c.id).unwrap_or(provider.id);
-        let caller = callers.get(cust).and_then(|c| c.choose(&mut rng)).copied();
-        let &(title, description, service_ix, group_ix) = PROBLEMS.choose(&mut rng).unwrap_or(&PROBLEMS[0]);
-        let (group, members) = groups.get(group_ix).cloned().unwrap_or((GroupId(0), vec![]));
-        let level = |r: f64| {
-            if r < 0.15 {
-                Level::High
-            } else if r < 0.6 {
-                Level::Medium
-            } else {
-                Level::Low
-            }
-        };
-        let agent = agents
-            .choose(&mut rng)
-            .cloned()
-            .ok_or_else(|| AppError::Setup("no agents".into()))?;
-        let by_customer = rng.gen_bool(0.4);
-        let ctx = match (by_customer, caller) {
-            (true, Some(c)) => Ctx::user(Actor {
-                user_id: c,
-                organization_id: org,
-                role: Role::Customer,
-            }),
-            _ => Ctx::user(agent.clone()),
-        };
-        let service = services.get(service_ix).copied();
-        let ci = cis
-            .iter()
-            .filter(|(s, _)| *s == service_ix)
-            .map(|(_, id)| *id)
-            .collect::<Vec<RecordId>>()
-            .choose(&mut rng)
-            .copied();
-        let input = NewIncidentInput {
-            organization_id: Some(org),
-            title: title.into(),
-            description: description.into(),
-            impact: Some(level(rng.gen())),
-            urgency: Some(level(rng.gen())),
-            category: CATEGORIES.choose(&mut rng).map(|c| (*c).to_owned()),
-            service_id: service,
-            configuration_item_id: ci,
-            caller_id: caller,
-            assignment_group_id: if by_customer { None } else { Some(group) },
-            assignee_id: None,
-        };
-        let id = app.create_incident_in(&mut tx, &ctx, input, opened).await?;
-
-        // Work it against its targets: the engine's own due instants set the pace, so most targets
-        // are met; in one month, a quarter of the incidents run late.
-        let clocks = itsm_storage::sla::clocks(&mut tx, id).await?;
-        let due_of = |metric: &str| {
-            clocks
-                .iter()
-                .filter(|c| c.metric == metric)
-                .filter_map(|c| c.due_at)
-                .min()
-        };
-        let late = levels.bad_month.contains(&opened) && rng.gen_bool(0.25);
-        let mut pace = |due: Option<jiff::Timestamp>, fallback: i64| -> Result<jiff::Timestamp> {
-            let f: f64 = if late {
-                rng.gen_range(1.2..2.5)
-            } else {
-                rng.gen_range(0.15..0.9)
+    // Incidents are logged a chunk at a time, then worked in rounds (every incident's first step,
+    // then every second step, ...), so each round writes its comments, warnings and changes with
+    // a handful of statements; each incident's own history stays in order.
+    for chunk in times.chunks(DEMO_CHUNK) {
+        let mut drafts = Vec::with_capacity(chunk.len());
+        for &offset in chunk {
+            let opened = add(start, offset)?;
+            let cust = rng.gen_range(0..customers.len());
+            let org = customers.get(cust).map(|c| c.id).unwrap_or(provider.id);
+            let caller = callers.get(cust).and_then(|c| c.choose(&mut rng)).copied();
+            let &(title, description, service_ix, group_ix) =
+                PROBLEMS.choose(&mut rng).unwrap_or(&PROBLEMS[0]);
+            let (group, members) = groups.get(group_ix).cloned().unwrap_or((GroupId(0), vec![]));
+            let level = |r: f64| {
+                if r < 0.15 {
+                    Level::High
+                } else if r < 0.6 {
+                    Level::Medium
+                } else {
+                    Level::Low
+                }
             };
-            match due {
-                Some(d) => add(
-                    opened,
-                    ((d.as_second() - opened.as_second()) as f64 * f) as i64 + 60,
-                ),
-                None => add(opened, fallback),
-            }
-        };
-        let t_respond = pace(due_of("first_response"), 3_600)?;
-        let t_resolve = pace(due_of("resolution"), 2 * 86_400)?;
-        let worker = Ctx::user(agent.clone());
-        let assignee = members.choose(&mut rng).copied();
-        let step = |s: &str| IncidentChange {
-            state: Some(s.into()),
-            ..Default::default()
-        };
-        let mut plan: Vec<(jiff::Timestamp, IncidentChange)> = vec![(
-            t_respond,
-            IncidentChange {
-                assignment_group_id: Some(Some(group)),
-                assignee_id: Some(assignee),
-                ..step("in_progress")
-            },
-        )];
-        let roll: f64 = rng.gen();
-        // Most work overtaken by its resolution target is done by now; a few stay open and overdue.
-        let overtaken = due_of("resolution").is_some_and(|d| d < now) && rng.gen_bool(0.85);
-        let target = if age_days > 14 || overtaken {
-            if roll < 0.03 {
-                "cancelled"
-            } else if roll < 0.08 {
-                "resolved"
-            } else {
-                "closed"
-            }
-        } else if age_days < 2 && roll < 0.2 {
-            "new"
-        } else if roll < 0.45 {
-            "in_progress"
-        } else if roll < 0.65 {
-            "on_hold"
-        } else if roll < 0.85 {
-            "resolved"
-        } else {
-            "closed"
-        };
-        let hold = IncidentChange {
-            on_hold_reason: Some(OnHoldReason::AwaitingCaller),
-            ..step("on_hold")
-        };
-        let resolve = IncidentChange {
-            resolution_code: Some(
-                *ResolutionCode::ALL
-                    .choose(&mut rng)
-                    .unwrap_or(&ResolutionCode::Solved),
-            ),
-            resolution_notes: Some(REPLIES.get(2).copied().unwrap_or("Fixed").into()),
-            ..step("resolved")
-        };
-        let after_response = add(t_respond, rng.gen_range(600..7_200))?;
-        match target {
-            "new" => plan.clear(),
-            "in_progress" => {}
-            "on_hold" => plan.push((after_response, hold)),
-            "cancelled" => plan.push((add(t_respond, rng.gen_range(3_600..86_400))?, step("cancelled"))),
-            "resolved" | "closed" => {
-                // Time waiting for the caller does not count, so it moves the resolution later.
-                let mut resolve_at = t_resolve.max(after_response);
-                if rng.gen_bool(0.3) {
-                    let waited = rng.gen_range(3_600..(2 * 86_400));
-                    plan.push((after_response, hold));
-                    plan.push((add(after_response, waited)?, step("in_progress")));
-                    resolve_at = add(resolve_at, waited + 600)?;
-                }
-                plan.push((resolve_at, resolve));
-                if target == "closed" {
-                    plan.push((
-                        add(resolve_at, rng.gen_range(86_400..(3 * 86_400)))?,
-                        step("closed"),
-                    ));
-                }
-            }
-            _ => {}
-        }
-        for (n, (t, change)) in plan.into_iter().enumerate() {
-            if t > now {
-                break;
-            }
-            if n == 1 || rng.gen_bool(0.3) {
-                let internal = rng.gen_bool(0.4);
-                let body = if internal {
-                    NOTES.choose(&mut rng)
-                } else {
-                    REPLIES.choose(&mut rng)
-                }
-                .copied()
-                .unwrap_or("");
-                let said = add(t, -rng.gen_range(60..600))?;
-                itsm_storage::comments::insert(&mut tx, id, worker.user_id(), internal, body, said).await?;
-                let summary = if internal {
-                    crate::records::INTERNAL_NOTE
-                } else {
-                    crate::records::PUBLIC_REPLY
-                };
-                crate::records::write_event(
-                    &mut tx,
-                    &worker,
-                    itsm_storage::audit::Subject::Record(id),
-                    "commented",
-                    said,
-                    summary.into(),
-                    &[],
-                )
-                .await?;
-            }
-            let record = records::get(&mut tx, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("incident".into()))?
-                .record;
-            // The SLA job would have run meanwhile: record what fell due before this step.
-            let due_before = itsm_storage::sla::clocks(&mut tx, id)
-                .await?
+            let agent = agents
+                .choose(&mut rng)
+                .cloned()
+                .ok_or_else(|| AppError::Setup("no agents".into()))?;
+            let by_customer = rng.gen_bool(0.4);
+            let ctx = match (by_customer, caller) {
+                (true, Some(c)) => Ctx::user(Actor {
+                    user_id: c,
+                    organization_id: org,
+                    role: Role::Customer,
+                }),
+                _ => Ctx::user(agent.clone()),
+            };
+            let service = services.get(service_ix).copied();
+            let ci = cis
                 .iter()
-                .any(|c| c.next_notice_at.is_some_and(|n| n <= t));
-            if due_before {
-                app.notice_due(&mut tx, std::slice::from_ref(&record), t).await?;
-            }
-            app.update_incident_in(&mut tx, &worker, &record, &change, t)
-                .await?;
+                .filter(|(s, _)| *s == service_ix)
+                .map(|(_, id)| *id)
+                .collect::<Vec<RecordId>>()
+                .choose(&mut rng)
+                .copied();
+            let input = NewIncidentInput {
+                organization_id: Some(org),
+                title: title.into(),
+                description: description.into(),
+                impact: Some(level(rng.gen())),
+                urgency: Some(level(rng.gen())),
+                category: CATEGORIES.choose(&mut rng).map(|c| (*c).to_owned()),
+                service_id: service,
+                configuration_item_id: ci,
+                caller_id: caller,
+                assignment_group_id: if by_customer { None } else { Some(group) },
+                assignee_id: None,
+            };
+            let fields = app.incident_fields(&mut tx, &ctx, input).await?;
+            drafts.push(Draft {
+                ctx,
+                fields,
+                opened,
+                age_days: (span - offset) / 86_400,
+                agent,
+                group,
+                members,
+            });
         }
+        let creations: Vec<Creation> = drafts
+            .iter()
+            .map(|d| Creation {
+                ctx: &d.ctx,
+                kind: RecordKind::Incident,
+                fields: &d.fields,
+                at: d.opened,
+            })
+            .collect();
+        let created = app.create_records(&mut tx, &creations).await?;
+        let ids: Vec<RecordId> = created.iter().map(|r| r.id).collect();
+        let clocks = itsm_storage::sla::clocks_of(&mut tx, &ids).await?;
+        let mut plans = Vec::with_capacity(drafts.len());
+        for (d, record) in drafts.iter().zip(created) {
+            let mine: Vec<&itsm_storage::sla::ClockRow> =
+                clocks.iter().filter(|c| c.record_id == record.id).collect();
+            plans.push(plan(&mut rng, d, record, &mine, &levels, now)?);
+        }
+        work(app, &mut tx, &mut plans).await?;
     }
     // And up to now.
     loop {
@@ -574,6 +462,259 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     tx.commit().await?;
     app.store().analyze().await?;
     Ok(logins)
+}
+
+/// How many incidents are logged (and then worked) together.
+const DEMO_CHUNK: usize = 500;
+
+/// An incident about to be logged, with who will work it.
+struct Draft {
+    ctx: Ctx,
+    fields: RecordFields,
+    opened: jiff::Timestamp,
+    age_days: i64,
+    agent: Actor,
+    group: GroupId,
+    members: Vec<UserId>,
+}
+
+/// What happens to a logged incident: its steps in time order (each perhaps after a comment).
+struct Plan {
+    record: Record,
+    worker: Ctx,
+    steps: Vec<Step>,
+}
+
+struct Step {
+    at: jiff::Timestamp,
+    change: IncidentChange,
+    /// Internal note or public reply, and when it was written.
+    comment: Option<(bool, &'static str, jiff::Timestamp)>,
+}
+
+/// Plans the work on an incident against its targets: the engine's own due instants set the
+/// pace, so most targets are met; in one month, a quarter of the incidents run late.
+fn plan(
+    rng: &mut StdRng,
+    d: &Draft,
+    record: Record,
+    clocks: &[&itsm_storage::sla::ClockRow],
+    levels: &Levels,
+    now: jiff::Timestamp,
+) -> Result<Plan> {
+    let opened = d.opened;
+    let due_of = |metric: &str| {
+        clocks
+            .iter()
+            .filter(|c| c.metric == metric)
+            .filter_map(|c| c.due_at)
+            .min()
+    };
+    let late = levels.bad_month.contains(&opened) && rng.gen_bool(0.25);
+    let mut pace = |due: Option<jiff::Timestamp>, fallback: i64| -> Result<jiff::Timestamp> {
+        let f: f64 = if late {
+            rng.gen_range(1.2..2.5)
+        } else {
+            rng.gen_range(0.15..0.9)
+        };
+        match due {
+            Some(due) => add(
+                opened,
+                ((due.as_second() - opened.as_second()) as f64 * f) as i64 + 60,
+            ),
+            None => add(opened, fallback),
+        }
+    };
+    let t_respond = pace(due_of("first_response"), 3_600)?;
+    let t_resolve = pace(due_of("resolution"), 2 * 86_400)?;
+    let assignee = d.members.choose(rng).copied();
+    let step = |s: &str| IncidentChange {
+        state: Some(s.into()),
+        ..Default::default()
+    };
+    let mut plan: Vec<(jiff::Timestamp, IncidentChange)> = vec![(
+        t_respond,
+        IncidentChange {
+            assignment_group_id: Some(Some(d.group)),
+            assignee_id: Some(assignee),
+            ..step("in_progress")
+        },
+    )];
+    let roll: f64 = rng.gen();
+    // Most work overtaken by its resolution target is done by now; a few stay open and overdue.
+    let overtaken = due_of("resolution").is_some_and(|due| due < now) && rng.gen_bool(0.85);
+    let target = if d.age_days > 14 || overtaken {
+        if roll < 0.03 {
+            "cancelled"
+        } else if roll < 0.08 {
+            "resolved"
+        } else {
+            "closed"
+        }
+    } else if d.age_days < 2 && roll < 0.2 {
+        "new"
+    } else if roll < 0.45 {
+        "in_progress"
+    } else if roll < 0.65 {
+        "on_hold"
+    } else if roll < 0.85 {
+        "resolved"
+    } else {
+        "closed"
+    };
+    let hold = IncidentChange {
+        on_hold_reason: Some(OnHoldReason::AwaitingCaller),
+        ..step("on_hold")
+    };
+    let resolve = IncidentChange {
+        resolution_code: Some(*ResolutionCode::ALL.choose(rng).unwrap_or(&ResolutionCode::Solved)),
+        resolution_notes: Some(REPLIES.get(2).copied().unwrap_or("Fixed").into()),
+        ..step("resolved")
+    };
+    let after_response = add(t_respond, rng.gen_range(600..7_200))?;
+    match target {
+        "new" => plan.clear(),
+        "in_progress" => {}
+        "on_hold" => plan.push((after_response, hold)),
+        "cancelled" => plan.push((add(t_respond, rng.gen_range(3_600..86_400))?, step("cancelled"))),
+        "resolved" | "closed" => {
+            // Time waiting for the caller does not count, so it moves the resolution later.
+            let mut resolve_at = t_resolve.max(after_response);
+            if rng.gen_bool(0.3) {
+                let waited = rng.gen_range(3_600..(2 * 86_400));
+                plan.push((after_response, hold));
+                plan.push((add(after_response, waited)?, step("in_progress")));
+                resolve_at = add(resolve_at, waited + 600)?;
+            }
+            plan.push((resolve_at, resolve));
+            if target == "closed" {
+                plan.push((
+                    add(resolve_at, rng.gen_range(86_400..(3 * 86_400)))?,
+                    step("closed"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    let mut steps = Vec::with_capacity(plan.len());
+    for (n, (at, change)) in plan.into_iter().enumerate() {
+        if at > now {
+            break;
+        }
+        let comment = if n == 1 || rng.gen_bool(0.3) {
+            let internal = rng.gen_bool(0.4);
+            let body = if internal {
+                NOTES.choose(rng)
+            } else {
+                REPLIES.choose(rng)
+            }
+            .copied()
+            .unwrap_or("");
+            Some((internal, body, add(at, -rng.gen_range(60..600))?))
+        } else {
+            None
+        };
+        steps.push(Step { at, change, comment });
+    }
+    Ok(Plan {
+        record,
+        worker: Ctx::user(d.agent.clone()),
+        steps,
+    })
+}
+
+/// Works the planned incidents round by round: the comments before each step, the warnings the
+/// SLA job would have recorded by then, then the step itself.
+async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Result<()> {
+    let rounds = plans.iter().map(|p| p.steps.len()).max().unwrap_or(0);
+    for n in 0..rounds {
+        let active: Vec<(usize, &Step)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.steps.get(n).map(|s| (i, s)))
+            .collect();
+        let said: Vec<(usize, bool, &str, jiff::Timestamp)> = active
+            .iter()
+            .filter_map(|(i, s)| s.comment.map(|(internal, body, at)| (*i, internal, body, at)))
+            .collect();
+        let new_comments: Vec<itsm_storage::comments::NewComment> = said
+            .iter()
+            .filter_map(|(i, internal, body, at)| {
+                plans.get(*i).map(|p| itsm_storage::comments::NewComment {
+                    record: p.record.id,
+                    author: p.worker.user_id(),
+                    internal: *internal,
+                    body,
+                    at: *at,
+                })
+            })
+            .collect();
+        itsm_storage::comments::insert_many(tx, &new_comments).await?;
+        let events: Vec<NewEvent> = said
+            .iter()
+            .filter_map(|(i, internal, _, at)| {
+                plans.get(*i).map(|p| NewEvent {
+                    subject: Subject::Record(p.record.id),
+                    action: "commented",
+                    actor: p.worker.user_id(),
+                    at: *at,
+                    request_id: None,
+                    summary: if *internal {
+                        crate::records::INTERNAL_NOTE
+                    } else {
+                        crate::records::PUBLIC_REPLY
+                    }
+                    .into(),
+                    changes: &[],
+                })
+            })
+            .collect();
+        itsm_storage::audit::write_many(tx, &events).await?;
+
+        // The SLA job would have run meanwhile: record what fell due before each step.
+        let ids: Vec<RecordId> = active
+            .iter()
+            .filter_map(|(i, _)| plans.get(*i).map(|p| p.record.id))
+            .collect();
+        let clocks = itsm_storage::sla::clocks_of(tx, &ids).await?;
+        let due: Vec<(&Record, jiff::Timestamp)> = active
+            .iter()
+            .filter_map(|(i, s)| plans.get(*i).map(|p| (&p.record, s.at)))
+            .filter(|(r, at)| {
+                clocks
+                    .iter()
+                    .any(|c| c.record_id == r.id && c.next_notice_at.is_some_and(|next| next <= *at))
+            })
+            .collect();
+        app.notice_due_each(tx, &due).await?;
+
+        let mut afters = Vec::with_capacity(active.len());
+        for (i, s) in &active {
+            let Some(p) = plans.get(*i) else { continue };
+            let after = app
+                .incident_change(tx, &p.worker, &p.record, &s.change, s.at)
+                .await?;
+            afters.push((*i, after, s.at));
+        }
+        let changes: Vec<Change> = afters
+            .iter()
+            .filter_map(|(i, after, at)| {
+                plans.get(*i).map(|p| Change {
+                    ctx: &p.worker,
+                    before: &p.record,
+                    after,
+                    at: *at,
+                })
+            })
+            .collect();
+        let versions = app.change_records(tx, &changes).await?;
+        for ((i, after, at), version) in afters.iter().zip(versions) {
+            if let Some(p) = plans.get_mut(*i) {
+                p.record.apply(after, version, *at);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn catalogue_fields(

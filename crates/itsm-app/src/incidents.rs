@@ -56,7 +56,7 @@ impl App {
 
     /// Checks a new incident (permission, the customer's own organization, priority, references)
     /// and answers the fields it is created with.
-    async fn incident_fields(
+    pub(crate) async fn incident_fields(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
@@ -158,17 +158,32 @@ impl App {
         change: &IncidentChange,
         now: jiff::Timestamp,
     ) -> Result<i64> {
+        let after = self.incident_change(c, ctx, current, change, now).await?;
+        self.change_record(c, ctx, current, &after, now).await
+    }
+
+    /// Checks a change to an incident (permission, lifecycle and field rules, references) and
+    /// answers the fields it leaves the incident with.
+    pub(crate) async fn incident_change(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        current: &itsm_domain::Record,
+        change: &IncidentChange,
+        now: jiff::Timestamp,
+    ) -> Result<RecordFields> {
         ctx.require(Permission::WorkIncidents)?;
         let after = incident::apply_change(current, change, &self.settings().priority_matrix, now)?;
         let mut errors = ValidationError::new();
         check_references(c, &after, Some(&current.fields()), &mut errors).await?;
         errors.into_result()?;
-        self.change_record(c, ctx, current, &after, now).await
+        Ok(after)
     }
 }
 
 /// Checks that what an incident refers to exists and fits together. Only references that differ from
-/// `before` are checked, so an update does not fail on data that changed elsewhere since.
+/// `before` are checked, so an update does not fail on data that changed elsewhere since. One round
+/// trip, whatever is checked.
 async fn check_references(
     c: &mut AnyConnection,
     f: &RecordFields,
@@ -177,58 +192,64 @@ async fn check_references(
 ) -> Result<()> {
     let changed =
         |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
-    if before.is_none() {
-        if let Some(org) = f.organization_id {
-            if people::organization(c, org)
-                .await?
-                .is_none_or(|o| o.kind == "supplier")
-            {
-                errors.add("organization_id", format!("no customer organization {org}"));
-            }
+    let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
+    let wanted = people::References {
+        organization: f.organization_id.filter(|_| before.is_none()),
+        service: f.service_id.filter(|_| changed(|x| x.service_id.map(|r| r.0))),
+        configuration_item: f
+            .configuration_item_id
+            .filter(|_| changed(|x| x.configuration_item_id.map(|r| r.0))),
+        requester: f
+            .requester_id
+            .filter(|_| changed(|x| x.requester_id.map(|u| u.0))),
+        group: f.assignment_group_id.filter(|_| group_changed),
+        member: match (f.assignment_group_id, f.assignee_id) {
+            (Some(g), Some(u)) if group_changed || changed(|x| x.assignee_id.map(|u| u.0)) => Some((g, u)),
+            _ => None,
+        },
+    };
+    if wanted.organization.is_none()
+        && wanted.service.is_none()
+        && wanted.configuration_item.is_none()
+        && wanted.requester.is_none()
+        && wanted.group.is_none()
+        && wanted.member.is_none()
+    {
+        return Ok(());
+    }
+    let found = people::referenced(c, &wanted).await?;
+    if let Some(org) = wanted.organization {
+        if found.organization_kind.as_deref().is_none_or(|k| k == "supplier") {
+            errors.add("organization_id", format!("no customer organization {org}"));
         }
     }
-    if let Some(id) = f.service_id.filter(|_| changed(|x| x.service_id.map(|r| r.0))) {
-        if records::get(c, id)
-            .await?
-            .is_none_or(|v| v.record.kind != RecordKind::Service)
-        {
+    if let Some(id) = wanted.service {
+        if found.service_kind.as_deref() != Some(RecordKind::Service.as_str()) {
             errors.add("service_id", format!("no service {id}"));
         }
     }
-    if let Some(id) = f
-        .configuration_item_id
-        .filter(|_| changed(|x| x.configuration_item_id.map(|r| r.0)))
-    {
-        if records::get(c, id)
-            .await?
-            .is_none_or(|v| v.record.kind != RecordKind::ConfigurationItem)
-        {
+    if let Some(id) = wanted.configuration_item {
+        if found.configuration_item_kind.as_deref() != Some(RecordKind::ConfigurationItem.as_str()) {
             errors.add("configuration_item_id", format!("no configuration item {id}"));
         }
     }
-    if let Some(id) = f
-        .requester_id
-        .filter(|_| changed(|x| x.requester_id.map(|u| u.0)))
-    {
-        match people::user(c, id).await? {
-            Some(u) if Some(u.organization_id) == f.organization_id => {}
+    if let Some(id) = wanted.requester {
+        match found.requester_organization {
+            Some(o) if Some(o) == f.organization_id => {}
             Some(_) => errors.add("caller_id", "the caller belongs to another organization"),
             None => errors.add("caller_id", format!("no user {id}")),
         }
     }
-    let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
-    if let Some(g) = f.assignment_group_id.filter(|_| group_changed) {
-        if people::group(c, g).await?.is_none() {
+    if let Some(g) = wanted.group {
+        if !found.group_exists {
             errors.add("assignment_group_id", format!("no assignment group {g}"));
         }
     }
-    if let (Some(u), Some(g)) = (f.assignee_id, f.assignment_group_id) {
-        if (group_changed || changed(|x| x.assignee_id.map(|u| u.0))) && !people::is_member(c, g, u).await? {
-            errors.add(
-                "assignee_id",
-                "the assignee is not a member of the assignment group",
-            );
-        }
+    if wanted.member.is_some() && !found.is_member {
+        errors.add(
+            "assignee_id",
+            "the assignee is not a member of the assignment group",
+        );
     }
     Ok(())
 }

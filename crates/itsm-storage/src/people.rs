@@ -275,6 +275,57 @@ pub async fn is_member(c: &mut AnyConnection, group: GroupId, user: UserId) -> R
     Ok(n > 0)
 }
 
+/// What a record refers to, to be checked before it is written. Leave out what need not be checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct References {
+    pub organization: Option<OrganizationId>,
+    pub service: Option<itsm_domain::RecordId>,
+    pub configuration_item: Option<itsm_domain::RecordId>,
+    pub requester: Option<UserId>,
+    pub group: Option<GroupId>,
+    /// A group and a user who must be its member.
+    pub member: Option<(GroupId, UserId)>,
+}
+
+/// What the database holds for [`References`]: each `None` where the referenced row is missing
+/// (or was not asked for).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Referenced {
+    pub organization_kind: Option<String>,
+    pub service_kind: Option<String>,
+    pub configuration_item_kind: Option<String>,
+    pub requester_organization: Option<OrganizationId>,
+    pub group_exists: bool,
+    pub is_member: bool,
+}
+
+/// Looks up everything a record refers to in one round trip.
+pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
+    let row = sqlx::query(
+        "SELECT (SELECT kind FROM organizations WHERE id = $1), (SELECT kind FROM records WHERE id = $2), \
+         (SELECT kind FROM records WHERE id = $3), (SELECT organization_id FROM users WHERE id = $4), \
+         (SELECT COUNT(*) FROM assignment_groups WHERE id = $5), \
+         (SELECT COUNT(*) FROM group_members WHERE group_id = $6 AND user_id = $7)",
+    )
+    .bind(r.organization.map(|o| o.0))
+    .bind(r.service.map(|s| s.0))
+    .bind(r.configuration_item.map(|s| s.0))
+    .bind(r.requester.map(|u| u.0))
+    .bind(r.group.map(|g| g.0))
+    .bind(r.member.map(|(g, _)| g.0))
+    .bind(r.member.map(|(_, u)| u.0))
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(Referenced {
+        organization_kind: row.try_get(0)?,
+        service_kind: row.try_get(1)?,
+        configuration_item_kind: row.try_get(2)?,
+        requester_organization: row.try_get::<Option<i64>, _>(3)?.map(OrganizationId),
+        group_exists: row.try_get::<i64, _>(4)? > 0,
+        is_member: row.try_get::<i64, _>(5)? > 0,
+    })
+}
+
 /// Members of a group, by display name.
 pub async fn members(c: &mut AnyConnection, group: GroupId) -> Result<Vec<User>> {
     let sql = format!(

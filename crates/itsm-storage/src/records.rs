@@ -285,8 +285,8 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
     }
     let number_column = if inline_numbers {
         Computed(
-            "(SELECT COALESCE(MAX(number), 0) + 1 FROM records WHERE kind = json_extract(value, '$.kind'))",
-            "nextval(CAST('record_number_' || kind AS regclass))",
+            "(SELECT COALESCE(MAX(r.number), 0) + 1 FROM records r WHERE r.kind = v.kind)",
+            "nextval(CAST('record_number_' || v.kind AS regclass))",
         )
     } else {
         Int
@@ -314,14 +314,7 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
     if single {
         columns.remove(0);
     }
-    let sql = format!(
-        "{} RETURNING id, number",
-        batch::insert_sql(c, "records", &columns)
-    );
-    let returned = sqlx::query(&sql)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .fetch_all(&mut *c)
-        .await?;
+    let returned = batch::insert_returning(c, "records", &columns, rows, "RETURNING id, number").await?;
     let mut assigned = std::collections::HashMap::with_capacity(returned.len());
     for row in &returned {
         let id: i64 = row.try_get(0)?;
@@ -406,40 +399,21 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
         "requester_id",
         "details",
     ];
+    use batch::ColumnType::{Int, Text};
     let text = |col: &str| matches!(col, "title" | "description" | "state" | "details");
-    let sql = match backend_of(c) {
-        Backend::Postgres => {
-            let set: Vec<String> = SET.iter().map(|col| format!("{col} = v.{col}")).collect();
-            let typed: Vec<String> = SET
-                .iter()
-                .map(|col| format!("{col} {}", if text(col) { "TEXT" } else { "BIGINT" }))
-                .collect();
-            format!(
-                "UPDATE records SET {}, version = records.version + 1, updated_at = v.at \
-                 FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, version BIGINT, at BIGINT, {}) \
-                 WHERE records.id = v.id AND records.version = v.version RETURNING records.id",
-                set.join(", "),
-                typed.join(", ")
-            )
-        }
-        Backend::Sqlite => {
-            let set: Vec<String> = SET
-                .iter()
-                .map(|col| format!("{col} = json_extract(v.value, '$.{col}')"))
-                .collect();
-            format!(
-                "UPDATE records SET {}, version = records.version + 1, \
-                 updated_at = json_extract(v.value, '$.at') FROM json_each(?) AS v \
-                 WHERE records.id = json_extract(v.value, '$.id') \
-                 AND records.version = json_extract(v.value, '$.version') RETURNING records.id",
-                set.join(", ")
-            )
-        }
-    };
-    let written: Vec<i64> = sqlx::query_scalar(&sql)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .fetch_all(&mut *c)
-        .await?;
+    let mut columns = vec![("id", Int), ("version", Int), ("at", Int)];
+    columns.extend(SET.iter().map(|col| (*col, if text(col) { Text } else { Int })));
+    let set: Vec<String> = SET.iter().map(|col| format!("{col} = v.{col}")).collect();
+    let statement = format!(
+        "UPDATE records SET {}, version = records.version + 1, updated_at = v.at FROM v \
+         WHERE records.id = v.id AND records.version = v.version RETURNING records.id",
+        set.join(", ")
+    );
+    let written: Vec<i64> = batch::with_rows(c, &columns, rows, &statement)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
     if written.len() == changes.len() {
         return Ok(());
     }

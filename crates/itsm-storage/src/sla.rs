@@ -78,21 +78,17 @@ pub async fn replace_clocks(
     if records.is_empty() {
         return Ok(());
     }
-    let pg = backend_of(c) == Backend::Postgres;
     let queue: Vec<serde_json::Value> = records.iter().map(|(id, q)| queue_entry(*id, q, None)).collect();
-    let sql = if pg {
+    use crate::batch::ColumnType::{Int, Text};
+    let columns = [("id", Int), ("status", Text), ("due_at", Int), ("warn_at", Int)];
+    crate::batch::with_rows(
+        c,
+        &columns,
+        queue,
         "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
-         FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, status TEXT, due_at BIGINT, warn_at BIGINT) \
-         WHERE records.id = v.id"
-    } else {
-        "UPDATE records SET sla_status = json_extract(v.value, '$.status'), \
-         sla_due_at = json_extract(v.value, '$.due_at'), sla_warn_at = json_extract(v.value, '$.warn_at') \
-         FROM json_each($1) AS v WHERE records.id = json_extract(v.value, '$.id')"
-    };
-    sqlx::query(sql)
-        .bind(serde_json::Value::Array(queue).to_string())
-        .execute(&mut *c)
-        .await?;
+         FROM v WHERE records.id = v.id",
+    )
+    .await?;
     let ids: Vec<RecordId> = records.iter().map(|(id, _)| *id).collect();
     write_clock_rows(c, &ids, rows, existing).await
 }
@@ -121,26 +117,26 @@ pub async fn replace_clocks_at_versions(
     if records.is_empty() {
         return Ok(0);
     }
-    let pg = backend_of(c) == Backend::Postgres;
     let queue: Vec<serde_json::Value> = records
         .iter()
         .map(|(id, q, version)| queue_entry(*id, q, Some(*version)))
         .collect();
-    let sql = if pg {
+    use crate::batch::ColumnType::{Int, Text};
+    let columns = [
+        ("id", Int),
+        ("version", Int),
+        ("status", Text),
+        ("due_at", Int),
+        ("warn_at", Int),
+    ];
+    let written = crate::batch::with_rows(
+        c,
+        &columns,
+        queue,
         "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
-         FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
-         AS v(id BIGINT, version BIGINT, status TEXT, due_at BIGINT, warn_at BIGINT) \
-         WHERE records.id = v.id AND records.version = v.version RETURNING records.id"
-    } else {
-        "UPDATE records SET sla_status = json_extract(v.value, '$.status'), \
-         sla_due_at = json_extract(v.value, '$.due_at'), sla_warn_at = json_extract(v.value, '$.warn_at') \
-         FROM json_each($1) AS v WHERE records.id = json_extract(v.value, '$.id') \
-         AND records.version = json_extract(v.value, '$.version') RETURNING records.id"
-    };
-    let written = sqlx::query(sql)
-        .bind(serde_json::Value::Array(queue).to_string())
-        .fetch_all(&mut *c)
-        .await?;
+         FROM v WHERE records.id = v.id AND records.version = v.version RETURNING records.id",
+    )
+    .await?;
     let mut ids: Vec<RecordId> = written
         .iter()
         .map(|r| Ok(RecordId(r.try_get(0)?)))
@@ -166,14 +162,14 @@ async fn write_clock_rows(
     match existing {
         Existing::None => {}
         Existing::Unknown => {
-            let ids = serde_json::Value::Array(records.iter().map(|id| id.0.into()).collect()).to_string();
-            let sql = if pg {
-                "DELETE FROM sla_clocks WHERE record_id IN \
-                 (SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
-            } else {
-                "DELETE FROM sla_clocks WHERE record_id IN (SELECT value FROM json_each($1))"
-            };
-            sqlx::query(sql).bind(ids).execute(&mut *c).await?;
+            let ids = records.iter().map(|id| serde_json::json!({"id": id.0})).collect();
+            crate::batch::with_rows(
+                c,
+                &[("id", crate::batch::ColumnType::Int)],
+                ids,
+                "DELETE FROM sla_clocks WHERE record_id IN (SELECT id FROM v)",
+            )
+            .await?;
         }
         Existing::Stale([]) => {}
         Existing::Stale(stale) => {
@@ -233,29 +229,19 @@ async fn write_clock_rows(
         "ON CONFLICT (record_id, agreement_id, target_key) DO UPDATE SET {}",
         updates.join(", ")
     );
-    let sql = if pg {
-        format!(
-            "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) SELECT {CLOCK_COLUMNS} FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
-             AS x(record_id BIGINT, agreement_id BIGINT, target_key TEXT, agreement_type TEXT, metric TEXT, \
-             target_name TEXT, calendar_id BIGINT, status TEXT, target_micros BIGINT, elapsed_micros BIGINT, \
-             started_at BIGINT, stopped_at BIGINT, due_at BIGINT, next_notice_at BIGINT, reason TEXT, computed_at BIGINT) \
-             {upsert}"
-        )
-    } else {
-        let picks: Vec<String> = CLOCK_COLUMNS
-            .split(',')
-            .map(|col| format!("json_extract(value, '$.{}')", col.trim()))
-            .collect();
-        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
-        format!(
-            "INSERT INTO sla_clocks ({CLOCK_COLUMNS}) SELECT {} FROM json_each($1) WHERE true {upsert}",
-            picks.join(", ")
-        )
-    };
-    sqlx::query(&sql)
-        .bind(serde_json::Value::Array(clocks).to_string())
-        .execute(&mut *c)
-        .await?;
+    use crate::batch::ColumnType::{Int, Text};
+    let columns: Vec<(&str, crate::batch::ColumnType)> = CLOCK_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .map(|col| {
+            let text = matches!(
+                col,
+                "target_key" | "agreement_type" | "metric" | "target_name" | "status" | "reason"
+            );
+            (col, if text { Text } else { Int })
+        })
+        .collect();
+    crate::batch::insert_returning(c, "sla_clocks", &columns, clocks, &upsert).await?;
     Ok(())
 }
 
@@ -617,25 +603,24 @@ pub async fn insert_notices(c: &mut AnyConnection, notices: &[Notice]) -> Result
             })
         })
         .collect();
-    let sql = if backend_of(c) == Backend::Postgres {
-        "INSERT INTO sla_notices (record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at) \
-         SELECT record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at \
-         FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(record_id BIGINT, agreement_id BIGINT, \
-         target_key TEXT, started_at BIGINT, percent BIGINT, due_at BIGINT, recorded_at BIGINT) \
-         ON CONFLICT DO NOTHING RETURNING record_id, agreement_id, target_key, started_at, percent"
-    } else {
-        // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT.
-        "INSERT INTO sla_notices (record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at) \
-         SELECT json_extract(value, '$.record_id'), json_extract(value, '$.agreement_id'), \
-         json_extract(value, '$.target_key'), json_extract(value, '$.started_at'), \
-         json_extract(value, '$.percent'), json_extract(value, '$.due_at'), json_extract(value, '$.recorded_at') \
-         FROM json_each(?) WHERE true \
-         ON CONFLICT DO NOTHING RETURNING record_id, agreement_id, target_key, started_at, percent"
-    };
-    let returned = sqlx::query(sql)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .fetch_all(&mut *c)
-        .await?;
+    use crate::batch::ColumnType::{Int, Text};
+    let columns = [
+        ("record_id", Int),
+        ("agreement_id", Int),
+        ("target_key", Text),
+        ("started_at", Int),
+        ("percent", Int),
+        ("due_at", Int),
+        ("recorded_at", Int),
+    ];
+    let returned = crate::batch::insert_returning(
+        c,
+        "sla_notices",
+        &columns,
+        rows,
+        "ON CONFLICT DO NOTHING RETURNING record_id, agreement_id, target_key, started_at, percent",
+    )
+    .await?;
     let mut recorded = std::collections::HashSet::new();
     for r in &returned {
         let key: (i64, i64, String, i64, i64) = (
@@ -675,23 +660,25 @@ pub async fn set_notice_events(c: &mut AnyConnection, links: &[(&Notice, i64)]) 
             })
         })
         .collect();
-    let sql = if backend_of(c) == Backend::Postgres {
-        "UPDATE sla_notices s SET event_id = v.event_id FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
-         AS v(record_id BIGINT, agreement_id BIGINT, target_key TEXT, started_at BIGINT, percent BIGINT, event_id BIGINT) \
-         WHERE s.record_id = v.record_id AND s.agreement_id = v.agreement_id AND s.target_key = v.target_key \
-         AND s.started_at = v.started_at AND s.percent = v.percent"
-    } else {
-        "UPDATE sla_notices SET event_id = json_extract(v.value, '$.event_id') FROM json_each(?) AS v \
-         WHERE sla_notices.record_id = json_extract(v.value, '$.record_id') \
-         AND sla_notices.agreement_id = json_extract(v.value, '$.agreement_id') \
-         AND sla_notices.target_key = json_extract(v.value, '$.target_key') \
-         AND sla_notices.started_at = json_extract(v.value, '$.started_at') \
-         AND sla_notices.percent = json_extract(v.value, '$.percent')"
-    };
-    sqlx::query(sql)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *c)
-        .await?;
+    use crate::batch::ColumnType::{Int, Text};
+    let columns = [
+        ("record_id", Int),
+        ("agreement_id", Int),
+        ("target_key", Text),
+        ("started_at", Int),
+        ("percent", Int),
+        ("event_id", Int),
+    ];
+    crate::batch::with_rows(
+        c,
+        &columns,
+        rows,
+        "UPDATE sla_notices SET event_id = v.event_id FROM v \
+         WHERE sla_notices.record_id = v.record_id AND sla_notices.agreement_id = v.agreement_id \
+         AND sla_notices.target_key = v.target_key AND sla_notices.started_at = v.started_at \
+         AND sla_notices.percent = v.percent",
+    )
+    .await?;
     Ok(())
 }
 
@@ -733,20 +720,22 @@ pub async fn set_next_notices(
             serde_json::json!({"record_id": r.0, "agreement_id": a.0, "target_key": k, "next": t.map(micros)})
         })
         .collect();
-    let sql = if backend_of(c) == Backend::Postgres {
-        "UPDATE sla_clocks s SET next_notice_at = v.next FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
-         AS v(record_id BIGINT, agreement_id BIGINT, target_key TEXT, next BIGINT) \
-         WHERE s.record_id = v.record_id AND s.agreement_id = v.agreement_id AND s.target_key = v.target_key"
-    } else {
-        "UPDATE sla_clocks SET next_notice_at = json_extract(v.value, '$.next') FROM json_each(?) AS v \
-         WHERE sla_clocks.record_id = json_extract(v.value, '$.record_id') \
-         AND sla_clocks.agreement_id = json_extract(v.value, '$.agreement_id') \
-         AND sla_clocks.target_key = json_extract(v.value, '$.target_key')"
-    };
-    sqlx::query(sql)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *c)
-        .await?;
+    use crate::batch::ColumnType::{Int, Text};
+    let columns = [
+        ("record_id", Int),
+        ("agreement_id", Int),
+        ("target_key", Text),
+        ("next", Int),
+    ];
+    crate::batch::with_rows(
+        c,
+        &columns,
+        rows,
+        "UPDATE sla_clocks SET next_notice_at = v.next FROM v \
+         WHERE sla_clocks.record_id = v.record_id AND sla_clocks.agreement_id = v.agreement_id \
+         AND sla_clocks.target_key = v.target_key",
+    )
+    .await?;
     Ok(())
 }
 

@@ -127,6 +127,7 @@ impl App {
     /// Writes a group in one transaction; answers the views in the order of the group.
     async fn write_group(&self, creations: &[Creation<'_>]) -> Result<Vec<RecordView>> {
         let mut tx = self.store().begin().await?;
+        itsm_storage::cached_plans(&mut tx).await?;
         let created = self.create_records(&mut tx, creations).await?;
         let ids: Vec<_> = created.iter().map(|r| r.id).collect();
         let mut views: HashMap<_, _> = records::get_many(&mut tx, &ids)

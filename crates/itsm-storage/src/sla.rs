@@ -393,14 +393,6 @@ pub async fn clock_inputs(
     limit: u32,
 ) -> Result<Vec<ClockInput>> {
     let (filter, binds) = measured_filter(kinds, closed_since, after, limit);
-    if backend_of(c) == Backend::Postgres {
-        // After five runs PostgreSQL would switch this statement to a cached generic plan, which
-        // cannot see that `after` leaves a small slice of the table: a second per batch instead
-        // of 40 ms. Callers hold a transaction, so this lasts until it ends.
-        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-            .execute(&mut *c)
-            .await?;
-    }
     let sql = match backend_of(c) {
         Backend::Postgres => {
             "SELECT CAST(COALESCE(json_agg(json_build_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \

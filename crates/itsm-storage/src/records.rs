@@ -188,6 +188,28 @@ async fn next_numbers(c: &mut AnyConnection, kind: RecordKind, n: usize) -> Resu
     }
 }
 
+fn organization_of(f: &RecordFields) -> Result<OrganizationId> {
+    f.organization_id
+        .ok_or_else(|| StorageError::Corrupt("record without organization".into()))
+}
+
+/// The stored columns of a record's fields, as a batch row.
+fn fields_row(f: &RecordFields) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let serde_json::Value::Object(row) = serde_json::json!({
+        "organization_id": organization_of(f)?.0,
+        "title": f.title, "description": f.description, "state": f.state,
+        "priority": f.priority.map(i64::from).unwrap_or(0),
+        "assignment_group_id": f.assignment_group_id.map(|g| g.0),
+        "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
+        "configuration_item_id": f.configuration_item_id.map(|r| r.0),
+        "requester_id": f.requester_id.map(|u| u.0), "details": details,
+    }) else {
+        return Err(StorageError::Corrupt("record row is not an object".into()));
+    };
+    Ok(row)
+}
+
 /// A record to insert: its fields, who creates it and when.
 #[derive(Debug, Clone, Copy)]
 pub struct NewRecord<'a> {
@@ -248,20 +270,18 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
     let mut records = Vec::with_capacity(new.len());
     for ((n, id), number) in new.iter().zip(&ids).zip(&numbers) {
         let f = n.fields;
-        let organization_id = f
-            .organization_id
-            .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
-        let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        rows.push(serde_json::json!({
-            "id": id, "kind": n.kind.as_str(), "number": number, "organization_id": organization_id.0,
-            "title": f.title, "description": f.description, "state": f.state,
-            "priority": f.priority.map(i64::from).unwrap_or(0),
-            "assignment_group_id": f.assignment_group_id.map(|g| g.0),
-            "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
-            "configuration_item_id": f.configuration_item_id.map(|r| r.0),
-            "requester_id": f.requester_id.map(|u| u.0), "details": details, "version": 1,
-            "created_at": micros(n.at), "updated_at": micros(n.at), "created_by": n.actor.map(|a| a.0),
-        }));
+        let organization_id = organization_of(f)?;
+        let mut row = fields_row(f)?;
+        row.extend([
+            ("id".to_owned(), (*id).into()),
+            ("kind".to_owned(), n.kind.as_str().into()),
+            ("number".to_owned(), (*number).into()),
+            ("version".to_owned(), 1.into()),
+            ("created_at".to_owned(), micros(n.at).into()),
+            ("updated_at".to_owned(), micros(n.at).into()),
+            ("created_by".to_owned(), n.actor.map(|a| a.0).into()),
+        ]);
+        rows.push(serde_json::Value::Object(row));
         records.push(Record {
             id: RecordId(*id),
             kind: n.kind,
@@ -371,20 +391,13 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
     }
     let mut rows = Vec::with_capacity(changes.len());
     for u in changes {
-        let f = u.fields;
-        let organization_id = f
-            .organization_id
-            .ok_or_else(|| StorageError::Corrupt("record without organization".into()))?;
-        let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        rows.push(serde_json::json!({
-            "id": u.id.0, "version": u.expected_version, "organization_id": organization_id.0,
-            "title": f.title, "description": f.description, "state": f.state,
-            "priority": f.priority.map(i64::from).unwrap_or(0),
-            "assignment_group_id": f.assignment_group_id.map(|g| g.0),
-            "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
-            "configuration_item_id": f.configuration_item_id.map(|r| r.0),
-            "requester_id": f.requester_id.map(|u| u.0), "details": details, "at": micros(u.at),
-        }));
+        let mut row = fields_row(u.fields)?;
+        row.extend([
+            ("id".to_owned(), u.id.0.into()),
+            ("version".to_owned(), u.expected_version.into()),
+            ("at".to_owned(), micros(u.at).into()),
+        ]);
+        rows.push(serde_json::Value::Object(row));
     }
     const SET: [&str; 11] = [
         "organization_id",

@@ -3,6 +3,7 @@
 //! use cases as real work, at simulated instants, so the audit trail looks like the real thing.
 
 use itsm_domain::incident::{IncidentChange, Level, OnHoldReason, ResolutionCode, CATEGORIES};
+use itsm_domain::slm::ServiceLevelTarget;
 use itsm_domain::{Actor, GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, Role, UserId};
 use itsm_storage::audit::{NewEvent, Subject};
 use itsm_storage::{people, records};
@@ -438,11 +439,11 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
         let created = app.create_records(&mut tx, &creations).await?;
         let ids: Vec<RecordId> = created.iter().map(|r| r.id).collect();
         let clocks = itsm_storage::sla::clocks_of(&mut tx, &ids).await?;
+        let clocks = by_record(&clocks);
         let mut plans = Vec::with_capacity(drafts.len());
         for (d, record) in drafts.iter().zip(created) {
-            let mine: Vec<&itsm_storage::sla::ClockRow> =
-                clocks.iter().filter(|c| c.record_id == record.id).collect();
-            plans.push(plan(&mut rng, d, record, &mine, &levels, now)?);
+            let mine = clocks.get(&record.id).map(Vec::as_slice).unwrap_or_default();
+            plans.push(plan(&mut rng, d, record, mine, &levels, now)?);
         }
         work(app, &mut tx, &mut plans).await?;
     }
@@ -677,13 +678,15 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
             .filter_map(|(i, _)| plans.get(*i).map(|p| p.record.id))
             .collect();
         let clocks = itsm_storage::sla::clocks_of(tx, &ids).await?;
+        let clocks = by_record(&clocks);
         let due: Vec<(&Record, jiff::Timestamp)> = active
             .iter()
             .filter_map(|(i, s)| plans.get(*i).map(|p| (&p.record, s.at)))
             .filter(|(r, at)| {
-                clocks
-                    .iter()
-                    .any(|c| c.record_id == r.id && c.next_notice_at.is_some_and(|next| next <= *at))
+                clocks.get(&r.id).is_some_and(|mine| {
+                    mine.iter()
+                        .any(|c| c.next_notice_at.is_some_and(|next| next <= *at))
+                })
             })
             .collect();
         app.notice_due_each(tx, &due).await?;
@@ -715,6 +718,18 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
         }
     }
     Ok(())
+}
+
+/// Stored clocks grouped by their record.
+fn by_record(
+    clocks: &[itsm_storage::sla::ClockRow],
+) -> std::collections::HashMap<RecordId, Vec<&itsm_storage::sla::ClockRow>> {
+    let mut grouped: std::collections::HashMap<RecordId, Vec<&itsm_storage::sla::ClockRow>> =
+        std::collections::HashMap::new();
+    for c in clocks {
+        grouped.entry(c.record_id).or_default().push(c);
+    }
+    grouped
 }
 
 fn catalogue_fields(
@@ -772,26 +787,6 @@ struct Levels {
 
 fn day(d: jiff::civil::Date, days: i64) -> jiff::civil::Date {
     d.checked_add(jiff::Span::new().days(days)).unwrap_or(d)
-}
-
-fn target(
-    name: &str,
-    metric: itsm_domain::sla::Metric,
-    priorities: &[i16],
-    minutes: i64,
-) -> itsm_domain::slm::ServiceLevelTarget {
-    itsm_domain::slm::ServiceLevelTarget {
-        key: String::new(),
-        name: name.into(),
-        metric,
-        record_kind: RecordKind::Incident,
-        priorities: priorities.to_vec(),
-        service_ids: vec![],
-        minutes,
-        calendar_id: None,
-        warnings: itsm_domain::slm::DEFAULT_WARNINGS.to_vec(),
-        clock_rules: None,
-    }
 }
 
 fn weekly(days: &[&str], periods: &[(&str, &str)]) -> itsm_domain::calendar::WorkingHoursDefinition {
@@ -928,12 +923,12 @@ async fn service_levels(
                 europe,
                 vec![],
                 vec![
-                    target("First response P1-P2", FirstResponse, &[1, 2], 30),
-                    target("First response P3-P5", FirstResponse, &[3, 4, 5], 120),
-                    target("Resolution P1", Resolution, &[1], 240),
-                    target("Resolution P2", Resolution, &[2], 480),
-                    target("Resolution P3", Resolution, &[3], 1_440),
-                    target("Resolution P4-P5", Resolution, &[4, 5], 2_400),
+                    ServiceLevelTarget::for_incidents("First response P1-P2", FirstResponse, &[1, 2], 30),
+                    ServiceLevelTarget::for_incidents("First response P3-P5", FirstResponse, &[3, 4, 5], 120),
+                    ServiceLevelTarget::for_incidents("Resolution P1", Resolution, &[1], 240),
+                    ServiceLevelTarget::for_incidents("Resolution P2", Resolution, &[2], 480),
+                    ServiceLevelTarget::for_incidents("Resolution P3", Resolution, &[3], 1_440),
+                    ServiceLevelTarget::for_incidents("Resolution P4-P5", Resolution, &[4, 5], 2_400),
                 ],
             ),
             true,
@@ -948,9 +943,9 @@ async fn service_levels(
                 europe,
                 vec![],
                 vec![
-                    target("First response", FirstResponse, &[], 120),
-                    target("Resolution P1-P2", Resolution, &[1, 2], 600),
-                    target("Resolution P3-P5", Resolution, &[3, 4, 5], 2_400),
+                    ServiceLevelTarget::for_incidents("First response", FirstResponse, &[], 120),
+                    ServiceLevelTarget::for_incidents("Resolution P1-P2", Resolution, &[1, 2], 600),
+                    ServiceLevelTarget::for_incidents("Resolution P3-P5", Resolution, &[3, 4, 5], 2_400),
                 ],
             ),
             true,
@@ -965,9 +960,9 @@ async fn service_levels(
                 us,
                 vec![],
                 vec![
-                    target("First response", FirstResponse, &[], 60),
-                    target("Resolution P1-P2", Resolution, &[1, 2], 480),
-                    target("Resolution P3-P5", Resolution, &[3, 4, 5], 1_800),
+                    ServiceLevelTarget::for_incidents("First response", FirstResponse, &[], 60),
+                    ServiceLevelTarget::for_incidents("Resolution P1-P2", Resolution, &[1, 2], 480),
+                    ServiceLevelTarget::for_incidents("Resolution P3-P5", Resolution, &[3, 4, 5], 1_800),
                 ],
             ),
             true,
@@ -983,7 +978,12 @@ async fn service_levels(
                     AgreementType::ServiceLevelAgreement,
                     always,
                     web_shop.into_iter().collect(),
-                    vec![target("Resolution P1-P2, web shop", Resolution, &[1, 2], 240)],
+                    vec![ServiceLevelTarget::for_incidents(
+                        "Resolution P1-P2, web shop",
+                        Resolution,
+                        &[1, 2],
+                        240,
+                    )],
                 )
             },
             true,
@@ -997,7 +997,12 @@ async fn service_levels(
                 AgreementType::OperationalLevelAgreement,
                 europe,
                 vec![],
-                vec![target("Resolution by the network team", Resolution, &[], 960)],
+                vec![ServiceLevelTarget::for_incidents(
+                    "Resolution by the network team",
+                    Resolution,
+                    &[],
+                    960,
+                )],
             ),
             true,
         ),
@@ -1010,7 +1015,12 @@ async fn service_levels(
                 AgreementType::UnderpinningContract,
                 always,
                 vec![],
-                vec![target("Circuit repair", Resolution, &[], 480)],
+                vec![ServiceLevelTarget::for_incidents(
+                    "Circuit repair",
+                    Resolution,
+                    &[],
+                    480,
+                )],
             ),
             true,
         ),
@@ -1023,7 +1033,12 @@ async fn service_levels(
                 AgreementType::ServiceLevelAgreement,
                 always,
                 vec![],
-                vec![target("Resolution P1", Resolution, &[1], 120)],
+                vec![ServiceLevelTarget::for_incidents(
+                    "Resolution P1",
+                    Resolution,
+                    &[1],
+                    120,
+                )],
             ),
             false,
         ),

@@ -5,10 +5,10 @@ use itsm_domain::incident::{self, IncidentChange, Level, NewIncident};
 use itsm_domain::{
     GroupId, OrganizationId, RecordFields, RecordId, RecordKind, Role, UserId, ValidationError,
 };
-use itsm_storage::records::{self, RecordView};
+use itsm_storage::records::RecordView;
 use itsm_storage::{people, AnyConnection};
 
-use crate::records::current_for_change;
+use crate::records::{commit_with_view, current_for_change};
 use crate::{App, AppError, Ctx, Result};
 
 /// What a caller gives to log an incident.
@@ -142,11 +142,7 @@ impl App {
         .await?;
         self.update_incident_in(&mut tx, ctx, &current, &change, now)
             .await?;
-        let view = records::get(&mut tx, current.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("incident".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, current.id).await
     }
 
     /// Applies a change to a loaded incident inside the caller's transaction.

@@ -117,6 +117,18 @@ impl CommonChange<'_> {
     }
 }
 
+/// Reads a record as a list shows it in the transaction that wrote it, then commits.
+pub(crate) async fn commit_with_view(
+    mut tx: itsm_storage::Tx,
+    id: itsm_domain::RecordId,
+) -> Result<RecordView> {
+    let view = records::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("record {id}")))?;
+    tx.commit().await?;
+    Ok(view)
+}
+
 /// Which organizations' records a list may show.
 async fn visible_organizations(
     app: &App,
@@ -474,11 +486,7 @@ impl App {
             ..Default::default()
         };
         let record = self.create_record(&mut tx, ctx, kind, &fields, now).await?;
-        let view = records::get(&mut tx, record.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("record".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, record.id).await
     }
 }
 
@@ -549,11 +557,7 @@ impl App {
         if calendar_changed {
             self.recompute_in(&mut tx, None, now).await?;
         }
-        let view = records::get(&mut tx, current.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("record".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, current.id).await
     }
 
     /// Imports records in one transaction through the same audited write path as every other

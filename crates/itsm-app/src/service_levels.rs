@@ -19,7 +19,7 @@ use itsm_storage::sla::{self as store, ClockRow, Notice, TransitionRow};
 use itsm_storage::{people, AnyConnection};
 use serde_json::{json, Value};
 
-use crate::records::{resolve, CommonChange};
+use crate::records::{commit_with_view, resolve, CommonChange};
 use crate::{App, AppError, Ctx, Result};
 
 /// The calendar used when neither a target, its agreement nor the settings name one.
@@ -670,15 +670,15 @@ impl App {
         let event_ids = audit::write_many(c, &events).await?;
         let links: Vec<(&Notice, i64)> = fresh.iter().map(|(_, n)| n).zip(event_ids).collect();
         store::set_notice_events(c, &links).await?;
+        let numbers: HashMap<RecordId, String> = batch
+            .iter()
+            .map(|(r, _)| (r.id, r.readable_number().to_string()))
+            .collect();
         let outbox: Vec<store::NewOutboxEvent> = fresh
             .iter()
             .zip(&summaries)
             .map(|((cc, n), (_, topic, _))| {
-                let number = batch
-                    .iter()
-                    .find(|(r, _)| r.id == n.record_id)
-                    .map(|(r, _)| r.readable_number().to_string())
-                    .unwrap_or_default();
+                let number = numbers.get(&n.record_id).cloned().unwrap_or_default();
                 store::NewOutboxEvent {
                     topic,
                     record: Some(n.record_id),
@@ -851,11 +851,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let id = self.create_calendar_in(&mut tx, ctx, input, now).await?;
-        let view = records::get(&mut tx, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, id).await
     }
 
     /// Creates a business calendar in the caller's transaction at `now` (the demo loader's way).
@@ -979,11 +975,7 @@ impl App {
         }
         self.change_record(&mut tx, ctx, &current, &after, now).await?;
         self.recompute_in(&mut tx, None, now).await?;
-        let view = records::get(&mut tx, current.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("calendar".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, current.id).await
     }
 
     /// A stored calendar, ready for computations.
@@ -1194,11 +1186,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let id = self.create_agreement_in(&mut tx, ctx, input, now).await?;
-        let view = records::get(&mut tx, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, id).await
     }
 
     /// Creates an agreement in the caller's transaction at `now`.
@@ -1289,11 +1277,7 @@ impl App {
         errors.into_result()?;
         self.change_record(&mut tx, ctx, &current, &after, now).await?;
         self.recompute_in(&mut tx, None, now).await?;
-        let view = records::get(&mut tx, current.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("agreement".into()))?;
-        tx.commit().await?;
-        Ok(view)
+        commit_with_view(tx, current.id).await
     }
 }
 

@@ -92,6 +92,25 @@ pub struct ServiceLevelTarget {
     pub clock_rules: Option<ClockRules>,
 }
 
+impl ServiceLevelTarget {
+    /// A target on incidents of some priorities (all when empty) with the default warnings, clock
+    /// rules and calendar; its key is assigned when the agreement is stored.
+    pub fn for_incidents(name: &str, metric: Metric, priorities: &[i16], minutes: i64) -> ServiceLevelTarget {
+        ServiceLevelTarget {
+            key: String::new(),
+            name: name.into(),
+            metric,
+            record_kind: RecordKind::Incident,
+            priorities: priorities.to_vec(),
+            service_ids: vec![],
+            minutes,
+            calendar_id: None,
+            warnings: DEFAULT_WARNINGS.to_vec(),
+            clock_rules: None,
+        }
+    }
+}
+
 fn incident() -> RecordKind {
     RecordKind::Incident
 }

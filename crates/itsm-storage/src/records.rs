@@ -457,20 +457,31 @@ pub async fn get(c: &mut AnyConnection, id: RecordId) -> Result<Option<RecordVie
 
 /// Reads several records by id, in id order; ids that do not exist are left out.
 pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<RecordView>> {
-    let mut out = Vec::with_capacity(ids.len());
+    select_by_ids(
+        c,
+        ids,
+        |list| format!("{SELECT_VIEW} WHERE r.id IN ({list}) ORDER BY r.id"),
+        view_from_row,
+    )
+    .await
+}
+
+/// Runs the query `sql` builds around an `IN` list of `ids` (500 at a time, so no statement meets
+/// a placeholder limit) and parses every row it answers.
+pub(crate) async fn select_by_ids<T>(
+    c: &mut AnyConnection,
+    ids: &[RecordId],
+    sql: impl Fn(&str) -> String,
+    parse: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        if chunk.is_empty() {
-            continue;
-        }
         let mut p = Params::new(c);
-        let sql = format!(
-            "{SELECT_VIEW} WHERE r.id IN ({}) ORDER BY r.id",
-            p.list(chunk.len())
-        );
+        let sql = sql(&p.list(chunk.len()));
         let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
         let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
         for row in &rows {
-            out.push(view_from_row(row)?);
+            out.push(parse(row)?);
         }
     }
     Ok(out)

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{backend_of, Backend};
-use crate::records::{bind_all, Bind, Params, QueueClock};
+use crate::records::{bind_all, select_by_ids, Bind, QueueClock};
 use crate::{instant, micros, Result};
 
 /// A replayed clock.
@@ -434,21 +434,18 @@ pub async fn clocks(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Clock
 
 /// The stored clocks of some records, by record, then as [`clocks`] orders them.
 pub async fn clocks_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<ClockRow>> {
-    let mut out = Vec::new();
-    for chunk in records.chunks(500) {
-        let mut p = Params::new(c);
-        let sql = format!(
-            "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE record_id IN ({}) \
-             ORDER BY record_id, agreement_type DESC, metric, agreement_id",
-            p.list(chunk.len())
-        );
-        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
-        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
-        for row in &rows {
-            out.push(clock_from_row(row)?);
-        }
-    }
-    Ok(out)
+    select_by_ids(
+        c,
+        records,
+        |list| {
+            format!(
+                "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE record_id IN ({list}) \
+                 ORDER BY record_id, agreement_type DESC, metric, agreement_id"
+            )
+        },
+        clock_from_row,
+    )
+    .await
 }
 
 /// A state transition as a clock replays it.
@@ -462,29 +459,25 @@ pub struct TransitionRow {
 
 /// The state transitions of some records, by record and then in the order they happened.
 pub async fn transitions_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<TransitionRow>> {
-    let mut out = Vec::new();
-    for chunk in records.chunks(500) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let mut p = Params::new(c);
-        let sql = format!(
-            "SELECT record_id, at, to_state, reason FROM state_transitions WHERE record_id IN ({}) \
-             ORDER BY record_id, at, id",
-            p.list(chunk.len())
-        );
-        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
-        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
-        for row in &rows {
-            out.push(TransitionRow {
+    select_by_ids(
+        c,
+        records,
+        |list| {
+            format!(
+                "SELECT record_id, at, to_state, reason FROM state_transitions WHERE record_id IN ({list}) \
+                 ORDER BY record_id, at, id"
+            )
+        },
+        |row| {
+            Ok(TransitionRow {
                 record_id: RecordId(row.try_get("record_id")?),
                 at: instant(row.try_get("at")?)?,
                 to_state: row.try_get("to_state")?,
                 reason: row.try_get("reason")?,
-            });
-        }
-    }
-    Ok(out)
+            })
+        },
+    )
+    .await
 }
 
 /// `SELECT * FROM records` limited to records of `kinds` whose clocks may still move (not in a final

@@ -9,7 +9,7 @@ use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
 use itsm_app::Ctx;
 use itsm_domain::calendar::{BusinessCalendar, CalendarDefinition, Pauses, WorkingHoursDefinition};
 use itsm_domain::sla::Metric;
-use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
+use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget};
 use itsm_domain::{RecordFields, RecordKind};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -173,18 +173,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
         )
         .await
         .map_err(err)?;
-    let target = |name: &str, metric, priorities: &[i16], minutes| ServiceLevelTarget {
-        key: String::new(),
-        name: name.into(),
-        metric,
-        record_kind: RecordKind::Incident,
-        priorities: priorities.to_vec(),
-        service_ids: vec![],
-        minutes,
-        calendar_id: None,
-        warnings: DEFAULT_WARNINGS.to_vec(),
-        clock_rules: None,
-    };
+    let target = ServiceLevelTarget::for_incidents;
     let agreement = app
         .create_agreement(
             &sys,

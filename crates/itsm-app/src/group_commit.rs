@@ -5,17 +5,16 @@
 //! writes everything waiting in one transaction with a fixed number of statements
 //! ([`App::create_records`]) and hands each caller its own answer.
 //!
-//! A lone caller pays nothing extra: it finds the writer free and writes a group of one. On
-//! PostgreSQL, which could run the writers side by side, gathering measured no slower than
-//! concurrent transactions (714/s against 584/s with 16 clients on two cores), so both databases
-//! take the same path.
+//! A lone caller pays nothing extra: it finds the writer free and writes a group of one. Both
+//! databases take the same path; PostgreSQL lets a few turns write side by side.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use itsm_domain::{RecordFields, RecordKind};
 use itsm_storage::records::{self, RecordView};
-use tokio::sync::oneshot;
+use itsm_storage::{Backend, Store};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::records::Creation;
 use crate::{App, AppError, Ctx, Result};
@@ -23,11 +22,65 @@ use crate::{App, AppError, Ctx, Result};
 /// The largest group written in one transaction; more waiting creations go in the next.
 const MAX_GROUP: usize = 256;
 
-/// Creations waiting for the writer, and the writer's turn.
+/// Turns that may write at once on PostgreSQL (see `CreationQueue::writer`).
+const PARALLEL_TURNS: usize = 4;
+
+/// Creations waiting for the writer, and the writer's thread.
 #[derive(Debug, Default)]
 pub(crate) struct CreationQueue {
     waiting: Mutex<Vec<Waiting>>,
-    writer: tokio::sync::Mutex<()>,
+    /// Wakes the writer thread, started with the first creation (`None` if no thread could be
+    /// started). Each message asks for one turn.
+    writer: OnceLock<Option<mpsc::UnboundedSender<App>>>,
+}
+
+impl CreationQueue {
+    /// The writer runs on a thread and runtime of its own. A transaction is a chain of statements,
+    /// and on the request runtime each statement's answer woke the writing task behind every
+    /// request task already queued there: under 16 clients a group of 8 creations took 3.6 ms
+    /// instead of 0.3 ms, and the writer, which every creation waits for, set the pace. On its
+    /// own thread the operating system runs it as soon as an answer arrives.
+    ///
+    /// At most `turns` turns run at once: one on SQLite, which has one writer anyway; several on
+    /// PostgreSQL, where a turn spends most of its time waiting for the server's answers and
+    /// other transactions can run meanwhile.
+    fn writer(&self, turns: usize) -> Option<&mpsc::UnboundedSender<App>> {
+        self.writer
+            .get_or_init(|| {
+                let (tx, mut rx) = mpsc::unbounded_channel::<App>();
+                let run = move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
+                    rt.block_on(async move {
+                        let Some(first) = rx.recv().await else {
+                            return;
+                        };
+                        let store = first.store().for_own_runtime(turns as u32);
+                        let mut next = Some(first);
+                        let slots = Arc::new(Semaphore::new(turns.max(1)));
+                        // Each turn is a task holding a slot: a panic ends that turn (its callers
+                        // get an error) and frees the slot. The thread ends with the app.
+                        while let Some(app) = match next.take() {
+                            Some(app) => Some(app),
+                            None => rx.recv().await,
+                        } {
+                            let Ok(slot) = slots.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let store = store.clone();
+                            tokio::spawn(async move {
+                                app.write_waiting(&store).await;
+                                drop(slot);
+                            });
+                        }
+                    });
+                };
+                let started = std::thread::Builder::new().name("itsm-writer".into()).spawn(run);
+                started.ok().map(|_| tx)
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug)]
@@ -73,18 +126,32 @@ impl App {
             .lock()
             .map_err(|_| AppError::Internal("creation queue poisoned".into()))?
             .push(waiting);
-        // The write runs on a task of its own: a caller that goes away (a closed connection drops
+        // The write runs apart from the caller: a caller that goes away (a closed connection drops
         // its request) must not cancel the transaction that holds the others' creations.
         let app = self.clone();
-        tokio::spawn(async move { app.write_waiting().await });
+        let turns = match self.store().backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => PARALLEL_TURNS,
+        };
+        match self.inner.creations.writer(turns) {
+            Some(writer) => {
+                writer
+                    .send(app)
+                    .map_err(|_| AppError::Internal("the writer thread stopped".into()))?;
+            }
+            None => {
+                tokio::spawn(async move { app.write_waiting(app.store()).await });
+            }
+        }
         answer
             .await
             .map_err(|_| AppError::Internal("the writer stopped before answering".into()))?
     }
 
-    async fn write_waiting(&self) {
+    /// One turn of the writer: takes what is waiting and writes it. Turns that run at once take
+    /// disjoint groups; on SQLite they queue for the store's one write connection anyway.
+    async fn write_waiting(&self, store: &Store) {
         let queue = &self.inner.creations;
-        let _turn = queue.writer.lock().await;
         let group: Vec<Waiting> = match queue.waiting.lock() {
             Ok(mut waiting) => {
                 let n = waiting.len().min(MAX_GROUP);
@@ -97,7 +164,14 @@ impl App {
             return;
         }
         let creations: Vec<Creation> = group.iter().map(Waiting::creation).collect();
-        match self.write_group(&creations).await {
+        let started = std::time::Instant::now();
+        let written = self.write_group(store, &creations).await;
+        tracing::debug!(
+            size = group.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
+        match written {
             Ok(views) => {
                 for (w, view) in group.into_iter().zip(views) {
                     let _ = w.reply.send(Ok(view));
@@ -107,7 +181,7 @@ impl App {
             // own answer.
             Err(_) if group.len() > 1 => {
                 for w in group {
-                    let result = self.write_group(&[w.creation()]).await;
+                    let result = self.write_group(store, &[w.creation()]).await;
                     let answer = result.and_then(|mut views| {
                         views
                             .pop()
@@ -125,9 +199,8 @@ impl App {
     }
 
     /// Writes a group in one transaction; answers the views in the order of the group.
-    async fn write_group(&self, creations: &[Creation<'_>]) -> Result<Vec<RecordView>> {
-        let mut tx = self.store().begin().await?;
-        itsm_storage::cached_plans(&mut tx).await?;
+    async fn write_group(&self, store: &Store, creations: &[Creation<'_>]) -> Result<Vec<RecordView>> {
+        let mut tx = store.begin().await?;
         let created = self.create_records(&mut tx, creations).await?;
         let ids: Vec<_> = created.iter().map(|r| r.id).collect();
         let mut views: HashMap<_, _> = records::get_many(&mut tx, &ids)

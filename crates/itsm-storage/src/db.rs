@@ -65,6 +65,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// How to open more PostgreSQL connections (see `for_own_runtime`).
+    postgres: Option<(AnyConnectOptions, Duration)>,
 }
 
 /// A connection borrowed for reads outside a transaction.
@@ -90,45 +92,61 @@ impl Store {
                     format!("{url}?mode=rwc")
                 };
                 let connect = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+                // An SQLite connection lives in this process and cannot drop away, so the pools
+                // skip the ping that tests a connection before lending it (a thread round trip).
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(options.acquire_timeout)
                     .after_connect(|c, _| Box::pin(async move { sqlite_pragmas(c, false).await }))
                     .connect_with(connect.clone())
                     .await?;
                 let read = AnyPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
+                    .test_before_acquire(false)
                     .acquire_timeout(options.acquire_timeout)
                     .after_connect(|c, _| Box::pin(async move { sqlite_pragmas(c, true).await }))
                     .connect_lazy_with(connect);
-                Ok(Store { read, write, backend })
+                Ok(Store {
+                    read,
+                    write,
+                    backend,
+                    postgres: None,
+                })
             }
             Backend::Postgres => {
                 let connect = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-                let pool = AnyPoolOptions::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    // JIT compilation pays off for long analytical queries, not for these: a
-                    // batch query whose estimate crossed the threshold spent 140 ms compiling to
-                    // run for 40 ms.
-                    .after_connect(|c, _| {
-                        Box::pin(async move {
-                            c.execute("SET jit = off").await?;
-                            // The best plan of a list or a replay batch depends on its parameters
-                            // (a cached generic plan of the replay query took a second per batch,
-                            // and list pages got slower); see `cached_plans` for the exception.
-                            c.execute("SET plan_cache_mode = force_custom_plan").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(connect)
+                let pool = postgres_pool(options.max_connections, options.acquire_timeout)
+                    .connect_with(connect.clone())
                     .await?;
                 Ok(Store {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    postgres: Some((connect, options.acquire_timeout)),
                 })
             }
+        }
+    }
+
+    /// The store for a thread that runs a runtime of its own (the group-commit writer); call it
+    /// on that runtime. On PostgreSQL it is a pool of its own with up to `connections`, whose
+    /// sockets that runtime drives: a socket registered with the request runtime is polled only
+    /// when that runtime's busy workers get to it, which under load left each of the writer's
+    /// transactions idle most of its time. On SQLite it is this store, as all writers must share
+    /// the one write connection.
+    pub fn for_own_runtime(&self, connections: u32) -> Store {
+        match &self.postgres {
+            Some((connect, acquire_timeout)) => {
+                let pool = postgres_pool(connections, *acquire_timeout).connect_lazy_with(connect.clone());
+                Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend: self.backend,
+                    postgres: self.postgres.clone(),
+                }
+            }
+            None => self.clone(),
         }
     }
 
@@ -189,6 +207,21 @@ impl Store {
     }
 }
 
+fn postgres_pool(max_connections: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        // JIT compilation pays off for long analytical queries, not for these: a batch query whose
+        // estimate crossed the threshold spent 140 ms compiling to run for 40 ms. (Which statements
+        // keep cached plans: `planned_per_call`.)
+        .after_connect(|c, _| {
+            Box::pin(async move {
+                c.execute("SET jit = off").await?;
+                Ok(())
+            })
+        })
+}
+
 async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sqlx::Error> {
     // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in WAL mode still
     // never loses a committed transaction when the process is killed.
@@ -203,16 +236,6 @@ async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sq
     c.execute("PRAGMA temp_store = MEMORY").await?;
     if read_only {
         c.execute("PRAGMA query_only = ON").await?;
-    }
-    Ok(())
-}
-
-/// Lets the rest of the caller's transaction reuse cached generic plans on PostgreSQL (a no-op on
-/// SQLite). For write paths whose statements have one best plan whatever their parameters:
-/// re-planning the seven-way join that reads a record's view cost 3 ms per creation under load.
-pub async fn cached_plans(c: &mut AnyConnection) -> Result<()> {
-    if backend_of(c) == Backend::Postgres {
-        c.execute("SET LOCAL plan_cache_mode = auto").await?;
     }
     Ok(())
 }

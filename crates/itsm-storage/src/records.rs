@@ -34,6 +34,19 @@ pub(crate) fn bind_all<'q>(
     q
 }
 
+/// Marks a query whose best plan depends on its parameters (a list page, a report, a replay
+/// batch): PostgreSQL plans it afresh for each call as an unnamed statement, because a cached
+/// generic plan of such a query can be many times slower (a replay batch took a second). Every
+/// other statement keeps its prepared, cached plan: re-planning the token lookup and the view join
+/// on every call cost more than running them. SQLite plans do not depend on parameters that way,
+/// so there it stays prepared.
+pub(crate) fn planned_per_call<'q>(
+    c: &AnyConnection,
+    q: Query<'q, Any, AnyArguments<'q>>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    q.persistent(backend_of(c) == Backend::Sqlite)
+}
+
 /// Placeholders for statements built at run time: `$1, $2, ...` on PostgreSQL and plain `?` on
 /// SQLite. Numbered names cost SQLite a walk of its name list per parameter when sqlx binds them, which
 /// makes a statement with thousands of parameters quadratic; anonymous ones bind in order for free.
@@ -466,7 +479,7 @@ pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<Rec
     .await
 }
 
-/// Runs the query `sql` builds around an `IN` list of `ids` (500 at a time, so no statement meets
+/// Runs the query `sql` builds around an `IN` list of `ids` (512 at a time, so no statement meets
 /// a placeholder limit) and parses every row it answers.
 pub(crate) async fn select_by_ids<T>(
     c: &mut AnyConnection,
@@ -475,10 +488,20 @@ pub(crate) async fn select_by_ids<T>(
     parse: impl Fn(&AnyRow) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(512) {
+        // The list is padded to a power of two with the last id again, so a handful of statement
+        // texts serve every size and each is prepared (and on PostgreSQL planned) once.
+        let len = chunk.len().next_power_of_two();
         let mut p = Params::new(c);
-        let sql = sql(&p.list(chunk.len()));
-        let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Int(Some(id.0))).collect();
+        let sql = sql(&p.list(len));
+        let last = chunk.last().map_or(0, |id| id.0);
+        let binds: Vec<Bind> = chunk
+            .iter()
+            .map(|id| id.0)
+            .chain(std::iter::repeat(last))
+            .take(len)
+            .map(|id| Bind::Int(Some(id)))
+            .collect();
         let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
         for row in &rows {
             out.push(parse(row)?);
@@ -785,7 +808,9 @@ pub async fn list(
     let limit = page.limit.clamp(1, MAX_PAGE);
     let _ = write!(sql, " ORDER BY {col} {dir}, r.id {dir} LIMIT {}", limit + 1);
 
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    let rows = planned_per_call(c, bind_all(sqlx::query(&sql), &binds))
+        .fetch_all(&mut *c)
+        .await?;
     let mut items = rows.iter().map(view_from_row).collect::<Result<Vec<_>>>()?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{backend_of, Backend};
-use crate::records::{bind_all, select_by_ids, Bind, QueueClock};
+use crate::records::{bind_all, planned_per_call, select_by_ids, Bind, QueueClock};
 use crate::{instant, micros, Result};
 
 /// A replayed clock.
@@ -418,7 +418,9 @@ pub async fn clock_inputs(
         }
     };
     let sql = sql.replace("{filter}", &filter);
-    let row = bind_all(sqlx::query(&sql), &binds).fetch_one(&mut *c).await?;
+    let row = planned_per_call(c, bind_all(sqlx::query(&sql), &binds))
+        .fetch_one(&mut *c)
+        .await?;
     let text: Option<String> = row.try_get(0)?;
     let doc: Vec<InRecord> =
         serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt(&e.to_string()))?;
@@ -846,7 +848,9 @@ pub async fn attainment(
     if by != Dimension::Total {
         let _ = write!(sql, " GROUP BY {key} ORDER BY {key}");
     }
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    let rows = planned_per_call(c, bind_all(sqlx::query(&sql), &binds))
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(AttainmentRow {
@@ -903,7 +907,9 @@ pub async fn breaches(
         " ORDER BY COALESCE(c.stopped_at, c.due_at) DESC, c.record_id LIMIT {}",
         limit.clamp(1, 10_000)
     );
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *c).await?;
+    let rows = planned_per_call(c, bind_all(sqlx::query(&sql), &binds))
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(Breach {

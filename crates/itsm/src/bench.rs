@@ -203,9 +203,15 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
                 let body = json!({"title": format!("Bench printer outage {c}-{i}"), "description": "created by itsm bench",
                     "organization_id": org, "impact": "medium", "urgency": "high"});
                 let t = Instant::now();
-                match http.post(&url).bearer_auth(&token).json(&body).send().await {
-                    Ok(r) if r.status().as_u16() == 201 => lat.push(t.elapsed()),
-                    _ => failures += 1,
+                // Reading the body to its end lets the connection go back to the pool.
+                let created = match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if created {
+                    lat.push(t.elapsed());
+                } else {
+                    failures += 1;
                 }
             }
             (lat, failures)

@@ -28,6 +28,7 @@ both!(
     stale_update_is_refused,
     lists_filter_sort_and_page,
     full_text_search,
+    a_common_search_term_answers_the_same_as_a_rare_one,
     comments_and_links,
     an_older_replay_never_overwrites_newer_clocks,
     batch_writes_keep_order_numbers_and_audit,
@@ -387,6 +388,92 @@ async fn full_text_search(backend: Backend) {
             .unwrap()
     )
     .is_empty());
+    drop(c);
+    db.cleanup().await;
+}
+
+/// A term in more records than the search's threshold (2,000) takes the other plan on SQLite: the
+/// sort index is walked and matches kept. Either way the answer is every match, in list order.
+async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let start = at("2026-03-01T00:00:00Z");
+    // 2,400 printer incidents; every 600th also mentions a scanner. Odd ones are in progress.
+    let fields: Vec<RecordFields> = (0..2_400)
+        .map(|i| {
+            let extra = if i % 600 == 0 { " and scanner" } else { "" };
+            let mut f = incident(org, &format!("Printer jam {i}{extra}"), 3);
+            if i % 2 == 1 {
+                f.state = "in_progress".into();
+            }
+            f
+        })
+        .collect();
+    let new: Vec<records::NewRecord> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| records::NewRecord {
+            kind: RecordKind::Incident,
+            fields: f,
+            actor: Some(user),
+            // Creation order is not update order: the newest update is in the middle.
+            at: start + jiff::SignedDuration::from_secs(((i * 7_919) % 2_400) as i64),
+        })
+        .collect();
+    let mut tx = db.store.begin().await.unwrap();
+    let created = records::insert_many(&mut tx, &new).await.unwrap();
+    tx.commit().await.unwrap();
+    db.store.analyze().await.unwrap();
+
+    let by_update_desc = |keep: &dyn Fn(&itsm_domain::Record) -> bool| {
+        let mut v: Vec<_> = created.iter().filter(|r| keep(r)).collect();
+        v.sort_by_key(|r| std::cmp::Reverse((r.updated_at, r.id.0)));
+        v.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let mut c = db.store.read().await.unwrap();
+    for (q, states, expected) in [
+        ("printer", vec![], by_update_desc(&|_| true)),
+        (
+            "printer",
+            vec!["in_progress".to_owned()],
+            by_update_desc(&|r| r.state == "in_progress"),
+        ),
+        (
+            "scanner",
+            vec![],
+            by_update_desc(&|r| r.title.contains("scanner")),
+        ),
+        (
+            "jam scan",
+            vec![],
+            by_update_desc(&|r| r.title.contains("scanner")),
+        ),
+    ] {
+        let filter = RecordFilter {
+            text: Some(q.to_owned()),
+            states,
+            ..Default::default()
+        };
+        // Walk every page of 500: the plan must hold for cursors too.
+        let mut page = PageRequest {
+            sort: SortField::UpdatedAt,
+            descending: true,
+            after: None,
+            limit: 500,
+        };
+        let mut got = Vec::new();
+        loop {
+            let p = records::list(&mut c, RecordKind::Incident, &filter, page)
+                .await
+                .unwrap();
+            got.extend(p.items.iter().map(|v| v.record.id));
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got.len(), expected.len(), "{q}");
+        assert!(got == expected, "{q}: matches out of order");
+    }
     drop(c);
     db.cleanup().await;
 }

@@ -694,6 +694,66 @@ fn push_in(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: impl I
 /// match (see `list`).
 const COMMON_TERM_MATCHES: i64 = 2_000;
 
+/// How many rows of a list a PostgreSQL text search reads in list order looking for a full page.
+const SEARCH_WALK: u32 = 20_000;
+
+/// Up to this many matches, a PostgreSQL text search reads every match and sorts them.
+const SEARCH_GATHER: i64 = 10_000;
+
+/// One page of a PostgreSQL text search (`sql`: the list's conditions; the tsquery is the last of
+/// `binds`). PostgreSQL's estimate of how many records a prefix query matches was wrong both ways
+/// at 1,000,000 incidents: it read and sorted all 44,000 matches of two common words (280 ms)
+/// and walked the whole list looking for a rare one (2.8 s). So: first walk the list in order
+/// through a bounded window, keeping matches (a common term fills its page there); failing that,
+/// count the matches up to a bound and, when few, read them all through the text index and sort;
+/// only a term with many matches that the other conditions mostly exclude walks the whole list.
+async fn search_page(
+    c: &mut AnyConnection,
+    sql: &str,
+    order: &str,
+    binds: &[Bind],
+    limit: u32,
+    with_names: &(dyn Fn(&str) -> String + Sync),
+) -> Result<Vec<AnyRow>> {
+    let n = binds.len();
+    let matches = format!("COALESCE(r.search @@ to_tsquery('english', ${n}), false)");
+    let walked = format!(
+        "SELECT r.* FROM ({sql}{order} LIMIT {SEARCH_WALK}) r WHERE {matches}{order} LIMIT {}",
+        limit + 1
+    );
+    let rows = planned_per_call(c, bind_all(sqlx::query(&with_names(&walked)), binds))
+        .fetch_all(&mut *c)
+        .await?;
+    if rows.len() > limit as usize {
+        return Ok(rows);
+    }
+    let Some(Bind::Text(Some(q))) = binds.last() else {
+        return Err(StorageError::NotFound);
+    };
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM records WHERE search @@ to_tsquery('english', $1) LIMIT $2) x",
+    )
+    .bind(q.as_str())
+    .bind(SEARCH_GATHER + 1)
+    .fetch_one(&mut *c)
+    .await?;
+    let page_sql = if found <= SEARCH_GATHER {
+        // The bound inside keeps the planner from flattening the subquery into a walk.
+        format!(
+            "{sql} AND r.id IN (SELECT id FROM records WHERE search @@ to_tsquery('english', ${n}) LIMIT {}){order} LIMIT {}",
+            SEARCH_GATHER + 1,
+            limit + 1
+        )
+    } else {
+        format!("{sql} AND {matches}{order} LIMIT {}", limit + 1)
+    };
+    Ok(
+        planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql)), binds))
+            .fetch_all(&mut *c)
+            .await?,
+    )
+}
+
 /// Lists records of one kind.
 pub async fn list(
     c: &mut AnyConnection,
@@ -702,9 +762,11 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<RecordView>> {
     let backend = backend_of(c);
-    let mut sql = String::from(SELECT_VIEW);
+    // The page is chosen from `records` alone and only its rows are joined to the names they
+    // show: joined first, PostgreSQL joined every match of a two-word search (44,000 rows at
+    // 1,000,000 incidents, 685 ms) before sorting and cutting the page.
+    let mut sql = String::from("SELECT r.* FROM records r WHERE r.kind = $1");
     let mut binds = vec![Bind::Text(Some(kind.as_str().to_owned()))];
-    sql.push_str(" WHERE r.kind = $1");
     if let Some(orgs) = &filter.visible_organizations {
         if orgs.is_empty() {
             return Ok(Page {
@@ -764,6 +826,7 @@ pub async fn list(
     if let Some(u) = filter.requester_id {
         push(&mut sql, &mut binds, "r.requester_id = ?", Bind::Int(Some(u.0)));
     }
+    let mut pg_text = None;
     if let Some(text) = &filter.text {
         let terms = search_terms(text);
         if !terms.is_empty() {
@@ -800,12 +863,7 @@ pub async fn list(
                         .map(|t| format!("{t}:*"))
                         .collect::<Vec<_>>()
                         .join(" & ");
-                    push(
-                        &mut sql,
-                        &mut binds,
-                        "r.search @@ to_tsquery('english', ?)",
-                        Bind::Text(Some(q)),
-                    );
+                    pg_text = Some(q);
                 }
             }
         }
@@ -823,11 +881,25 @@ pub async fn list(
         let _ = write!(sql, " AND ({col}, r.id) {cmp} (${}, ${n})", n - 1);
     }
     let limit = page.limit.clamp(1, MAX_PAGE);
-    let _ = write!(sql, " ORDER BY {col} {dir}, r.id {dir} LIMIT {}", limit + 1);
-
-    let rows = planned_per_call(c, bind_all(sqlx::query(&sql), &binds))
-        .fetch_all(&mut *c)
-        .await?;
+    let order = format!(" ORDER BY {col} {dir}, r.id {dir}");
+    let with_names = |page_sql: &str| {
+        format!(
+            "{}{order}",
+            SELECT_VIEW.replacen("FROM records r", &format!("FROM ({page_sql}) r"), 1)
+        )
+    };
+    let rows = match pg_text {
+        None => {
+            let page_sql = format!("{sql}{order} LIMIT {}", limit + 1);
+            planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql)), &binds))
+                .fetch_all(&mut *c)
+                .await?
+        }
+        Some(q) => {
+            binds.push(Bind::Text(Some(q)));
+            search_page(c, &sql, &order, &binds, limit, &with_names).await?
+        }
+    };
     let mut items = rows.iter().map(view_from_row).collect::<Result<Vec<_>>>()?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);

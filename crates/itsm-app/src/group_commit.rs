@@ -218,3 +218,89 @@ impl App {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // A panic is how a test fails.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::{Settings, SystemClock};
+    use itsm_domain::OrganizationId;
+    use itsm_storage::testing::TestDb;
+
+    #[tokio::test]
+    async fn sqlite_one_refused_creation_fails_alone() {
+        one_refused_creation_fails_alone(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_one_refused_creation_fails_alone() {
+        one_refused_creation_fails_alone(Backend::Postgres).await;
+    }
+
+    /// A group whose transaction the database refuses is written again one creation at a time:
+    /// the creation at fault gets the error, the others are created.
+    async fn one_refused_creation_fails_alone(backend: Backend) {
+        let db = TestDb::new(backend).await.expect("test database");
+        let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+        let sys = Ctx::system();
+        let org = app.add_organization(&sys, "Acme", "provider").await.unwrap().id;
+        let fields = |organization_id, title: &str| RecordFields {
+            organization_id: Some(organization_id),
+            title: title.into(),
+            state: "new".into(),
+            priority: Some(3),
+            ..Default::default()
+        };
+        // The middle one names an organization that does not exist: its insert breaks a foreign
+        // key, which validation would have caught; here it stands for any refusal at write time.
+        let wanted = [
+            fields(org, "First"),
+            fields(OrganizationId(999_999), "Refused"),
+            fields(org, "Third"),
+        ];
+        let mut answers = Vec::new();
+        {
+            let mut waiting = app.inner.creations.waiting.lock().unwrap();
+            for f in &wanted {
+                let (reply, answer) = oneshot::channel();
+                waiting.push(Waiting {
+                    ctx: sys.clone(),
+                    kind: RecordKind::Incident,
+                    fields: f.clone(),
+                    at: app.now(),
+                    reply,
+                });
+                answers.push(answer);
+            }
+        }
+        // One turn takes all three as one group.
+        app.write_waiting(app.store()).await;
+        let mut results = Vec::new();
+        for a in answers {
+            results.push(a.await.expect("every caller is answered"));
+        }
+        assert_eq!(results[0].as_ref().unwrap().record.title, "First");
+        assert!(results[1].is_err(), "the refused creation reports an error");
+        assert_eq!(results[2].as_ref().unwrap().record.title, "Third");
+        let mut c = app.store().read().await.unwrap();
+        let first = records::get(&mut c, results[0].as_ref().unwrap().record.id)
+            .await
+            .unwrap();
+        assert!(first.is_some(), "the others are stored");
+        let page = records::PageRequest {
+            sort: records::SortField::Number,
+            descending: false,
+            after: None,
+            limit: 50,
+        };
+        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
+            .await
+            .unwrap();
+        let titles: Vec<&str> = stored.items.iter().map(|v| v.record.title.as_str()).collect();
+        assert_eq!(titles, ["First", "Third"]);
+        drop(c);
+        db.cleanup().await;
+    }
+}

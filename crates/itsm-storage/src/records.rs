@@ -700,8 +700,8 @@ const SEARCH_WALK: u32 = 20_000;
 /// Up to this many matches, a PostgreSQL text search reads every match and sorts them.
 const SEARCH_GATHER: i64 = 10_000;
 
-/// One page of a PostgreSQL text search (`sql`: the list's conditions; the tsquery is the last of
-/// `binds`). PostgreSQL's estimate of how many records a prefix query matches was wrong both ways
+/// One page of a PostgreSQL text search (`sql`: the list's conditions; the tsquery `q` is also the
+/// last of `binds`). PostgreSQL's estimate of how many records a prefix query matches was wrong both ways
 /// at 1,000,000 incidents: it read and sorted all 44,000 matches of two common words (280 ms)
 /// and walked the whole list looking for a rare one (2.8 s). So: first walk the list in order
 /// through a bounded window, keeping matches (a common term fills its page there); failing that,
@@ -712,6 +712,7 @@ async fn search_page(
     sql: &str,
     order: &str,
     binds: &[Bind],
+    q: &str,
     limit: u32,
     with_names: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<Vec<AnyRow>> {
@@ -727,13 +728,10 @@ async fn search_page(
     if rows.len() > limit as usize {
         return Ok(rows);
     }
-    let Some(Bind::Text(Some(q))) = binds.last() else {
-        return Err(StorageError::NotFound);
-    };
     let found: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT 1 FROM records WHERE search @@ to_tsquery('english', $1) LIMIT $2) x",
     )
-    .bind(q.as_str())
+    .bind(q)
     .bind(SEARCH_GATHER + 1)
     .fetch_one(&mut *c)
     .await?;
@@ -896,8 +894,8 @@ pub async fn list(
                 .await?
         }
         Some(q) => {
-            binds.push(Bind::Text(Some(q)));
-            search_page(c, &sql, &order, &binds, limit, &with_names).await?
+            binds.push(Bind::Text(Some(q.clone())));
+            search_page(c, &sql, &order, &binds, &q, limit, &with_names).await?
         }
     };
     let mut items = rows.iter().map(view_from_row).collect::<Result<Vec<_>>>()?;

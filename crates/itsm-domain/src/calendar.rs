@@ -19,6 +19,7 @@ use crate::validation::ValidationError;
 
 pub const MICROS_PER_MINUTE: i64 = 60_000_000;
 const MINUTES_PER_DAY: u16 = 24 * 60;
+const MICROS_PER_DAY: i64 = 24 * 60 * MICROS_PER_MINUTE;
 /// How far ahead a computation looks for working time before it gives up.
 pub const HORIZON_DAYS: i32 = 3_660;
 const MAX_PERIODS_PER_DAY: usize = 12;
@@ -389,11 +390,23 @@ impl BusinessCalendar {
         let start = micros(from).ok_or(CalendarError::NoWorkingTime)?;
         let mut date = self.time_zone.to_datetime(start).date();
         let mut last_end = from;
+        // Converting a local time to an instant is the costly step; on a day whose offset does not
+        // change (24 hours from midnight to midnight) every period is its midnight plus minutes.
+        let mut midnight = self.instant(date, 0);
         for _ in 0..HORIZON_DAYS {
+            let next_midnight = self.instant(date, MINUTES_PER_DAY);
+            let steady = match (midnight, next_midnight) {
+                (Some(m), Some(n)) if n - m == MICROS_PER_DAY => Some(m),
+                _ => None,
+            };
+            let at = |minute: u16| match steady {
+                Some(m) => Some(m + i64::from(minute) * MICROS_PER_MINUTE),
+                None => self.instant(date, minute),
+            };
             if !self.is_holiday(date) {
                 let index = date.weekday().to_monday_zero_offset() as usize;
                 for p in self.week.get(index).map(Vec::as_slice).unwrap_or_default() {
-                    let (Some(s), Some(e)) = (self.instant(date, p.start), self.instant(date, p.end)) else {
+                    let (Some(s), Some(e)) = (at(p.start), at(p.end)) else {
                         continue;
                     };
                     // A fold can make a period start before the previous one ended; never count twice.
@@ -411,6 +424,7 @@ impl BusinessCalendar {
                 Ok(d) => d,
                 Err(_) => break,
             };
+            midnight = next_midnight;
         }
         Err(CalendarError::NoWorkingTime)
     }

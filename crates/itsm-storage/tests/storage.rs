@@ -791,6 +791,7 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
         assert_eq!((stored[0].id, stored[0].body.as_str()), (id, body));
     }
     tx.commit().await.unwrap();
+    db.cleanup().await;
 }
 
 async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
@@ -882,4 +883,6 @@ async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
         .map(|v| (v.record.title.as_str(), v.record.version, v.record.updated_at))
         .collect();
     assert_eq!(titles, [("A changed", 2, later), ("B changed", 2, later)]);
+    drop(c);
+    db.cleanup().await;
 }

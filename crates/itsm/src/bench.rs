@@ -277,37 +277,71 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
     report("list: page 100 (5,000 rows deep)", deep);
 
     let group = groups.first().map(|g| g.0).unwrap_or(0);
-    let filtered = format!("{base}/api/v1/incidents?state=new,in_progress,on_hold&assignment_group_id={group}&sort=priority&limit=50");
-    let mut samples = Vec::new();
-    for _ in 0..o.reads {
-        samples.push(get(filtered.clone()).await?.0);
+    let reads = o.reads;
+    let word = |i: usize| WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
+    let same = |url: String| vec![url; reads];
+    let incidents = format!("{base}/api/v1/incidents");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "list: open, one group, by priority",
+            same(format!(
+                "{incidents}?state=new,in_progress,on_hold&assignment_group_id={group}&sort=priority&limit=50"
+            )),
+        ),
+        (
+            "list: open, newest first",
+            same(format!(
+                "{incidents}?state=new,in_progress,on_hold&sort=-updated_at&limit=50"
+            )),
+        ),
+        (
+            "list: open, by due (the SLA queue)",
+            same(format!("{incidents}?state=new,in_progress&sort=due&limit=50")),
+        ),
+        (
+            "search: one word, newest first",
+            (0..reads)
+                .map(|i| format!("{incidents}?q={}&limit=50", word(i)))
+                .collect(),
+        ),
+        (
+            "search: two words",
+            (0..reads)
+                .map(|i| format!("{incidents}?q={}+{}&limit=50", word(i), word(i * 7 + 3)))
+                .collect(),
+        ),
+        (
+            "search: one word, open only",
+            (0..reads)
+                .map(|i| format!("{incidents}?q={}&state=new,in_progress&limit=50", word(i)))
+                .collect(),
+        ),
+        (
+            // Each bench title ends with its own number: a term in a handful of records.
+            "search: a rare term",
+            (0..reads)
+                .map(|_| {
+                    format!(
+                        "{incidents}?q=%23{}&limit=50",
+                        rng.gen_range(1..=o.records.max(1))
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "get one incident by number",
+            (0..reads)
+                .map(|_| format!("{incidents}/INC-{}", rng.gen_range(1..=o.records.max(1))))
+                .collect(),
+        ),
+    ];
+    for (name, urls) in cases {
+        let mut samples = Vec::with_capacity(urls.len());
+        for url in urls {
+            samples.push(get(url).await?.0);
+        }
+        report(name, samples);
     }
-    report("list: open, one group, by priority", samples);
-
-    let mut samples = Vec::new();
-    for i in 0..o.reads {
-        let w = WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
-        samples.push(get(format!("{base}/api/v1/incidents?q={w}&limit=50")).await?.0);
-    }
-    report("search: one word, newest first", samples);
-    let mut samples = Vec::new();
-    for i in 0..o.reads {
-        let a = WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
-        let b = WORDS.get((i * 7 + 3) % WORDS.len()).copied().unwrap_or("vpn");
-        samples.push(
-            get(format!("{base}/api/v1/incidents?q={a}+{b}&limit=50"))
-                .await?
-                .0,
-        );
-    }
-    report("search: two words", samples);
-
-    let mut samples = Vec::new();
-    for _ in 0..o.reads {
-        let n = rng.gen_range(1..=o.records.max(1));
-        samples.push(get(format!("{base}/api/v1/incidents/INC-{n}")).await?.0);
-    }
-    report("get one incident by number", samples);
     Ok(())
 }
 

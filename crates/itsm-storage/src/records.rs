@@ -694,6 +694,14 @@ fn push_in(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: impl I
 /// match (see `list`).
 const COMMON_TERM_MATCHES: i64 = 2_000;
 
+/// A list page's records (`page_sql` answers them) with the names they show, in list order.
+fn with_names(page_sql: &str, order: &str) -> String {
+    format!(
+        "{}{order}",
+        SELECT_VIEW.replacen("FROM records r", &format!("FROM ({page_sql}) r"), 1)
+    )
+}
+
 /// How many rows of a list a PostgreSQL text search reads in list order looking for a full page.
 const SEARCH_WALK: u32 = 20_000;
 
@@ -714,7 +722,6 @@ async fn search_page(
     binds: &[Bind],
     q: &str,
     limit: u32,
-    with_names: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<Vec<AnyRow>> {
     let n = binds.len();
     let matches = format!("COALESCE(r.search @@ to_tsquery('english', ${n}), false)");
@@ -722,7 +729,7 @@ async fn search_page(
         "SELECT r.* FROM ({sql}{order} LIMIT {SEARCH_WALK}) r WHERE {matches}{order} LIMIT {}",
         limit + 1
     );
-    let rows = planned_per_call(c, bind_all(sqlx::query(&with_names(&walked)), binds))
+    let rows = planned_per_call(c, bind_all(sqlx::query(&with_names(&walked, order)), binds))
         .fetch_all(&mut *c)
         .await?;
     if rows.len() > limit as usize {
@@ -746,7 +753,7 @@ async fn search_page(
         format!("{sql} AND {matches}{order} LIMIT {}", limit + 1)
     };
     Ok(
-        planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql)), binds))
+        planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql, order)), binds))
             .fetch_all(&mut *c)
             .await?,
     )
@@ -880,22 +887,16 @@ pub async fn list(
     }
     let limit = page.limit.clamp(1, MAX_PAGE);
     let order = format!(" ORDER BY {col} {dir}, r.id {dir}");
-    let with_names = |page_sql: &str| {
-        format!(
-            "{}{order}",
-            SELECT_VIEW.replacen("FROM records r", &format!("FROM ({page_sql}) r"), 1)
-        )
-    };
     let rows = match pg_text {
         None => {
             let page_sql = format!("{sql}{order} LIMIT {}", limit + 1);
-            planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql)), &binds))
+            planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql, &order)), &binds))
                 .fetch_all(&mut *c)
                 .await?
         }
         Some(q) => {
             binds.push(Bind::Text(Some(q.clone())));
-            search_page(c, &sql, &order, &binds, &q, limit, &with_names).await?
+            search_page(c, &sql, &order, &binds, &q, limit).await?
         }
     };
     let mut items = rows.iter().map(view_from_row).collect::<Result<Vec<_>>>()?;

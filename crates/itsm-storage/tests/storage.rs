@@ -63,6 +63,18 @@ async fn setup(backend: Backend) -> (TestDb, OrganizationId, UserId) {
     (db, org.id, user.id)
 }
 
+/// Stores an incident as `user` at instant `when`.
+async fn insert_incident(
+    c: &mut sqlx::AnyConnection,
+    fields: &RecordFields,
+    user: UserId,
+    when: &str,
+) -> itsm_domain::Record {
+    records::insert(c, RecordKind::Incident, fields, Some(user), at(when))
+        .await
+        .unwrap()
+}
+
 fn incident(org: OrganizationId, title: &str, priority: i16) -> RecordFields {
     RecordFields {
         organization_id: Some(org),
@@ -78,15 +90,7 @@ async fn records_round_trip_with_audit(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
     let f = incident(org, "Printer jams", 3);
-    let rec = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &f,
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let rec = insert_incident(&mut tx, &f, user, "2026-02-01T10:00:00Z").await;
     let changes = diff_fields(&FieldMap::new(), &f.audit_map());
     let ev = audit::write(
         &mut tx,
@@ -165,15 +169,7 @@ async fn records_round_trip_with_audit(backend: Backend) {
 async fn stale_update_is_refused(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
-    let rec = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "VPN", 2),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let rec = insert_incident(&mut tx, &incident(org, "VPN", 2), user, "2026-02-01T10:00:00Z").await;
     let mut f = rec.fields();
     f.title = "VPN down".into();
     let v = records::update(&mut tx, rec.id, 1, &f, at("2026-02-01T10:05:00Z"))
@@ -316,17 +312,7 @@ async fn full_text_search(backend: Backend) {
     ];
     let mut ids = Vec::new();
     for t in titles {
-        ids.push(
-            records::insert(
-                &mut tx,
-                RecordKind::Incident,
-                &incident(org, t, 3),
-                Some(user),
-                at("2026-02-01T10:00:00Z"),
-            )
-            .await
-            .unwrap(),
-        );
+        ids.push(insert_incident(&mut tx, &incident(org, t, 3), user, "2026-02-01T10:00:00Z").await);
     }
     // Changing the title re-indexes it.
     let mut f = ids[3].fields();
@@ -481,24 +467,8 @@ async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
 async fn comments_and_links(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
-    let a = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "A", 3),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let b = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "B", 3),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let a = insert_incident(&mut tx, &incident(org, "A", 3), user, "2026-02-01T10:00:00Z").await;
+    let b = insert_incident(&mut tx, &incident(org, "B", 3), user, "2026-02-01T10:00:00Z").await;
     comments::insert(
         &mut tx,
         a.id,
@@ -543,24 +513,8 @@ async fn comments_and_links(backend: Backend) {
 
     // The rollback removed everything, the failed duplicate included: redo and commit.
     let mut tx = db.store.begin().await.unwrap();
-    let a = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "A", 3),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let b = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "B", 3),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let a = insert_incident(&mut tx, &incident(org, "A", 3), user, "2026-02-01T10:00:00Z").await;
+    let b = insert_incident(&mut tx, &incident(org, "B", 3), user, "2026-02-01T10:00:00Z").await;
     comments::insert(
         &mut tx,
         a.id,
@@ -624,24 +578,8 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     use itsm_storage::sla;
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
-    let a = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "A", 2),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let b = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "B", 2),
-        Some(user),
-        at("2026-02-01T10:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let a = insert_incident(&mut tx, &incident(org, "A", 2), user, "2026-02-01T10:00:00Z").await;
+    let b = insert_incident(&mut tx, &incident(org, "B", 2), user, "2026-02-01T10:00:00Z").await;
     // The batch read: both at version 1, with their transitions and (no) stored clocks.
     let inputs = sla::clock_inputs(
         &mut tx,
@@ -696,15 +634,7 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
     // One record first, so the batch continues its numbering (and ids) rather than starting it.
-    let first = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "First", 3),
-        Some(user),
-        at("2026-02-01T09:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let first = insert_incident(&mut tx, &incident(org, "First", 3), user, "2026-02-01T09:00:00Z").await;
     let fields: Vec<(RecordKind, RecordFields)> = vec![
         (RecordKind::Incident, incident(org, "Second", 1)),
         (RecordKind::Service, incident(org, "Mail service", 0)),
@@ -797,51 +727,34 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
 async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
-    let a = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "A", 3),
-        Some(user),
-        at("2026-02-01T09:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let b = records::insert(
-        &mut tx,
-        RecordKind::Incident,
-        &incident(org, "B", 3),
-        Some(user),
-        at("2026-02-01T09:00:00Z"),
-    )
-    .await
-    .unwrap();
+    let a = insert_incident(&mut tx, &incident(org, "A", 3), user, "2026-02-01T09:00:00Z").await;
+    let b = insert_incident(&mut tx, &incident(org, "B", 3), user, "2026-02-01T09:00:00Z").await;
     tx.commit().await.unwrap();
     let mut fa = a.fields();
     fa.title = "A changed".into();
     let mut fb = b.fields();
     fb.title = "B changed".into();
     let later = at("2026-02-01T10:00:00Z");
-    let mut tx = db.store.begin().await.unwrap();
-    let err = records::update_many(
-        &mut tx,
-        &[
+    // Both changes, with B read at `b_version`.
+    let updates = |b_version| {
+        [
             records::RecordUpdate {
                 id: a.id,
                 expected_version: 1,
                 fields: &fa,
                 at: later,
             },
-            // B is read at a version it no longer has.
             records::RecordUpdate {
                 id: b.id,
-                expected_version: 7,
+                expected_version: b_version,
                 fields: &fb,
                 at: later,
             },
-        ],
-    )
-    .await
-    .unwrap_err();
+        ]
+    };
+    let mut tx = db.store.begin().await.unwrap();
+    // B is read at a version it no longer has.
+    let err = records::update_many(&mut tx, &updates(7)).await.unwrap_err();
     assert!(
         matches!(err, StorageError::VersionConflict { current: 1 }),
         "{err:?}"
@@ -856,25 +769,7 @@ async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
     assert_eq!(titles, [("A", 1), ("B", 1)], "a refused batch changes nothing");
     drop(c);
     let mut tx = db.store.begin().await.unwrap();
-    records::update_many(
-        &mut tx,
-        &[
-            records::RecordUpdate {
-                id: a.id,
-                expected_version: 1,
-                fields: &fa,
-                at: later,
-            },
-            records::RecordUpdate {
-                id: b.id,
-                expected_version: 1,
-                fields: &fb,
-                at: later,
-            },
-        ],
-    )
-    .await
-    .unwrap();
+    records::update_many(&mut tx, &updates(1)).await.unwrap();
     tx.commit().await.unwrap();
     let mut c = db.store.read().await.unwrap();
     let stored = records::get_many(&mut c, &[a.id, b.id]).await.unwrap();

@@ -124,24 +124,83 @@ impl From<&store::ClockInput> for ClockSubject {
     }
 }
 
-/// Whether a stored clock still says what a replay says. The elapsed time of a running clock grows
-/// by itself and is not compared: stored, it is the figure as of `computed_at`.
-fn same_clock(a: &ClockRow, b: &ClockRow) -> bool {
-    let moving = a.stopped_at.is_none() && a.status != "paused";
-    a.agreement_id == b.agreement_id
-        && a.target_key == b.target_key
-        && a.agreement_type == b.agreement_type
-        && a.metric == b.metric
-        && a.target_name == b.target_name
-        && a.calendar_id == b.calendar_id
-        && a.status == b.status
-        && a.target_micros == b.target_micros
-        && (moving || a.elapsed_micros == b.elapsed_micros)
-        && a.started_at == b.started_at
-        && a.stopped_at == b.stopped_at
-        && a.due_at == b.due_at
-        && a.next_notice_at == b.next_notice_at
-        && a.reason == b.reason
+/// A digest of what a replay computed for one record: its queue clock and every field of its clock
+/// rows but two. The elapsed time of a running clock grows by itself (stored, it is the figure as
+/// of `computed_at`), so neither is part of it. A fixed encoding mixed eight bytes at a time, so
+/// every node and every release computes the same number for the same clocks (a hash of the
+/// standard library may change between releases); it detects change, it is not a secret.
+fn fingerprint(queue: &QueueClock, clocks: &[ComputedClock]) -> i64 {
+    struct Digest(u64);
+    impl Digest {
+        fn word(&mut self, w: u64) {
+            self.0 = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31);
+        }
+        fn int(&mut self, v: Option<i64>) {
+            match v {
+                Some(v) => {
+                    self.word(1);
+                    self.word(u64::from_le_bytes(v.to_le_bytes()));
+                }
+                None => self.word(0),
+            }
+        }
+        fn text(&mut self, v: Option<&str>) {
+            let Some(v) = v else {
+                return self.word(0);
+            };
+            self.word(2 + v.len() as u64);
+            for chunk in v.as_bytes().chunks(8) {
+                let mut buf = [0u8; 8];
+                if let Some(head) = buf.get_mut(..chunk.len()) {
+                    head.copy_from_slice(chunk);
+                }
+                self.word(u64::from_le_bytes(buf));
+            }
+        }
+        fn instant(&mut self, v: Option<jiff::Timestamp>) {
+            self.int(v.map(jiff::Timestamp::as_microsecond));
+        }
+    }
+    let mut h = Digest(0xcbf2_9ce4_8422_2325);
+    h.text(queue.status.as_deref());
+    h.instant(queue.due_at);
+    h.instant(queue.warn_at);
+    for c in clocks {
+        let r = &c.row;
+        let moving = r.stopped_at.is_none() && r.status != "paused";
+        h.int(Some(r.agreement_id.0));
+        h.text(Some(&r.target_key));
+        h.text(Some(&r.agreement_type));
+        h.text(Some(&r.metric));
+        h.text(Some(&r.target_name));
+        h.int(r.calendar_id.map(|c| c.0));
+        h.text(Some(&r.status));
+        h.int(Some(r.target_micros));
+        h.int((!moving).then_some(r.elapsed_micros));
+        h.instant(r.started_at);
+        h.instant(r.stopped_at);
+        h.instant(r.due_at);
+        h.instant(r.next_notice_at);
+        h.text(Some(&r.reason));
+    }
+    // A final mix spreads the last words over every bit; stored as a signed integer, same bits.
+    let mut x = h.0;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    i64::from_le_bytes(x.to_le_bytes())
+}
+
+/// A record's queue clock and fingerprint, as a replay stores them on the record, with the clocks
+/// it had before.
+fn replayed(id: RecordId, clocks: &[ComputedClock], previous: Vec<store::ClockKey>) -> store::ReplayedRecord {
+    let queue = queue_clock(clocks);
+    store::ReplayedRecord {
+        id,
+        fingerprint: fingerprint(&queue, clocks),
+        queue,
+        previous,
+    }
 }
 
 /// What a record's history says to its clocks.
@@ -306,42 +365,31 @@ fn queue_clock(clocks: &[ComputedClock]) -> QueueClock {
     }
 }
 
-/// Replays a batch and keeps what changed: a replay that agrees with the stored clocks writes nothing.
-type Replayed = (
-    Vec<(RecordId, QueueClock, i64)>,
-    Vec<ClockRow>,
-    Vec<(RecordId, RecordId, String)>,
-);
+/// Replays a batch and keeps what changed: a replay whose fingerprint matches the stored one writes
+/// nothing. Each record comes with the version it was read at.
+type Replayed = (Vec<(store::ReplayedRecord, i64)>, Vec<ClockRow>);
 
 fn replay_batch(config: &SlaConfig, batch: &[store::ClockInput], now: jiff::Timestamp) -> Replayed {
-    let mut queue = Vec::new();
+    let mut records = Vec::new();
     let mut rows = Vec::new();
-    let mut stale = Vec::new();
     for input in batch {
         let clocks = compute(config, &ClockSubject::from(input), &input.transitions, now);
-        let q = queue_clock(&clocks);
-        let unchanged = q == input.queue
-            && clocks.len() == input.stored.len()
-            && clocks
-                .iter()
-                .all(|cc| input.stored.iter().any(|s| same_clock(&cc.row, s)));
-        if !unchanged {
-            stale.extend(
-                input
-                    .stored
-                    .iter()
-                    .filter(|s| {
-                        !clocks.iter().any(|cc| {
-                            cc.row.agreement_id == s.agreement_id && cc.row.target_key == s.target_key
-                        })
-                    })
-                    .map(|s| (s.record_id, s.agreement_id, s.target_key.clone())),
-            );
-            queue.push((input.id, q, input.version));
+        let replay = replayed(input.id, &clocks, input.clock_keys.clone());
+        if input.fingerprint != Some(replay.fingerprint) {
+            records.push((replay, input.version));
             rows.extend(clocks.into_iter().map(|cc| cc.row));
         }
     }
-    (queue, rows, stale)
+    (records, rows)
+}
+
+/// What a recomputation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    /// Records whose clocks were replayed.
+    pub records: usize,
+    /// Those whose stored clocks the replay changed (the others were written nothing).
+    pub changed: usize,
 }
 
 /// How many records a recomputation reads and writes at a time.
@@ -453,6 +501,7 @@ impl App {
         measured.sort_by_key(|(r, _)| r.id.0);
         let ids: Vec<RecordId> = measured.iter().map(|(r, _)| r.id).collect();
         let transitions = store::transitions_of(c, &ids).await?;
+        let mut previous = store::clock_keys_of(c, &ids).await?;
         let mut all = Vec::new();
         let mut queue = Vec::with_capacity(measured.len());
         let mut rest = transitions.as_slice();
@@ -464,11 +513,15 @@ impl App {
             let (mine, after) = rest_from.split_at(end);
             rest = after;
             let clocks = compute(&config, &ClockSubject::from(r), mine, now);
-            queue.push((r.id, queue_clock(&clocks)));
+            queue.push(replayed(
+                r.id,
+                &clocks,
+                previous.remove(&r.id).unwrap_or_default(),
+            ));
             all.extend(clocks);
         }
         let rows: Vec<ClockRow> = all.iter().map(|c| c.row.clone()).collect();
-        store::replace_clocks(c, &queue, &rows, store::Existing::Unknown).await?;
+        store::replace_clocks(c, &queue, &rows).await?;
         Ok(all)
     }
 
@@ -492,40 +545,46 @@ impl App {
                 reason: record.state_reason().map(str::to_owned),
             }];
             let clocks = compute(&config, &ClockSubject::from(record), &history, record.created_at);
-            queue.push((record.id, queue_clock(&clocks)));
+            queue.push(replayed(record.id, &clocks, Vec::new()));
             rows.extend(clocks.into_iter().map(|c| c.row));
         }
-        store::replace_clocks(c, &queue, &rows, store::Existing::None).await?;
+        store::replace_clocks(c, &queue, &rows).await?;
         Ok(())
     }
 
     /// Replays the clocks of every record that may still move (and of those closed since
-    /// `closed_since`, when given), in the caller's transaction. Answers the number of records.
+    /// `closed_since`, when given), in the caller's transaction.
     pub(crate) async fn recompute_in(
         &self,
         c: &mut AnyConnection,
         closed_since: Option<jiff::Timestamp>,
         now: jiff::Timestamp,
-    ) -> Result<usize> {
+    ) -> Result<Recomputed> {
         let kinds: Vec<RecordKind> = RecordKind::ALL
             .into_iter()
             .filter(|k| k.has_service_levels())
             .collect();
         let config = self.sla_config(c).await?;
-        let mut count = 0;
-        let mut batch = store::clock_inputs(c, &kinds, closed_since, RecordId(0), RECOMPUTE_BATCH).await?;
-        // Pipelined: while one batch is replayed on a blocking thread, the next one is read.
-        while let Some(last) = batch.last().map(|i| i.id) {
-            count += batch.len();
+        let mut count = Recomputed::default();
+        let mut batch =
+            store::read_clock_inputs(c, &kinds, closed_since, RecordId(0), RECOMPUTE_BATCH).await?;
+        // Pipelined: while one batch is parsed and replayed on a blocking thread, the database
+        // builds the next one.
+        while let Some(last) = batch.last {
             let cfg = config.clone();
-            let replay = tokio::task::spawn_blocking(move || replay_batch(&cfg, &batch, now));
-            let next = store::clock_inputs(c, &kinds, closed_since, last, RECOMPUTE_BATCH).await?;
-            let (queue, rows, stale) = replay
+            let replay = tokio::task::spawn_blocking(move || {
+                batch
+                    .parse()
+                    .map(|inputs| (inputs.len(), replay_batch(&cfg, &inputs, now)))
+            });
+            let next = store::read_clock_inputs(c, &kinds, closed_since, last, RECOMPUTE_BATCH).await?;
+            let (read, (changed, rows)) = replay
                 .await
-                .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))?;
+                .map_err(|e| AppError::Setup(format!("clock replay failed: {e}")))??;
+            count.records += read;
             // Written only where the record is still at the version read: a change that replayed a
             // record's clocks since then wins over this older replay.
-            store::replace_clocks_at_versions(c, &queue, &rows, &stale).await?;
+            count.changed += store::replace_clocks_at_versions(c, &changed, &rows).await?;
             batch = next;
         }
         Ok(count)
@@ -533,7 +592,11 @@ impl App {
 
     /// Replays every open clock (and, when asked, those of records closed since an instant) after a
     /// change an administrator knows of, such as an import.
-    pub async fn recompute_clocks(&self, ctx: &Ctx, closed_since: Option<jiff::Timestamp>) -> Result<usize> {
+    pub async fn recompute_clocks(
+        &self,
+        ctx: &Ctx,
+        closed_since: Option<jiff::Timestamp>,
+    ) -> Result<Recomputed> {
         ctx.require(Permission::ManageServiceLevels)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;

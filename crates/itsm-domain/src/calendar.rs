@@ -376,6 +376,13 @@ impl BusinessCalendar {
             .map(Timestamp::as_microsecond)
     }
 
+    /// The instant of the time zone's first transition after `at` (microseconds), or `i64::MAX`.
+    fn next_offset_change(&self, at: i64) -> i64 {
+        micros(at)
+            .and_then(|t| self.time_zone.following(t).next())
+            .map_or(i64::MAX, |t| t.timestamp().as_microsecond())
+    }
+
     /// Calls `f` with each working interval (`[start, end)` in microseconds) that ends after `from`,
     /// in order, the first one clipped to start at `from`; stops when `f` breaks.
     fn working_intervals(
@@ -390,11 +397,20 @@ impl BusinessCalendar {
         let start = micros(from).ok_or(CalendarError::NoWorkingTime)?;
         let mut date = self.time_zone.to_datetime(start).date();
         let mut last_end = from;
-        // Converting a local time to an instant is the costly step; on a day whose offset does not
-        // change (24 hours from midnight to midnight) every period is its midnight plus minutes.
+        // Converting a local time to an instant is the costly step. Until the zone's next change of
+        // offset, each midnight is the previous one plus 24 hours and every period is its midnight
+        // plus minutes; only a day with a change converts each of its times.
         let mut midnight = self.instant(date, 0);
+        let mut change = midnight.map_or(i64::MIN, |m| self.next_offset_change(m));
         for _ in 0..HORIZON_DAYS {
-            let next_midnight = self.instant(date, MINUTES_PER_DAY);
+            let next_midnight = match midnight {
+                Some(m) if m + MICROS_PER_DAY < change => Some(m + MICROS_PER_DAY),
+                _ => {
+                    let next = self.instant(date, MINUTES_PER_DAY);
+                    change = next.map_or(i64::MIN, |n| self.next_offset_change(n));
+                    next
+                }
+            };
             let steady = match (midnight, next_midnight) {
                 (Some(m), Some(n)) if n - m == MICROS_PER_DAY => Some(m),
                 _ => None,

@@ -3,6 +3,7 @@
 //! notifications will read. The clocks are derived data: the history they are replayed from is in
 //! `state_transitions`.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use itsm_domain::{RecordId, RecordKind};
@@ -64,62 +65,80 @@ fn clock_from_row(row: &AnyRow) -> Result<ClockRow> {
     })
 }
 
-/// Replaces the clocks of the given records with `rows` and sets each record's queue clock, in three
-/// statements whatever the number of records: the rows travel as one JSON parameter each, which both
-/// databases unpack (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL). The record rows are
-/// written first, so that on PostgreSQL whoever replaces a record's clocks holds its row lock (a job, a
-/// change and a recomputation never interleave).
-pub async fn replace_clocks(
-    c: &mut AnyConnection,
-    records: &[(RecordId, QueueClock)],
-    rows: &[ClockRow],
-    existing: Existing<'_>,
-) -> Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let queue: Vec<serde_json::Value> = records.iter().map(|(id, q)| queue_entry(*id, q, None)).collect();
-    use crate::batch::ColumnType::{Int, Text};
-    let columns = [("id", Int), ("status", Text), ("due_at", Int), ("warn_at", Int)];
-    crate::batch::with_rows(
-        c,
-        &columns,
-        queue,
-        "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
-         FROM v WHERE records.id = v.id",
-    )
-    .await?;
-    let ids: Vec<RecordId> = records.iter().map(|(id, _)| *id).collect();
-    write_clock_rows(c, &ids, rows, existing).await
+/// Which clock of a record: the agreement and the target's key within it.
+pub type ClockKey = (RecordId, String);
+
+/// What a replay stores on a record itself, beside its clock rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedRecord {
+    pub id: RecordId,
+    pub queue: QueueClock,
+    /// A digest of everything the replay computed (clock rows and queue clock). A later replay that
+    /// computes the same digest has nothing to write, so a recomputation never reads clock rows.
+    pub fingerprint: i64,
+    /// The clocks the record had before (`records.sla_clock_keys`); those the replay no longer
+    /// computes are deleted by their primary key.
+    pub previous: Vec<ClockKey>,
 }
 
-/// A record's queue clock as the JSON the update statements unpack.
-fn queue_entry(id: RecordId, q: &QueueClock, version: Option<i64>) -> serde_json::Value {
-    serde_json::json!({
-        "id": id.0,
-        "version": version,
-        "status": q.status,
-        "due_at": q.due_at.map(micros),
-        "warn_at": q.warn_at.map(micros),
-    })
+/// Replaces the clocks of the given records with `rows` and sets each record's queue clock,
+/// fingerprint and clock keys, with one statement per table whatever the number of records. The
+/// record rows are written first, so that on PostgreSQL whoever replaces a record's clocks holds
+/// its row lock (a job, a change and a recomputation never interleave).
+pub async fn replace_clocks(
+    c: &mut AnyConnection,
+    records: &[ReplayedRecord],
+    rows: &[ClockRow],
+) -> Result<()> {
+    let records: Vec<(&ReplayedRecord, Option<i64>)> = records.iter().map(|r| (r, None)).collect();
+    write_replayed(c, &records, rows).await?;
+    Ok(())
 }
 
 /// Like [`replace_clocks`] for a recomputation that read its records outside their row locks: only
-/// records still at the version it read are written (on PostgreSQL the update waits for a
-/// concurrent writer and then sees its version), so a change that replayed a record's clocks
-/// meanwhile is never overwritten by the older replay. Answers how many records were written.
+/// records still at the version it read (the second of each pair) are written (on PostgreSQL the
+/// update waits for a concurrent writer and then sees its version), so a change that replayed a
+/// record's clocks meanwhile is never overwritten by the older replay. Answers how many records
+/// were written.
 pub async fn replace_clocks_at_versions(
     c: &mut AnyConnection,
-    records: &[(RecordId, QueueClock, i64)],
+    records: &[(ReplayedRecord, i64)],
     rows: &[ClockRow],
-    stale: &[(RecordId, RecordId, String)],
+) -> Result<usize> {
+    let records: Vec<(&ReplayedRecord, Option<i64>)> = records.iter().map(|(r, v)| (r, Some(*v))).collect();
+    write_replayed(c, &records, rows).await
+}
+
+/// Writes replays: the records' columns (where the version matches, when one is given), then the
+/// clock rows of the records written. Answers how many records were written.
+async fn write_replayed(
+    c: &mut AnyConnection,
+    records: &[(&ReplayedRecord, Option<i64>)],
+    rows: &[ClockRow],
 ) -> Result<usize> {
     if records.is_empty() {
         return Ok(0);
     }
-    let queue: Vec<serde_json::Value> = records
+    let mut keys: HashMap<RecordId, Vec<(i64, &str)>> = HashMap::new();
+    for r in rows {
+        keys.entry(r.record_id)
+            .or_default()
+            .push((r.agreement_id.0, r.target_key.as_str()));
+    }
+    let entries: Vec<serde_json::Value> = records
         .iter()
-        .map(|(id, q, version)| queue_entry(*id, q, Some(*version)))
+        .map(|(r, version)| {
+            let mine = keys.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+            serde_json::json!({
+                "id": r.id.0,
+                "version": version,
+                "status": r.queue.status,
+                "due_at": r.queue.due_at.map(micros),
+                "warn_at": r.queue.warn_at.map(micros),
+                "fingerprint": r.fingerprint,
+                "clock_keys": serde_json::json!(mine).to_string(),
+            })
+        })
         .collect();
     use crate::batch::ColumnType::{Int, Text};
     let columns = [
@@ -128,13 +147,17 @@ pub async fn replace_clocks_at_versions(
         ("status", Text),
         ("due_at", Int),
         ("warn_at", Int),
+        ("fingerprint", Int),
+        ("clock_keys", Text),
     ];
     let written = crate::batch::with_rows(
         c,
         &columns,
-        queue,
-        "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at \
-         FROM v WHERE records.id = v.id AND records.version = v.version RETURNING records.id",
+        entries,
+        "UPDATE records SET sla_status = v.status, sla_due_at = v.due_at, sla_warn_at = v.warn_at, \
+         sla_fingerprint = v.fingerprint, sla_clock_keys = v.clock_keys \
+         FROM v WHERE records.id = v.id AND (v.version IS NULL OR records.version = v.version) \
+         RETURNING records.id",
     )
     .await?;
     let mut ids: Vec<RecordId> = written
@@ -143,56 +166,40 @@ pub async fn replace_clocks_at_versions(
         .collect::<Result<_>>()?;
     ids.sort_unstable_by_key(|r| r.0);
     let kept = |id: &RecordId| ids.binary_search_by_key(&id.0, |r| r.0).is_ok();
-    let rows: Vec<ClockRow> = rows.iter().filter(|r| kept(&r.record_id)).cloned().collect();
-    let stale: Vec<(RecordId, RecordId, String)> = stale.iter().filter(|s| kept(&s.0)).cloned().collect();
-    write_clock_rows(c, &ids, &rows, Existing::Stale(&stale)).await?;
+    let stale: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|(r, _)| kept(&r.id))
+        .flat_map(|(r, _)| {
+            let now = keys.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+            r.previous
+                .iter()
+                .filter(|(a, k)| !now.contains(&(a.0, k.as_str())))
+                .map(|(a, k)| serde_json::json!({"record_id": r.id.0, "agreement_id": a.0, "target_key": k}))
+        })
+        .collect();
+    if !stale.is_empty() {
+        // By primary key: a plan the statistics cannot spoil (deleting by record alone was planned
+        // as a walk over every clock when the table had grown since it was last analyzed).
+        let delete = match backend_of(c) {
+            Backend::Postgres => {
+                "DELETE FROM sla_clocks s USING v WHERE s.record_id = v.record_id \
+                 AND s.agreement_id = v.agreement_id AND s.target_key = v.target_key"
+            }
+            Backend::Sqlite => {
+                "DELETE FROM sla_clocks WHERE (record_id, agreement_id, target_key) IN \
+                 (SELECT record_id, agreement_id, target_key FROM v)"
+            }
+        };
+        let columns = [("record_id", Int), ("agreement_id", Int), ("target_key", Text)];
+        crate::batch::with_rows(c, &columns, stale, delete).await?;
+    }
+    let rows: Vec<&ClockRow> = rows.iter().filter(|r| kept(&r.record_id)).collect();
+    write_clock_rows(c, &rows).await?;
     Ok(ids.len())
 }
 
-/// Deletes the clocks that go and upserts the rest, for records whose queue clock was just written.
-async fn write_clock_rows(
-    c: &mut AnyConnection,
-    records: &[RecordId],
-    rows: &[ClockRow],
-    existing: Existing<'_>,
-) -> Result<()> {
-    let pg = backend_of(c) == Backend::Postgres;
-    // Clocks whose target no longer applies go; the rest are inserted or updated in place. Both
-    // deletes are driven by the list (an index lookup per entry) on both databases.
-    match existing {
-        Existing::None => {}
-        Existing::Unknown => {
-            let ids = records.iter().map(|id| serde_json::json!({"id": id.0})).collect();
-            crate::batch::with_rows(
-                c,
-                &[("id", crate::batch::ColumnType::Int)],
-                ids,
-                "DELETE FROM sla_clocks WHERE record_id IN (SELECT id FROM v)",
-            )
-            .await?;
-        }
-        Existing::Stale([]) => {}
-        Existing::Stale(stale) => {
-            let keys = serde_json::Value::Array(
-                stale
-                    .iter()
-                    .map(|(r, a, k)| serde_json::json!({"record_id": r.0, "agreement_id": a.0, "target_key": k}))
-                    .collect(),
-            )
-            .to_string();
-            let sql = if pg {
-                "DELETE FROM sla_clocks s USING jsonb_to_recordset(CAST($1 AS jsonb)) \
-                 AS k(record_id BIGINT, agreement_id BIGINT, target_key TEXT) \
-                 WHERE s.record_id = k.record_id AND s.agreement_id = k.agreement_id AND s.target_key = k.target_key"
-            } else {
-                "DELETE FROM sla_clocks WHERE rowid IN (SELECT s.rowid FROM json_each($1) AS j \
-                 JOIN sla_clocks s ON s.record_id = json_extract(j.value, '$.record_id') \
-                 AND s.agreement_id = json_extract(j.value, '$.agreement_id') \
-                 AND s.target_key = json_extract(j.value, '$.target_key'))"
-            };
-            sqlx::query(sql).bind(keys).execute(&mut *c).await?;
-        }
-    }
+/// Inserts clock rows, or updates those already there.
+async fn write_clock_rows(c: &mut AnyConnection, rows: &[&ClockRow]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -245,17 +252,6 @@ async fn write_clock_rows(
     Ok(())
 }
 
-/// What the records' stored clocks are, as far as the caller knows, when their clocks are replaced.
-#[derive(Debug, Clone, Copy)]
-pub enum Existing<'a> {
-    /// They have none (they were just created).
-    None,
-    /// Not known: all are deleted before the new ones go in.
-    Unknown,
-    /// Known: these (record, agreement, target key) are no longer wanted; the rest are upserted.
-    Stale(&'a [(RecordId, RecordId, String)]),
-}
-
 /// What a clock replay needs of one record, read for many records at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockInput {
@@ -267,11 +263,11 @@ pub struct ClockInput {
     pub assignment_group_id: Option<itsm_domain::GroupId>,
     pub created_at: jiff::Timestamp,
     pub first_response_at: Option<jiff::Timestamp>,
-    /// The queue clock stored now.
-    pub queue: QueueClock,
     pub transitions: Vec<TransitionRow>,
+    /// The fingerprint of the last replay stored (see [`ReplayedRecord`]), if any.
+    pub fingerprint: Option<i64>,
     /// The clocks stored now.
-    pub stored: Vec<ClockRow>,
+    pub clock_keys: Vec<ClockKey>,
     /// The record's version when read.
     pub version: i64,
 }
@@ -282,26 +278,8 @@ fn corrupt(what: &str) -> crate::StorageError {
 
 /// The shapes of the JSON document `clock_inputs` reads, deserialized as they are (arrays).
 #[derive(serde::Deserialize)]
-struct InTransition(i64, String, Option<String>);
-
-#[derive(serde::Deserialize)]
-struct InClock(
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    i64,
-);
+/// A transition: instant, state, reason, id (ties at one instant go by id).
+struct InTransition(i64, String, Option<String>, i64);
 
 #[derive(serde::Deserialize)]
 struct InRecord(
@@ -313,55 +291,56 @@ struct InRecord(
     Option<i64>,
     i64,
     Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
     Vec<InTransition>,
-    Vec<InClock>,
+    Option<i64>,
+    Option<String>,
     i64,
 );
 
-fn opt(v: Option<i64>) -> Result<Option<jiff::Timestamp>> {
-    v.map(instant).transpose()
+/// `records.sla_clock_keys`: a JSON array of [agreement id, target key].
+fn parse_keys(text: Option<&str>) -> Result<Vec<ClockKey>> {
+    let keys: Vec<(i64, String)> = match text {
+        Some(t) => serde_json::from_str(t).map_err(|e| corrupt(&format!("clock keys: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(keys.into_iter().map(|(a, k)| (RecordId(a), k)).collect())
+}
+
+/// The clocks stored for each of some records (`records.sla_clock_keys`), by record id.
+pub async fn clock_keys_of(
+    c: &mut AnyConnection,
+    records: &[RecordId],
+) -> Result<HashMap<RecordId, Vec<ClockKey>>> {
+    let rows = select_by_ids(
+        c,
+        records,
+        |list| format!("SELECT id, sla_clock_keys FROM records WHERE id IN ({list})"),
+        |row| Ok((RecordId(row.try_get(0)?), row.try_get::<Option<String>, _>(1)?)),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|(id, text)| Ok((id, parse_keys(text.as_deref())?)))
+        .collect()
 }
 
 fn parse_input(r: InRecord) -> Result<ClockInput> {
     let id = RecordId(r.0);
     let kind = RecordKind::parse(&r.1).ok_or_else(|| corrupt("kind"))?;
-    let transitions =
-        r.11.into_iter()
-            .map(|t| {
-                Ok(TransitionRow {
-                    record_id: id,
-                    at: instant(t.0)?,
-                    to_state: t.1,
-                    reason: t.2,
-                })
+    let mut steps = r.8;
+    // In history order; the database leaves the order to us (sorting inside its aggregate cost
+    // PostgreSQL a fifth of the read).
+    steps.sort_unstable_by_key(|t| (t.0, t.3));
+    let transitions = steps
+        .into_iter()
+        .map(|t| {
+            Ok(TransitionRow {
+                record_id: id,
+                at: instant(t.0)?,
+                to_state: t.1,
+                reason: t.2,
             })
-            .collect::<Result<Vec<_>>>()?;
-    let stored =
-        r.12.into_iter()
-            .map(|k| {
-                Ok(ClockRow {
-                    record_id: id,
-                    agreement_id: RecordId(k.0),
-                    target_key: k.1,
-                    agreement_type: k.2,
-                    metric: k.3,
-                    target_name: k.4,
-                    calendar_id: k.5.map(RecordId),
-                    status: k.6,
-                    target_micros: k.7,
-                    elapsed_micros: k.8,
-                    started_at: opt(k.9)?,
-                    stopped_at: opt(k.10)?,
-                    due_at: opt(k.11)?,
-                    next_notice_at: opt(k.12)?,
-                    reason: k.13,
-                    computed_at: instant(k.14)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(ClockInput {
         id,
         kind,
@@ -371,20 +350,16 @@ fn parse_input(r: InRecord) -> Result<ClockInput> {
         assignment_group_id: r.5.map(itsm_domain::GroupId),
         created_at: instant(r.6)?,
         first_response_at: r.7.and_then(|s| s.parse().ok()),
-        queue: QueueClock {
-            status: r.8,
-            due_at: opt(r.9)?,
-            warn_at: opt(r.10)?,
-        },
         transitions,
-        stored,
-        version: r.13,
+        fingerprint: r.9,
+        clock_keys: parse_keys(r.10.as_deref())?,
+        version: r.11,
     })
 }
 
 /// The replay inputs of up to `limit` records of `kinds` after `after` (by id) whose clocks may still
-/// move (see `measured_filter`), each with its transitions and stored clocks: one row per call,
-/// a JSON document built by the database, so a batch costs one round trip whatever its size.
+/// move (see `measured_filter`), each with its transitions and the fingerprint of its last replay
+/// (not its clock rows, which would be four fifths of the document).
 pub async fn clock_inputs(
     c: &mut AnyConnection,
     kinds: &[RecordKind],
@@ -392,29 +367,53 @@ pub async fn clock_inputs(
     after: RecordId,
     limit: u32,
 ) -> Result<Vec<ClockInput>> {
+    read_clock_inputs(c, kinds, closed_since, after, limit)
+        .await?
+        .parse()
+}
+
+/// A batch of replay inputs as the database wrote it: one JSON document, so a batch costs one round
+/// trip whatever its size, and parsing it can run elsewhere while the next batch is read.
+#[derive(Debug, Clone)]
+pub struct ClockInputBatch {
+    /// The largest record id in the batch, where the next batch starts; `None` when it is empty.
+    pub last: Option<RecordId>,
+    document: String,
+}
+
+impl ClockInputBatch {
+    /// The inputs, by record id.
+    pub fn parse(&self) -> Result<Vec<ClockInput>> {
+        let doc: Vec<InRecord> = serde_json::from_str(&self.document).map_err(|e| corrupt(&e.to_string()))?;
+        let mut out = doc.into_iter().map(parse_input).collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|i| i.id.0);
+        Ok(out)
+    }
+}
+
+/// Reads a batch of [`clock_inputs`] without parsing it.
+pub async fn read_clock_inputs(
+    c: &mut AnyConnection,
+    kinds: &[RecordKind],
+    closed_since: Option<jiff::Timestamp>,
+    after: RecordId,
+    limit: u32,
+) -> Result<ClockInputBatch> {
     let (filter, binds) = measured_filter(kinds, closed_since, after, limit);
     let sql = match backend_of(c) {
         Backend::Postgres => {
             "SELECT CAST(COALESCE(json_agg(json_build_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
-             r.assignment_group_id, r.created_at, CAST(r.details AS jsonb) ->> 'first_response_at', r.sla_status, \
-             r.sla_due_at, r.sla_warn_at, \
-             (SELECT COALESCE(json_agg(json_build_array(t.at, t.to_state, t.reason) ORDER BY t.at, t.id), '[]') \
+             r.assignment_group_id, r.created_at, CAST(r.details AS json) ->> 'first_response_at', \
+             (SELECT COALESCE(json_agg(json_build_array(t.at, t.to_state, t.reason, t.id)), '[]') \
               FROM state_transitions t WHERE t.record_id = r.id), \
-             (SELECT COALESCE(json_agg(json_build_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
-              k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
-              k.due_at, k.next_notice_at, k.reason, k.computed_at)), '[]') FROM sla_clocks k WHERE k.record_id = r.id), \
-             r.version) ORDER BY r.id), '[]') AS TEXT) FROM ({filter}) r"
+             r.sla_fingerprint, r.sla_clock_keys, r.version)), '[]') AS TEXT), MAX(r.id) FROM ({filter}) r"
         }
         Backend::Sqlite => {
             "SELECT json_group_array(json_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
-             r.assignment_group_id, r.created_at, json_extract(r.details, '$.first_response_at'), r.sla_status, \
-             r.sla_due_at, r.sla_warn_at, \
-             json((SELECT json_group_array(json_array(t.at, t.to_state, t.reason)) FROM \
-              (SELECT at, to_state, reason FROM state_transitions WHERE record_id = r.id ORDER BY at, id) t)), \
-             json((SELECT json_group_array(json_array(k.agreement_id, k.target_key, k.agreement_type, k.metric, \
-              k.target_name, k.calendar_id, k.status, k.target_micros, k.elapsed_micros, k.started_at, k.stopped_at, \
-              k.due_at, k.next_notice_at, k.reason, k.computed_at)) FROM sla_clocks k WHERE k.record_id = r.id)), \
-             r.version)) FROM ({filter}) r"
+             r.assignment_group_id, r.created_at, json_extract(r.details, '$.first_response_at'), \
+             json((SELECT json_group_array(json_array(t.at, t.to_state, t.reason, t.id)) \
+              FROM state_transitions t WHERE t.record_id = r.id)), \
+             r.sla_fingerprint, r.sla_clock_keys, r.version)), MAX(r.id) FROM ({filter}) r"
         }
     };
     let sql = sql.replace("{filter}", &filter);
@@ -422,11 +421,11 @@ pub async fn clock_inputs(
         .fetch_one(&mut *c)
         .await?;
     let text: Option<String> = row.try_get(0)?;
-    let doc: Vec<InRecord> =
-        serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt(&e.to_string()))?;
-    let mut out = doc.into_iter().map(parse_input).collect::<Result<Vec<_>>>()?;
-    out.sort_by_key(|i| i.id.0);
-    Ok(out)
+    let last: Option<i64> = row.try_get(1)?;
+    Ok(ClockInputBatch {
+        last: last.map(RecordId),
+        document: text.unwrap_or_else(|| "[]".to_owned()),
+    })
 }
 
 /// The clocks of a record, SLA first, then by metric.

@@ -31,6 +31,7 @@ both!(
     a_common_search_term_answers_the_same_as_a_rare_one,
     comments_and_links,
     an_older_replay_never_overwrites_newer_clocks,
+    a_replay_deletes_exactly_the_clocks_that_no_longer_apply,
     batch_writes_keep_order_numbers_and_audit,
     a_batch_update_with_one_stale_record_reports_it,
 );
@@ -604,7 +605,13 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
         status: Some("paused".into()),
         ..Default::default()
     };
-    sla::replace_clocks(&mut tx, &[(b.id, fresh.clone())], &[], sla::Existing::Unknown)
+    let replayed = |id, queue: &QueueClock, fingerprint| sla::ReplayedRecord {
+        id,
+        queue: queue.clone(),
+        fingerprint,
+        previous: vec![],
+    };
+    sla::replace_clocks(&mut tx, &[replayed(b.id, &fresh, 7)], &[])
         .await
         .unwrap();
     // The older replay writes A only.
@@ -615,18 +622,120 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     };
     let written = sla::replace_clocks_at_versions(
         &mut tx,
-        &[(a.id, old.clone(), 1), (b.id, old.clone(), 1)],
-        &[],
+        &[(replayed(a.id, &old, 1), 1), (replayed(b.id, &old, 1), 1)],
         &[],
     )
     .await
     .unwrap();
     assert_eq!(written, 1);
+    // The next read sees what each replay left: B keeps the fingerprint of its own change's replay.
+    let inputs = sla::clock_inputs(
+        &mut tx,
+        &[RecordKind::Incident],
+        None,
+        itsm_domain::RecordId(0),
+        1000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        inputs.iter().map(|i| (i.id, i.fingerprint)).collect::<Vec<_>>(),
+        [(a.id, Some(1)), (b.id, Some(7))]
+    );
     tx.commit().await.unwrap();
     let mut c = db.store.read().await.unwrap();
     assert_eq!(records::get(&mut c, a.id).await.unwrap().unwrap().sla, old);
     assert_eq!(records::get(&mut c, b.id).await.unwrap().unwrap().sla, fresh);
     drop(c);
+    db.cleanup().await;
+}
+
+/// A replay upserts the clocks it computed and deletes, by key, those of the record's previous clocks
+/// it no longer computes; the record keeps the keys of what it has, and other records keep theirs.
+async fn a_replay_deletes_exactly_the_clocks_that_no_longer_apply(backend: Backend) {
+    use itsm_domain::RecordId;
+    use itsm_storage::sla::{self, ClockRow, ReplayedRecord};
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    // Clocks name an agreement record; any record serves for storage.
+    let agreement = insert_incident(
+        &mut tx,
+        &incident(org, "Agreement", 3),
+        user,
+        "2026-02-01T09:00:00Z",
+    )
+    .await;
+    let x = insert_incident(&mut tx, &incident(org, "X", 2), user, "2026-02-01T10:00:00Z").await;
+    let y = insert_incident(&mut tx, &incident(org, "Y", 2), user, "2026-02-01T10:00:00Z").await;
+    let clock = |record: RecordId, key: &str, elapsed: i64| ClockRow {
+        record_id: record,
+        agreement_id: agreement.id,
+        target_key: key.into(),
+        agreement_type: "sla".into(),
+        metric: "resolution".into(),
+        target_name: format!("target {key}"),
+        calendar_id: None,
+        status: "running".into(),
+        target_micros: 3_600_000_000,
+        elapsed_micros: elapsed,
+        started_at: Some(at("2026-02-01T10:00:00Z")),
+        stopped_at: None,
+        due_at: Some(at("2026-02-01T11:00:00Z")),
+        next_notice_at: None,
+        reason: "test".into(),
+        computed_at: at("2026-02-01T10:00:00Z"),
+    };
+    let replayed = |id, fingerprint, previous: Vec<sla::ClockKey>| ReplayedRecord {
+        id,
+        queue: Default::default(),
+        fingerprint,
+        previous,
+    };
+    sla::replace_clocks(
+        &mut tx,
+        &[replayed(x.id, 1, vec![]), replayed(y.id, 2, vec![])],
+        &[clock(x.id, "t1", 0), clock(x.id, "t2", 0), clock(y.id, "t1", 0)],
+    )
+    .await
+    .unwrap();
+    let inputs = sla::clock_inputs(&mut tx, &[RecordKind::Incident], None, agreement.id, 1000)
+        .await
+        .unwrap();
+    let keys = |key: &str| (agreement.id, key.to_owned());
+    assert_eq!(
+        inputs
+            .iter()
+            .map(|i| (i.id, i.clock_keys.clone()))
+            .collect::<Vec<_>>(),
+        [(x.id, vec![keys("t1"), keys("t2")]), (y.id, vec![keys("t1")])]
+    );
+    // X's targets change: t1 no longer applies, t2 moves on, t3 is new.
+    let previous = inputs[0].clock_keys.clone();
+    let written = sla::replace_clocks_at_versions(
+        &mut tx,
+        &[(replayed(x.id, 3, previous), x.version)],
+        &[clock(x.id, "t2", 60_000_000), clock(x.id, "t3", 0)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(written, 1);
+    let stored = |clocks: Vec<ClockRow>| -> Vec<(String, i64)> {
+        clocks
+            .into_iter()
+            .map(|c| (c.target_key, c.elapsed_micros))
+            .collect()
+    };
+    let mut of_x = stored(sla::clocks(&mut tx, x.id).await.unwrap());
+    of_x.sort();
+    assert_eq!(of_x, [("t2".to_owned(), 60_000_000), ("t3".to_owned(), 0)]);
+    assert_eq!(
+        stored(sla::clocks(&mut tx, y.id).await.unwrap()),
+        [("t1".to_owned(), 0)]
+    );
+    let after = sla::clock_keys_of(&mut tx, &[x.id, y.id]).await.unwrap();
+    assert_eq!(after[&x.id], [keys("t2"), keys("t3")]);
+    assert_eq!(after[&y.id], [keys("t1")]);
+    tx.commit().await.unwrap();
     db.cleanup().await;
 }
 

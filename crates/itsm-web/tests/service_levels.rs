@@ -244,6 +244,19 @@ async fn sla(s: &Server, token: &str, number: &str) -> Vec<Value> {
     v.as_array().unwrap().clone()
 }
 
+/// Recomputes every open clock: how many records were replayed, and how many of them changed.
+async fn recompute(s: &Server) -> (u64, u64) {
+    let r = s
+        .post(&s.admin, "/api/v1/service-levels/recompute", json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let answer: Value = r.json().await.unwrap();
+    (
+        answer["records"].as_u64().unwrap(),
+        answer["changed"].as_u64().unwrap(),
+    )
+}
+
 fn clock<'a>(clocks: &'a [Value], metric: &str) -> &'a Value {
     clocks.iter().find(|c| c["metric"] == metric).unwrap()
 }
@@ -409,6 +422,26 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
         stored["sla_due_at"], "2026-11-24T13:00:00Z",
         "the stored clock was replayed too"
     );
+
+    // Recomputing finds nothing to write while the clocks still say what a replay says; once
+    // the running clock passes its due instant the queue shows a breach, written once.
+    let (records, changed) = recompute(&s).await;
+    assert!(records >= 1);
+    assert_eq!(
+        changed, 0,
+        "nothing moved since the calendar change replayed every clock"
+    );
+    s.clock.set("2026-11-24T14:30:00Z");
+    let (_, changed) = recompute(&s).await;
+    assert!(changed >= 1, "the breach is written");
+    assert_eq!(recompute(&s).await.1, 0, "and not again");
+    let stored: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["sla_status"], "breached");
 
     // Customers see their own clocks only.
     assert_eq!(sla(&s, &s.customer_a, &number).await.len(), 2);

@@ -427,11 +427,14 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             let app = open(&cfg).await?;
             match command {
                 SlaCommand::Recompute { closed_since } => {
-                    let n = app
+                    let done = app
                         .recompute_clocks(&cli_ctx(), closed_since)
                         .await
                         .map_err(|e| e.to_string())?;
-                    eprintln!("replayed the SLA clocks of {n} records");
+                    eprintln!(
+                        "replayed the SLA clocks of {} records; {} changed",
+                        done.records, done.changed
+                    );
                 }
                 SlaCommand::RunJobs { limit } => {
                     let r = app.run_sla_jobs(limit).await.map_err(|e| e.to_string())?;

@@ -447,3 +447,49 @@ proptest! {
         prop_assert!(cal.elapsed_micros(start, end, &pauses) <= end - start);
     }
 }
+
+/// The working intervals from `from` as the definition states them: every period's local start
+/// and end converted on its own, no shortcut for days without an offset change.
+fn intervals_converted_one_by_one(cal: &BusinessCalendar, from: i64, n: usize) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut date = cal
+        .time_zone
+        .to_datetime(Timestamp::from_microsecond(from).unwrap())
+        .date();
+    let mut last_end = from;
+    while out.len() < n && date.year() < 2100 {
+        if !cal.is_holiday(date) {
+            let index = date.weekday().to_monday_zero_offset() as usize;
+            for p in &cal.week[index] {
+                let (Some(s), Some(e)) = (cal.instant(date, p.start), cal.instant(date, p.end)) else {
+                    continue;
+                };
+                let s = s.max(last_end);
+                if e > s {
+                    last_end = e;
+                    out.push((s, e));
+                }
+            }
+        }
+        date = date.tomorrow().unwrap();
+    }
+    out.truncate(n);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The walk takes each midnight as the previous one plus 24 hours until the zone's next offset
+    /// change; that shortcut must give exactly the instants a conversion of each period gives.
+    #[test]
+    fn working_periods_are_the_instants_their_local_times_convert_to(cal in calendar(), start in instant()) {
+        prop_assume!(!(cal.round_the_clock && cal.days_off.is_empty() && cal.yearly.is_empty()));
+        let mut walked = Vec::new();
+        let _ = cal.working_intervals(start, |s, e| {
+            walked.push((s, e));
+            if walked.len() == 40 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
+        prop_assert_eq!(walked, intervals_converted_one_by_one(&cal, start, 40));
+    }
+}

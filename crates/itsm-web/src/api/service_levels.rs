@@ -463,7 +463,10 @@ pub struct Recompute {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecomputeAnswer {
+    /// Records whose clocks were replayed.
     pub records: usize,
+    /// Those whose stored clocks changed; the rest already said what the replay says.
+    pub changed: usize,
 }
 
 /// Replay the SLA clocks of every open record (and, when asked, of records closed since an instant).
@@ -479,8 +482,11 @@ pub async fn recompute(
         .as_deref()
         .map(|v| instant("closed_since", v))
         .transpose()?;
-    let records = s.app.recompute_clocks(&ctx, since).await?;
-    Ok(Json(RecomputeAnswer { records }))
+    let done = s.app.recompute_clocks(&ctx, since).await?;
+    Ok(Json(RecomputeAnswer {
+        records: done.records,
+        changed: done.changed,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -52,6 +52,45 @@ fn actor_of(u: &User) -> Actor {
     }
 }
 
+/// API tokens recently found valid, by digest, with when each was checked. A busy client sends many
+/// requests a second with one token; without this each read the token table. An entry serves for
+/// [`TOKEN_CACHE_TTL`] at most, so a token revoked or a user disabled elsewhere (another node, the
+/// CLI) stops working within that time on every node; on this node disabling a user clears the
+/// cache at once.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    entries: Mutex<HashMap<String, (Actor, std::time::Instant)>>,
+}
+
+/// How long a token check is trusted.
+pub(crate) const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Entries kept at most; a full cache starts again empty rather than tracking use.
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+impl TokenCache {
+    fn get(&self, digest: &str) -> Option<Actor> {
+        let entries = self.entries.lock().ok()?;
+        let (actor, checked) = entries.get(digest)?;
+        (checked.elapsed() < TOKEN_CACHE_TTL).then(|| actor.clone())
+    }
+
+    fn put(&self, digest: String, actor: Actor) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= TOKEN_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(digest, (actor, std::time::Instant::now()));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
 /// Failed sign-ins per user name in the current window. Kept in memory: each node throttles on its
 /// own, which bounds guessing to (nodes x limit) per window.
 #[derive(Debug, Default)]
@@ -135,9 +174,17 @@ impl App {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Err(AppError::Unauthenticated);
         }
+        let digest = digest(token);
+        if let Some(actor) = self.inner.tokens.get(&digest) {
+            return Ok(actor);
+        }
         let mut c = self.store().read().await?;
-        match people::user_by_token(&mut c, &digest(token)).await? {
-            Some(u) if !u.disabled => Ok(actor_of(&u)),
+        match people::user_by_token(&mut c, &digest).await? {
+            Some(u) if !u.disabled => {
+                let actor = actor_of(&u);
+                self.inner.tokens.put(digest, actor.clone());
+                Ok(actor)
+            }
             _ => Err(AppError::Unauthenticated),
         }
     }
@@ -348,7 +395,8 @@ impl App {
         }
     }
 
-    /// Disables a user: their sessions and tokens stop working at once.
+    /// Disables a user: their sessions stop working at once, their API tokens at once on this node
+    /// and within [`TOKEN_CACHE_TTL`] on others.
     pub async fn disable_user(&self, ctx: &Ctx, username: &str) -> Result<()> {
         ctx.require(Permission::ManageUsers)?;
         let mut tx = self.store().begin().await?;
@@ -359,6 +407,7 @@ impl App {
             return Ok(());
         }
         people::set_user_disabled(&mut tx, user.id, true).await?;
+        self.inner.tokens.clear();
         let changes = [itsm_domain::FieldChange {
             field: "disabled".into(),
             old: false.into(),
@@ -413,5 +462,55 @@ fn change(field: &str, new: &str) -> itsm_domain::FieldChange {
         field: field.into(),
         old: serde_json::Value::Null,
         new: new.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // A panic is how a test fails.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::{Settings, SystemClock};
+    use itsm_domain::access::Role;
+    use itsm_storage::testing::TestDb;
+    use itsm_storage::Backend;
+    use std::sync::Arc;
+
+    /// A token checked once is trusted for a second: disabling its user stops it at once on the
+    /// node that disabled it, and within that second on another node that had checked it.
+    #[tokio::test]
+    async fn a_disabled_users_token_stops_at_once_here_and_within_a_second_elsewhere() {
+        let db = TestDb::new(Backend::Sqlite).await.expect("test database");
+        let here = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+        let elsewhere = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+        let sys = Ctx::system();
+        here.add_organization(&sys, "Acme", "provider").await.unwrap();
+        let input = NewUserInput {
+            username: "ann".into(),
+            display_name: None,
+            email: None,
+            role: Role::Agent,
+            organization: None,
+            password: None,
+        };
+        here.add_user(&sys, &input).await.unwrap();
+        let token = here.create_token(&sys, "ann", "test").await.unwrap();
+        let ann = here.authenticate_token(&token).await.unwrap();
+        assert_eq!(ann, elsewhere.authenticate_token(&token).await.unwrap());
+
+        here.disable_user(&sys, "ann").await.unwrap();
+        assert!(matches!(
+            here.authenticate_token(&token).await,
+            Err(AppError::Unauthenticated)
+        ));
+        // The other node still trusts its recent check, but not for longer than the cache's life.
+        assert!(elsewhere.authenticate_token(&token).await.is_ok());
+        tokio::time::sleep(TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
+        assert!(matches!(
+            elsewhere.authenticate_token(&token).await,
+            Err(AppError::Unauthenticated)
+        ));
+        db.cleanup().await;
     }
 }

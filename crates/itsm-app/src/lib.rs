@@ -90,6 +90,8 @@ struct Inner {
     settings: Settings,
     provider: RwLock<Option<OrganizationId>>,
     throttle: auth::SignInThrottle,
+    /// API tokens recently checked; see `auth::TokenCache`.
+    tokens: auth::TokenCache,
     /// Agreements and calendars as SLA clocks use them; see `App::sla_config`.
     sla_config: RwLock<Option<Arc<service_levels::SlaConfig>>>,
     /// Creations waiting to be written together; see `group_commit`.
@@ -105,6 +107,7 @@ impl App {
                 settings,
                 provider: RwLock::new(None),
                 throttle: auth::SignInThrottle::default(),
+                tokens: auth::TokenCache::default(),
                 sla_config: RwLock::new(None),
                 creations: group_commit::CreationQueue::default(),
             }),

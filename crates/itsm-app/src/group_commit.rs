@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use itsm_domain::{RecordFields, RecordKind};
-use itsm_storage::records::{self, RecordView};
+use itsm_storage::records::{self, RecordNames, RecordView};
 use itsm_storage::{Backend, Store};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -88,6 +88,8 @@ struct Waiting {
     ctx: Ctx,
     kind: RecordKind,
     fields: RecordFields,
+    /// The names its view shows, when the caller read them all while checking the fields.
+    names: Option<RecordNames>,
     at: jiff::Timestamp,
     reply: oneshot::Sender<Result<RecordView>>,
 }
@@ -105,18 +107,22 @@ impl Waiting {
 
 impl App {
     /// Creates a record whose fields the caller has validated, in a transaction shared with the
-    /// creations that wait at the same time. Answers the record as a list shows it.
+    /// creations that wait at the same time. Answers the record as a list shows it: with `names`
+    /// (what it refers to, as the caller's checks read them) it is built from what was written,
+    /// otherwise read back.
     pub(crate) async fn create_gathered(
         &self,
         ctx: &Ctx,
         kind: RecordKind,
         fields: RecordFields,
+        names: Option<RecordNames>,
     ) -> Result<RecordView> {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             ctx: ctx.clone(),
             kind,
             fields,
+            names,
             at: self.now(),
             reply,
         };
@@ -164,8 +170,9 @@ impl App {
             return;
         }
         let creations: Vec<Creation> = group.iter().map(Waiting::creation).collect();
+        let names: Vec<Option<&RecordNames>> = group.iter().map(|w| w.names.as_ref()).collect();
         let started = std::time::Instant::now();
-        let written = self.write_group(store, &creations).await;
+        let written = self.write_group(store, &creations, &names).await;
         tracing::debug!(
             size = group.len(),
             micros = started.elapsed().as_micros() as u64,
@@ -181,7 +188,9 @@ impl App {
             // own answer.
             Err(_) if group.len() > 1 => {
                 for w in group {
-                    let result = self.write_group(store, &[w.creation()]).await;
+                    let result = self
+                        .write_group(store, &[w.creation()], &[w.names.as_ref()])
+                        .await;
                     let answer = result.and_then(|mut views| {
                         views
                             .pop()
@@ -198,22 +207,40 @@ impl App {
         }
     }
 
-    /// Writes a group in one transaction; answers the views in the order of the group.
-    async fn write_group(&self, store: &Store, creations: &[Creation<'_>]) -> Result<Vec<RecordView>> {
+    /// Writes a group in one transaction; answers the views in the order of the group. A
+    /// creation with its names is answered from what was written; the others are read back.
+    async fn write_group(
+        &self,
+        store: &Store,
+        creations: &[Creation<'_>],
+        names: &[Option<&RecordNames>],
+    ) -> Result<Vec<RecordView>> {
         let mut tx = store.begin().await?;
-        let created = self.create_records(&mut tx, creations).await?;
-        let ids: Vec<_> = created.iter().map(|r| r.id).collect();
-        let mut views: HashMap<_, _> = records::get_many(&mut tx, &ids)
+        let (created, mut clocks) = self.create_records_and_clocks(&mut tx, creations).await?;
+        let unnamed: Vec<_> = created
+            .iter()
+            .zip(names.iter().chain(std::iter::repeat(&None)))
+            .filter(|(_, n)| n.is_none())
+            .map(|(r, _)| r.id)
+            .collect();
+        let mut read: HashMap<_, _> = records::get_many(&mut tx, &unnamed)
             .await?
             .into_iter()
             .map(|v| (v.record.id, v))
             .collect();
         tx.commit().await?;
-        ids.iter()
-            .map(|id| {
-                views
-                    .remove(id)
-                    .ok_or_else(|| AppError::Internal("created record not read back".into()))
+        created
+            .into_iter()
+            .zip(names.iter().chain(std::iter::repeat(&None)))
+            .map(|(record, names)| match names {
+                Some(names) => Ok(RecordView {
+                    sla: clocks.remove(&record.id).unwrap_or_default(),
+                    names: (*names).clone(),
+                    record,
+                }),
+                None => read
+                    .remove(&record.id)
+                    .ok_or_else(|| AppError::Internal("created record not read back".into())),
             })
             .collect()
     }
@@ -269,6 +296,7 @@ mod tests {
                     ctx: sys.clone(),
                     kind: RecordKind::Incident,
                     fields: f.clone(),
+                    names: None,
                     at: app.now(),
                     reply,
                 });

@@ -5,7 +5,7 @@ use itsm_domain::incident::{self, IncidentChange, Level, NewIncident};
 use itsm_domain::{
     GroupId, OrganizationId, RecordFields, RecordId, RecordKind, Role, UserId, ValidationError,
 };
-use itsm_storage::records::RecordView;
+use itsm_storage::records::{RecordNames, RecordView};
 use itsm_storage::{people, AnyConnection};
 
 use crate::records::{commit_with_view, current_for_change};
@@ -34,9 +34,10 @@ impl App {
     pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
         ctx.require(Permission::CreateIncident)?;
         let mut c = self.store().read().await?;
-        let fields = self.incident_fields(&mut c, ctx, input).await?;
+        let (fields, names) = self.checked_incident(&mut c, ctx, input).await?;
         drop(c);
-        self.create_gathered(ctx, RecordKind::Incident, fields).await
+        self.create_gathered(ctx, RecordKind::Incident, fields, names)
+            .await
     }
 
     /// Logs an incident inside the caller's transaction at instant `now` (used by bulk loaders).
@@ -60,8 +61,19 @@ impl App {
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
-        mut input: NewIncidentInput,
+        input: NewIncidentInput,
     ) -> Result<RecordFields> {
+        Ok(self.checked_incident(c, ctx, input).await?.0)
+    }
+
+    /// [`App::incident_fields`], with the names of what the incident refers to as the check read
+    /// them (`None` if one was missing), so the answer to its creation needs no read-back.
+    async fn checked_incident(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        mut input: NewIncidentInput,
+    ) -> Result<(RecordFields, Option<RecordNames>)> {
         ctx.require(Permission::CreateIncident)?;
         let mut errors = ValidationError::new();
         if let Some(actor) = ctx.actor().filter(|a| a.role == Role::Customer) {
@@ -110,11 +122,13 @@ impl App {
                 None
             }
         };
+        let mut names = None;
         if let Some(f) = &fields {
-            check_references(c, f, None, &mut errors).await?;
+            let found = check_references(c, f, None, &mut errors).await?;
+            names = found.and_then(|found| names_of(f, found));
         }
         errors.into_result()?;
-        Ok(fields.ok_or_else(ValidationError::new)?)
+        Ok((fields.ok_or_else(ValidationError::new)?, names))
     }
 
     /// Changes an incident that is still at `expected_version`.
@@ -177,15 +191,36 @@ impl App {
     }
 }
 
+/// The names a view of a new record with fields `f` shows, from what its check read; `None` when one
+/// is missing.
+fn names_of(f: &RecordFields, found: people::Referenced) -> Option<RecordNames> {
+    // The name of each reference the record has; a reference it does not have has none.
+    fn named<T>(reference: Option<T>, name: Option<String>) -> Option<Option<String>> {
+        match reference {
+            Some(_) => name.map(Some),
+            None => Some(None),
+        }
+    }
+    Some(RecordNames {
+        organization: found.organization_name?,
+        assignment_group: named(f.assignment_group_id, found.group_name)?,
+        assignee: named(f.assignee_id, found.assignee_name)?,
+        service: named(f.service_id, found.service_title)?,
+        configuration_item: named(f.configuration_item_id, found.configuration_item_title)?,
+        requester: named(f.requester_id, found.requester_name)?,
+    })
+}
+
 /// Checks that what an incident refers to exists and fits together. Only references that differ from
 /// `before` are checked, so an update does not fail on data that changed elsewhere since. One round
-/// trip, whatever is checked.
+/// trip, whatever is checked; answers what it read (nothing if there was nothing to check). For a
+/// new record (`before` is `None`) it also reads the assignee's name.
 async fn check_references(
     c: &mut AnyConnection,
     f: &RecordFields,
     before: Option<&RecordFields>,
     errors: &mut ValidationError,
-) -> Result<()> {
+) -> Result<Option<people::Referenced>> {
     let changed =
         |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
     let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
@@ -203,6 +238,7 @@ async fn check_references(
             (Some(g), Some(u)) if group_changed || changed(|x| x.assignee_id.map(|u| u.0)) => Some((g, u)),
             _ => None,
         },
+        assignee: f.assignee_id.filter(|_| before.is_none()),
     };
     if wanted.organization.is_none()
         && wanted.service.is_none()
@@ -211,7 +247,7 @@ async fn check_references(
         && wanted.group.is_none()
         && wanted.member.is_none()
     {
-        return Ok(());
+        return Ok(None);
     }
     let found = people::referenced(c, &wanted).await?;
     if let Some(org) = wanted.organization {
@@ -247,5 +283,5 @@ async fn check_references(
             "the assignee is not a member of the assignment group",
         );
     }
-    Ok(())
+    Ok(Some(found))
 }

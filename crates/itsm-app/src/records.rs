@@ -4,12 +4,16 @@
 use itsm_domain::access::{Permission, Scope};
 use itsm_domain::ids::RecordRef;
 use itsm_domain::validation::{optional_text, required_text};
-use itsm_domain::{diff_fields, FieldMap, LinkType, Record, RecordFields, RecordKind, ValidationError};
+use std::collections::HashMap;
+
+use itsm_domain::{
+    diff_fields, FieldMap, LinkType, Record, RecordFields, RecordId, RecordKind, ValidationError,
+};
 use itsm_storage::attachments::{self, Attachment, NewAttachment};
 use itsm_storage::audit::{self, Event, NewEvent, NewTransition, Subject};
 use itsm_storage::comments::{self, Comment};
 use itsm_storage::links::{self, Link};
-use itsm_storage::records::{self, Page, PageRequest, RecordFilter, RecordView};
+use itsm_storage::records::{self, Page, PageRequest, QueueClock, RecordFilter, RecordView};
 use itsm_storage::AnyConnection;
 use sha2::{Digest, Sha256};
 
@@ -671,6 +675,15 @@ impl App {
         c: &mut AnyConnection,
         creations: &[Creation<'_>],
     ) -> Result<Vec<Record>> {
+        Ok(self.create_records_and_clocks(c, creations).await?.0)
+    }
+
+    /// [`App::create_records`], also answering the queue clock of each record that has clocks.
+    pub(crate) async fn create_records_and_clocks(
+        &self,
+        c: &mut AnyConnection,
+        creations: &[Creation<'_>],
+    ) -> Result<(Vec<Record>, HashMap<RecordId, QueueClock>)> {
         let new: Vec<records::NewRecord> = creations
             .iter()
             .map(|n| records::NewRecord {
@@ -722,8 +735,8 @@ impl App {
         {
             itsm_storage::sla::bump_config_version(c).await?;
         }
-        self.start_clocks(c, &created).await?;
-        Ok(created)
+        let clocks = self.start_clocks(c, &created).await?;
+        Ok((created, clocks))
     }
 
     /// The one way a record is changed: write under its version, audit the changed fields, record a

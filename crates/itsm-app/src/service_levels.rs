@@ -526,10 +526,15 @@ impl App {
     }
 
     /// Starts the clocks of records just created: their only history is the state they were
-    /// created in, so nothing needs reading but the agreements.
-    pub(crate) async fn start_clocks(&self, c: &mut AnyConnection, created: &[Record]) -> Result<()> {
+    /// created in, so nothing needs reading but the agreements. Answers the queue clock of each
+    /// record that has clocks.
+    pub(crate) async fn start_clocks(
+        &self,
+        c: &mut AnyConnection,
+        created: &[Record],
+    ) -> Result<HashMap<RecordId, QueueClock>> {
         if !created.iter().any(|r| self.measures(r.kind)) {
-            return Ok(());
+            return Ok(HashMap::new());
         }
         let config = self.sla_config(c).await?;
         let mut queue = Vec::new();
@@ -549,7 +554,7 @@ impl App {
             rows.extend(clocks.into_iter().map(|c| c.row));
         }
         store::replace_clocks(c, &queue, &rows).await?;
-        Ok(())
+        Ok(queue.into_iter().map(|r| (r.id, r.queue)).collect())
     }
 
     /// Replays the clocks of every record that may still move (and of those closed since

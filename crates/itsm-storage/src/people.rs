@@ -285,10 +285,12 @@ pub struct References {
     pub group: Option<GroupId>,
     /// A group and a user who must be its member.
     pub member: Option<(GroupId, UserId)>,
+    /// A user whose name is wanted (the assignee).
+    pub assignee: Option<UserId>,
 }
 
 /// What the database holds for [`References`]: each `None` where the referenced row is missing
-/// (or was not asked for).
+/// (or was not asked for), with the names a record view shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Referenced {
     pub organization_kind: Option<String>,
@@ -297,15 +299,26 @@ pub struct Referenced {
     pub requester_organization: Option<OrganizationId>,
     pub group_exists: bool,
     pub is_member: bool,
+    pub organization_name: Option<String>,
+    pub service_title: Option<String>,
+    pub configuration_item_title: Option<String>,
+    pub requester_name: Option<String>,
+    pub group_name: Option<String>,
+    pub assignee_name: Option<String>,
 }
 
-/// Looks up everything a record refers to in one round trip.
+/// Looks up everything a record refers to in one round trip. Each row a reference names is read
+/// once, its key fact and its name joined by a space (a kind or an id, neither of which holds one),
+/// since every further subquery costs PostgreSQL an executor node per request.
 pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
     let row = sqlx::query(
-        "SELECT (SELECT kind FROM organizations WHERE id = $1), (SELECT kind FROM records WHERE id = $2), \
-         (SELECT kind FROM records WHERE id = $3), (SELECT organization_id FROM users WHERE id = $4), \
-         (SELECT COUNT(*) FROM assignment_groups WHERE id = $5), \
-         (SELECT COUNT(*) FROM group_members WHERE group_id = $6 AND user_id = $7)",
+        "SELECT (SELECT kind || ' ' || name FROM organizations WHERE id = $1), \
+         (SELECT kind || ' ' || title FROM records WHERE id = $2), \
+         (SELECT kind || ' ' || title FROM records WHERE id = $3), \
+         (SELECT CAST(organization_id AS TEXT) || ' ' || display_name FROM users WHERE id = $4), \
+         (SELECT name FROM assignment_groups WHERE id = $5), \
+         (SELECT COUNT(*) FROM group_members WHERE group_id = $6 AND user_id = $7), \
+         (SELECT display_name FROM users WHERE id = $8)",
     )
     .bind(r.organization.map(|o| o.0))
     .bind(r.service.map(|s| s.0))
@@ -314,15 +327,37 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
     .bind(r.group.map(|g| g.0))
     .bind(r.member.map(|(g, _)| g.0))
     .bind(r.member.map(|(_, u)| u.0))
+    .bind(r.assignee.map(|u| u.0))
     .fetch_one(&mut *c)
     .await?;
+    // "fact name": the fact before the first space, the name after it.
+    let split = |i: usize| -> Result<(Option<String>, Option<String>)> {
+        let text: Option<String> = row.try_get(i)?;
+        Ok(match text.as_deref().and_then(|t| t.split_once(' ')) {
+            Some((fact, name)) => (Some(fact.to_owned()), Some(name.to_owned())),
+            None => (text, None),
+        })
+    };
+    let (organization_kind, organization_name) = split(0)?;
+    let (service_kind, service_title) = split(1)?;
+    let (configuration_item_kind, configuration_item_title) = split(2)?;
+    let (requester_organization, requester_name) = split(3)?;
+    let group_name: Option<String> = row.try_get(4)?;
     Ok(Referenced {
-        organization_kind: row.try_get(0)?,
-        service_kind: row.try_get(1)?,
-        configuration_item_kind: row.try_get(2)?,
-        requester_organization: row.try_get::<Option<i64>, _>(3)?.map(OrganizationId),
-        group_exists: row.try_get::<i64, _>(4)? > 0,
+        organization_kind,
+        service_kind,
+        configuration_item_kind,
+        requester_organization: requester_organization
+            .and_then(|o| o.parse().ok())
+            .map(OrganizationId),
+        group_exists: group_name.is_some(),
         is_member: row.try_get::<i64, _>(5)? > 0,
+        organization_name,
+        service_title,
+        configuration_item_title,
+        requester_name,
+        group_name,
+        assignee_name: row.try_get(6)?,
     })
 }
 

@@ -29,7 +29,55 @@ both!(
     openapi_health_and_metrics,
     ui_forms_need_a_session_and_csrf,
     creations_that_arrive_together_are_each_answered_and_audited,
+    a_creation_answers_the_incident_as_it_is_read_back,
 );
+
+/// The answer to a creation is built from what was written and the names its checks read, not read
+/// back: it must be exactly what a read gives, every reference named.
+async fn a_creation_answers_the_incident_as_it_is_read_back(backend: Backend) {
+    let s = Server::start(backend).await;
+    let sys = Ctx::system();
+    let service = s
+        .app
+        .create_catalogue_item(&sys, itsm_domain::RecordKind::Service, "Mail", "")
+        .await
+        .unwrap();
+    let ci = s
+        .app
+        .create_catalogue_item(&sys, itsm_domain::RecordKind::ConfigurationItem, "mx1", "")
+        .await
+        .unwrap();
+    let caller: Value = s.get(&s.customer_a, "/api/v1/me").await.json().await.unwrap();
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a, "service_id": service.record.id.0,
+                   "configuration_item_id": ci.record.id.0, "caller_id": caller["id"],
+                   "assignment_group_id": s.group, "assignee_id": s.agent_id}),
+        )
+        .await;
+    for name in [
+        "organization",
+        "service",
+        "configuration_item",
+        "caller",
+        "assignment_group",
+        "assignee",
+    ] {
+        assert!(inc[name].is_string(), "{name} is named in {inc}");
+    }
+    let read: Value = s
+        .get(
+            &s.agent,
+            &format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inc, read);
+    s.stop().await;
+}
 
 async fn incident_lifecycle_through_the_api(backend: Backend) {
     let s = Server::start(backend).await;

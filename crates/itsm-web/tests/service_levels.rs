@@ -305,6 +305,14 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     let number = inc["number"].as_str().unwrap().to_owned();
     assert_eq!(inc["sla_status"], "running");
     assert_eq!(inc["sla_due_at"], "2026-11-23T09:00:00Z");
+    // The answer carries the clock the creation started, as a read shows it.
+    let read: Value = s
+        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inc, read);
     let clocks = sla(&s, &s.agent, &number).await;
     assert_eq!(clocks.len(), 2);
     let resolution = clock(&clocks, "resolution");

@@ -572,6 +572,16 @@ async fn comments_and_links(backend: Backend) {
     db.cleanup().await;
 }
 
+/// The replay inputs of the open incidents after `after`, as a recomputation reads them.
+async fn open_incident_inputs(
+    c: &mut sqlx::AnyConnection,
+    after: itsm_domain::RecordId,
+) -> Vec<itsm_storage::sla::ClockInput> {
+    itsm_storage::sla::clock_inputs(c, &[RecordKind::Incident], None, after, 1000)
+        .await
+        .unwrap()
+}
+
 /// A recomputation reads records, replays them, and writes later; a record changed meanwhile keeps
 /// the clocks its own change wrote.
 async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
@@ -582,15 +592,7 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     let a = insert_incident(&mut tx, &incident(org, "A", 2), user, "2026-02-01T10:00:00Z").await;
     let b = insert_incident(&mut tx, &incident(org, "B", 2), user, "2026-02-01T10:00:00Z").await;
     // The batch read: both at version 1, with their transitions and (no) stored clocks.
-    let inputs = sla::clock_inputs(
-        &mut tx,
-        &[RecordKind::Incident],
-        None,
-        itsm_domain::RecordId(0),
-        1000,
-    )
-    .await
-    .unwrap();
+    let inputs = open_incident_inputs(&mut tx, itsm_domain::RecordId(0)).await;
     assert_eq!(
         inputs.iter().map(|i| (i.id, i.version)).collect::<Vec<_>>(),
         [(a.id, 1), (b.id, 1)]
@@ -629,15 +631,7 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     .unwrap();
     assert_eq!(written, 1);
     // The next read sees what each replay left: B keeps the fingerprint of its own change's replay.
-    let inputs = sla::clock_inputs(
-        &mut tx,
-        &[RecordKind::Incident],
-        None,
-        itsm_domain::RecordId(0),
-        1000,
-    )
-    .await
-    .unwrap();
+    let inputs = open_incident_inputs(&mut tx, itsm_domain::RecordId(0)).await;
     assert_eq!(
         inputs.iter().map(|i| (i.id, i.fingerprint)).collect::<Vec<_>>(),
         [(a.id, Some(1)), (b.id, Some(7))]
@@ -698,9 +692,7 @@ async fn a_replay_deletes_exactly_the_clocks_that_no_longer_apply(backend: Backe
     )
     .await
     .unwrap();
-    let inputs = sla::clock_inputs(&mut tx, &[RecordKind::Incident], None, agreement.id, 1000)
-        .await
-        .unwrap();
+    let inputs = open_incident_inputs(&mut tx, agreement.id).await;
     let keys = |key: &str| (agreement.id, key.to_owned());
     assert_eq!(
         inputs

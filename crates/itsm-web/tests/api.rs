@@ -66,15 +66,7 @@ async fn a_creation_answers_the_incident_as_it_is_read_back(backend: Backend) {
     ] {
         assert!(inc[name].is_string(), "{name} is named in {inc}");
     }
-    let read: Value = s
-        .get(
-            &s.agent,
-            &format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = s.read_incident(&s.agent, inc["number"].as_str().unwrap()).await;
     assert_eq!(inc, read);
     s.stop().await;
 }
@@ -337,15 +329,7 @@ async fn bad_input_is_a_problem_and_changes_nothing(backend: Backend) {
     assert_eq!(fields(&p), vec!["state"]);
 
     assert_eq!(s.count().await, before);
-    let same: Value = s
-        .get(
-            &s.agent,
-            &format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let same = s.read_incident(&s.agent, inc["number"].as_str().unwrap()).await;
     assert_eq!(same["version"], 1);
     assert_eq!(same["title"], "Keep me");
     s.stop().await;

@@ -306,12 +306,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     assert_eq!(inc["sla_status"], "running");
     assert_eq!(inc["sla_due_at"], "2026-11-23T09:00:00Z");
     // The answer carries the clock the creation started, as a read shows it.
-    let read: Value = s
-        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = s.read_incident(&s.agent, &number).await;
     assert_eq!(inc, read);
     let clocks = sla(&s, &s.agent, &number).await;
     assert_eq!(clocks.len(), 2);
@@ -420,12 +415,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     // left run 11:30-12:00 and 12:30-14:00.
     assert_eq!(resolution["elapsed_minutes"], 120.0);
     assert_eq!(resolution["due"], "2026-11-24T14:00:00+01:00");
-    let stored: Value = s
-        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = s.read_incident(&s.agent, &number).await;
     assert_eq!(
         stored["sla_due_at"], "2026-11-24T13:00:00Z",
         "the stored clock was replayed too"
@@ -443,12 +433,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     let (_, changed) = recompute(&s).await;
     assert!(changed >= 1, "the breach is written");
     assert_eq!(recompute(&s).await.1, 0, "and not again");
-    let stored: Value = s
-        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = s.read_incident(&s.agent, &number).await;
     assert_eq!(stored["sla_status"], "breached");
 
     // Customers see their own clocks only.
@@ -471,12 +456,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(sla(&s, &s.agent, &number).await.is_empty());
-    let stored: Value = s
-        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = s.read_incident(&s.agent, &number).await;
     assert_eq!(stored["sla_status"], Value::Null);
 
     // Every change to an agreement is in its history.
@@ -751,12 +731,7 @@ async fn a_service_calendar_comes_between_target_and_agreement(backend: Backend)
     assert_eq!(r.status(), StatusCode::OK);
     let resolution = clock(&sla(&s, &s.agent, &number).await, "resolution").clone();
     assert_eq!(resolution["due"], "2026-11-23T14:00:00+01:00");
-    let stored: Value = s
-        .get(&s.agent, &format!("/api/v1/incidents/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = s.read_incident(&s.agent, &number).await;
     assert_eq!(
         stored["sla_due_at"], "2026-11-23T09:00:00Z",
         "first response, office hours"

@@ -181,6 +181,13 @@ impl Server {
         rb.send().await.unwrap()
     }
 
+    /// An incident (by number or id) as `token` reads it through the API.
+    pub async fn read_incident(&self, token: &str, reference: &str) -> Value {
+        let r = self.get(token, &format!("/api/v1/incidents/{reference}")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
     pub async fn incident(&self, token: &str, body: Value) -> Value {
         let r = self.post(token, "/api/v1/incidents", body).await;
         assert_eq!(r.status(), StatusCode::CREATED);

@@ -29,6 +29,7 @@ both!(
     lists_filter_sort_and_page,
     full_text_search,
     a_common_search_term_answers_the_same_as_a_rare_one,
+    a_common_term_that_the_filters_mostly_exclude_is_found_far_down_the_list,
     comments_and_links,
     an_older_replay_never_overwrites_newer_clocks,
     a_replay_deletes_exactly_the_clocks_that_no_longer_apply,
@@ -461,6 +462,76 @@ async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
         assert_eq!(got.len(), expected.len(), "{q}");
         assert!(got == expected, "{q}: matches out of order");
     }
+    drop(c);
+    db.cleanup().await;
+}
+
+/// A term with more matches than PostgreSQL's search gathers through the text index, nearly all of
+/// them excluded by the other filters, in a filtered list longer than its first walk: the page
+/// comes from walking the whole list (the last of `search_page`'s three plans). Its matches are
+/// found all the same, in order and across pages, on both databases.
+async fn a_common_term_that_the_filters_mostly_exclude_is_found_far_down_the_list(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let start = at("2026-03-01T00:00:00Z");
+    // 10,050 closed printer incidents (matches the state filter excludes), 20,100 new ones that
+    // do not match and were updated later, and three new printer incidents updated first of all,
+    // so they come last in a list sorted newest first.
+    let mut fields: Vec<(RecordFields, i64)> = Vec::new();
+    for i in 0..10_050 {
+        let mut f = incident(org, &format!("Printer jam {i}"), 3);
+        f.state = "closed".into();
+        fields.push((f, 100 + i));
+    }
+    for i in 0..20_100 {
+        fields.push((incident(org, &format!("Network slow {i}"), 3), 20_000 + i));
+    }
+    for i in 0..3 {
+        fields.push((incident(org, &format!("Printer offline {i}"), 3), i));
+    }
+    let new: Vec<records::NewRecord> = fields
+        .iter()
+        .map(|(f, secs)| records::NewRecord {
+            kind: RecordKind::Incident,
+            fields: f,
+            actor: Some(user),
+            at: start + jiff::SignedDuration::from_secs(*secs),
+        })
+        .collect();
+    let mut tx = db.store.begin().await.unwrap();
+    let created = records::insert_many(&mut tx, &new).await.unwrap();
+    tx.commit().await.unwrap();
+    db.store.analyze().await.unwrap();
+    let mut wanted: Vec<_> = created
+        .iter()
+        .filter(|r| r.title.starts_with("Printer offline"))
+        .collect();
+    wanted.sort_by_key(|r| std::cmp::Reverse((r.updated_at, r.id.0)));
+    let wanted: Vec<_> = wanted.into_iter().map(|r| r.id).collect();
+
+    let filter = RecordFilter {
+        text: Some("printer".into()),
+        states: vec!["new".into()],
+        ..Default::default()
+    };
+    let mut page = PageRequest {
+        sort: SortField::UpdatedAt,
+        descending: true,
+        after: None,
+        limit: 2,
+    };
+    let mut c = db.store.read().await.unwrap();
+    let mut got = Vec::new();
+    loop {
+        let p = records::list(&mut c, RecordKind::Incident, &filter, page)
+            .await
+            .unwrap();
+        got.extend(p.items.iter().map(|v| v.record.id));
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(got, wanted);
     drop(c);
     db.cleanup().await;
 }

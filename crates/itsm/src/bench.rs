@@ -277,6 +277,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
     report("list: page 100 (5,000 rows deep)", deep);
 
     let group = groups.first().map(|g| g.0).unwrap_or(0);
+    let customer = orgs.first().map(|o| o.0).unwrap_or(0);
     let reads = o.reads;
     let word = |i: usize| WORDS.get(i % WORDS.len()).copied().unwrap_or("printer");
     let same = |url: String| vec![url; reads];
@@ -286,6 +287,13 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
             "list: open, one group, by priority",
             same(format!(
                 "{incidents}?state=new,in_progress,on_hold&assignment_group_id={group}&sort=priority&limit=50"
+            )),
+        ),
+        (
+            // A filter with no index for the chosen sort: the rows of one customer, by priority.
+            "list: one customer, by priority",
+            same(format!(
+                "{incidents}?organization_id={customer}&sort=priority&limit=50"
             )),
         ),
         (

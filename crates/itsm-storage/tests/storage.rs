@@ -382,6 +382,31 @@ async fn full_text_search(backend: Backend) {
 
 /// A term in more records than the search's threshold (2,000) takes the other plan on SQLite: the
 /// sort index is walked and matches kept. Either way the answer is every match, in list order.
+/// The incidents a filter lists, most recently updated first, read page by page through the cursors.
+async fn newest_first_every_page(
+    c: &mut sqlx::AnyConnection,
+    filter: &RecordFilter,
+    limit: u32,
+) -> Vec<itsm_domain::RecordId> {
+    let mut page = PageRequest {
+        sort: SortField::UpdatedAt,
+        descending: true,
+        after: None,
+        limit,
+    };
+    let mut got = Vec::new();
+    loop {
+        let p = records::list(c, RecordKind::Incident, filter, page)
+            .await
+            .unwrap();
+        got.extend(p.items.iter().map(|v| v.record.id));
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => return got,
+        }
+    }
+}
+
 async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let start = at("2026-03-01T00:00:00Z");
@@ -442,23 +467,7 @@ async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
             ..Default::default()
         };
         // Walk every page of 500: the plan must hold for cursors too.
-        let mut page = PageRequest {
-            sort: SortField::UpdatedAt,
-            descending: true,
-            after: None,
-            limit: 500,
-        };
-        let mut got = Vec::new();
-        loop {
-            let p = records::list(&mut c, RecordKind::Incident, &filter, page)
-                .await
-                .unwrap();
-            got.extend(p.items.iter().map(|v| v.record.id));
-            match p.next {
-                Some(next) => page.after = Some(next),
-                None => break,
-            }
-        }
+        let got = newest_first_every_page(&mut c, &filter, 500).await;
         assert_eq!(got.len(), expected.len(), "{q}");
         assert!(got == expected, "{q}: matches out of order");
     }
@@ -513,24 +522,8 @@ async fn a_common_term_that_the_filters_mostly_exclude_is_found_far_down_the_lis
         states: vec!["new".into()],
         ..Default::default()
     };
-    let mut page = PageRequest {
-        sort: SortField::UpdatedAt,
-        descending: true,
-        after: None,
-        limit: 2,
-    };
     let mut c = db.store.read().await.unwrap();
-    let mut got = Vec::new();
-    loop {
-        let p = records::list(&mut c, RecordKind::Incident, &filter, page)
-            .await
-            .unwrap();
-        got.extend(p.items.iter().map(|v| v.record.id));
-        match p.next {
-            Some(next) => page.after = Some(next),
-            None => break,
-        }
-    }
+    let got = newest_first_every_page(&mut c, &filter, 2).await;
     assert_eq!(got, wanted);
     drop(c);
     db.cleanup().await;

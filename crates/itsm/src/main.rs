@@ -310,6 +310,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             if cfg.sla_job_interval_secs > 0 {
                 tokio::spawn(sla_job_loop(app.clone(), cfg.sla_job_interval_secs));
             }
+            tokio::spawn(checkpoint_loop(app.clone()));
             let router = itsm_web::router(app, cfg.secure_cookies);
             eprintln!("itsm is ready at http://{listen}/ (API at http://{listen}/api/v1, OpenAPI at /api/v1/openapi.json)");
             axum_serve(listener, router).await
@@ -456,6 +457,18 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             eprintln!("created organization {} ({})", org.name, org.kind);
             Ok(())
+        }
+    }
+}
+
+/// Keeps the SQLite write-ahead log short off the writer's path (see `Store::checkpoint`).
+pub(crate) async fn checkpoint_loop(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.store().checkpoint().await {
+            tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints when the log grows");
         }
     }
 }

@@ -217,11 +217,12 @@ impl App {
     ) -> Result<Vec<RecordView>> {
         let mut tx = store.begin().await?;
         let (created, mut clocks) = self.create_records_and_clocks(&mut tx, creations).await?;
+        let named = |i: usize| names.get(i).copied().flatten();
         let unnamed: Vec<_> = created
             .iter()
-            .zip(names.iter().chain(std::iter::repeat(&None)))
-            .filter(|(_, n)| n.is_none())
-            .map(|(r, _)| r.id)
+            .enumerate()
+            .filter(|(i, _)| named(*i).is_none())
+            .map(|(_, r)| r.id)
             .collect();
         let mut read: HashMap<_, _> = records::get_many(&mut tx, &unnamed)
             .await?
@@ -231,11 +232,11 @@ impl App {
         tx.commit().await?;
         created
             .into_iter()
-            .zip(names.iter().chain(std::iter::repeat(&None)))
-            .map(|(record, names)| match names {
+            .enumerate()
+            .map(|(i, record)| match named(i) {
                 Some(names) => Ok(RecordView {
                     sla: clocks.remove(&record.id).unwrap_or_default(),
-                    names: (*names).clone(),
+                    names: names.clone(),
                     record,
                 }),
                 None => read

@@ -97,6 +97,32 @@ const CUSTOMER_PEOPLE: [(&str, &str, usize); 8] = [
     ("raj.tailspin", "Raj Tailspin", 2),
     ("eva.tailspin", "Eva Tailspin", 2),
 ];
+/// Offerings of some services (by index in `SERVICES`): the variants customers are promised.
+const OFFERINGS: [(usize, &str, &str); 6] = [
+    (0, "Standard mailbox", "50 GB mailbox, business-hours support"),
+    (
+        0,
+        "Executive mailbox",
+        "Unlimited mailbox and delegate access, priority support for executives",
+    ),
+    (
+        1,
+        "Standard workplace",
+        "A laptop from the standard range, replaced every four years",
+    ),
+    (
+        1,
+        "Executive workplace",
+        "Premium devices with next-business-day replacement",
+    ),
+    (5, "Storefront", "The public shop pages and catalogue"),
+    (
+        5,
+        "Checkout and payments",
+        "Basket, checkout and the payment provider interface",
+    ),
+];
+
 const PROBLEMS: [(&str, &str, usize, usize); 16] = [
     (
         "Cannot send email",
@@ -322,6 +348,16 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 .id,
         );
     }
+    let mut offerings: Vec<(usize, RecordId)> = Vec::new();
+    for (service_ix, name, description) in OFFERINGS {
+        let mut fields = catalogue_fields(provider.id, name, description, RecordKind::ServiceOffering);
+        fields.service_id = services.get(service_ix).copied();
+        let id = app
+            .create_record(&mut tx, &admin, RecordKind::ServiceOffering, &fields, start)
+            .await?
+            .id;
+        offerings.push((service_ix, id));
+    }
     let mut cis = Vec::new();
     for (i, (service, _)) in SERVICES.iter().enumerate() {
         for n in 1..=3 {
@@ -346,7 +382,10 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
         }
     }
 
-    let levels = service_levels(app, &mut tx, &admin, start, now, &customers, &services, &groups).await?;
+    let levels = service_levels(
+        app, &mut tx, &admin, start, now, &customers, &services, &offerings, &groups,
+    )
+    .await?;
 
     let agents: Vec<Actor> = staff
         .iter()
@@ -403,6 +442,15 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 .collect::<Vec<RecordId>>()
                 .choose(&mut rng)
                 .copied();
+            // Most incidents on a service with offerings name one.
+            let offering = offerings
+                .iter()
+                .filter(|(s, _)| *s == service_ix)
+                .map(|(_, id)| *id)
+                .collect::<Vec<RecordId>>()
+                .choose(&mut rng)
+                .copied()
+                .filter(|_| rng.gen_bool(0.8));
             let input = NewIncidentInput {
                 organization_id: Some(org),
                 title: title.into(),
@@ -411,6 +459,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 urgency: Some(level(rng.gen())),
                 category: CATEGORIES.choose(&mut rng).map(|c| (*c).to_owned()),
                 service_id: service,
+                service_offering_id: offering,
                 configuration_item_id: ci,
                 caller_id: caller,
                 assignment_group_id: if by_customer { None } else { Some(group) },
@@ -816,6 +865,7 @@ async fn service_levels(
     now: jiff::Timestamp,
     customers: &[itsm_storage::people::Organization],
     services: &[RecordId],
+    offerings: &[(usize, RecordId)],
     groups: &[(GroupId, Vec<UserId>)],
 ) -> Result<Levels> {
     use crate::service_levels::{AgreementInput, CalendarInput};
@@ -901,6 +951,12 @@ async fn service_levels(
     let valid_from = day(today, -30);
     let review = day(now.to_zoned(jiff::tz::TimeZone::UTC).date(), 60);
     let web_shop = services.get(5).map(|s| s.0);
+    let executive: Vec<i64> = OFFERINGS
+        .iter()
+        .zip(offerings)
+        .filter(|((_, name, _), _)| name.starts_with("Executive"))
+        .map(|(_, (_, id))| id.0)
+        .collect();
     let network = groups.get(2).map(|g| g.0);
     let org = |i: usize| customers.get(i).map(|c| c.id);
     let terms = |ty, calendar: RecordId, services: Vec<i64>, targets| AgreementTerms {
@@ -929,6 +985,17 @@ async fn service_levels(
                     ServiceLevelTarget::for_incidents("Resolution P2", Resolution, &[2], 480),
                     ServiceLevelTarget::for_incidents("Resolution P3", Resolution, &[3], 1_440),
                     ServiceLevelTarget::for_incidents("Resolution P4-P5", Resolution, &[4, 5], 2_400),
+                    // Executives' mail and workplaces are fixed within a working day whatever
+                    // the priority.
+                    ServiceLevelTarget {
+                        service_offering_ids: executive.clone(),
+                        ..ServiceLevelTarget::for_incidents(
+                            "Resolution, executive offerings",
+                            Resolution,
+                            &[],
+                            480,
+                        )
+                    },
                 ],
             ),
             true,

@@ -22,6 +22,8 @@ pub struct NewIncidentInput {
     pub urgency: Option<Level>,
     pub category: Option<String>,
     pub service_id: Option<RecordId>,
+    /// An offering of the service.
+    pub service_offering_id: Option<RecordId>,
     pub configuration_item_id: Option<RecordId>,
     pub caller_id: Option<UserId>,
     pub assignment_group_id: Option<GroupId>,
@@ -110,6 +112,7 @@ impl App {
             urgency: input.urgency.unwrap_or(Level::Medium),
             category: input.category,
             service_id: input.service_id,
+            service_offering_id: input.service_offering_id,
             configuration_item_id: input.configuration_item_id,
             caller_id: input.caller_id,
             assignment_group_id: input.assignment_group_id,
@@ -224,9 +227,11 @@ async fn check_references(
     let changed =
         |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
     let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
+    let service_changed = changed(|x| x.service_id.map(|r| r.0));
+    let offering = f.service_offering_id();
     let wanted = people::References {
         organization: f.organization_id.filter(|_| before.is_none()),
-        service: f.service_id.filter(|_| changed(|x| x.service_id.map(|r| r.0))),
+        service: f.service_id.filter(|_| service_changed),
         configuration_item: f
             .configuration_item_id
             .filter(|_| changed(|x| x.configuration_item_id.map(|r| r.0))),
@@ -239,6 +244,9 @@ async fn check_references(
             _ => None,
         },
         assignee: f.assignee_id.filter(|_| before.is_none()),
+        // Checked again when the service changes: it must still be that service's offering.
+        service_offering: offering
+            .filter(|_| service_changed || before.is_none_or(|b| b.service_offering_id() != offering)),
     };
     if wanted.organization.is_none()
         && wanted.service.is_none()
@@ -246,6 +254,7 @@ async fn check_references(
         && wanted.requester.is_none()
         && wanted.group.is_none()
         && wanted.member.is_none()
+        && wanted.service_offering.is_none()
     {
         return Ok(None);
     }
@@ -258,6 +267,16 @@ async fn check_references(
     if let Some(id) = wanted.service {
         if found.service_kind.as_deref() != Some(RecordKind::Service.as_str()) {
             errors.add("service_id", format!("no service {id}"));
+        }
+    }
+    if let Some(id) = wanted.service_offering {
+        if found.service_offering_kind.as_deref() != Some(RecordKind::ServiceOffering.as_str()) {
+            errors.add("service_offering_id", format!("no service offering {id}"));
+        } else if found.service_offering_service != f.service_id {
+            errors.add(
+                "service_offering_id",
+                format!("{id} is an offering of another service"),
+            );
         }
     }
     if let Some(id) = wanted.configuration_item {

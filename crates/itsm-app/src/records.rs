@@ -462,31 +462,45 @@ impl App {
         Ok((a, content))
     }
 
-    /// Creates a service or a configuration item: a plain record for now, until the catalogue and
-    /// the CMDB give them their own fields.
+    /// Creates a service, a service offering (of the service `service_id`, which only offerings
+    /// have) or a configuration item: a plain record for now, until the catalogue and the CMDB give
+    /// them their own fields.
     pub async fn create_catalogue_item(
         &self,
         ctx: &Ctx,
         kind: RecordKind,
         name: &str,
         description: &str,
+        service_id: Option<RecordId>,
     ) -> Result<RecordView> {
         ctx.require(Permission::ManageCatalogue)?;
-        if !matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+        if !kind.is_catalogue_item() {
             return Err(AppError::Forbidden);
         }
         let mut errors = ValidationError::new();
         let title = required_text(&mut errors, "name", name, 200);
         let description = optional_text(&mut errors, "description", description, 20_000);
-        errors.into_result()?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        match (kind, service_id) {
+            (RecordKind::ServiceOffering, None) => {
+                errors.add("service_id", "an offering belongs to a service")
+            }
+            (RecordKind::ServiceOffering, Some(s)) => match records::get(&mut tx, s).await? {
+                Some(v) if v.record.kind == RecordKind::Service => {}
+                _ => errors.add("service_id", format!("no service {s}")),
+            },
+            (_, Some(_)) => errors.add("service_id", "only a service offering belongs to a service"),
+            (_, None) => {}
+        }
+        errors.into_result()?;
         let provider = self.provider_id(&mut tx).await?;
         let fields = RecordFields {
             organization_id: Some(provider),
             title,
             description,
             state: kind.lifecycle().initial.to_owned(),
+            service_id,
             ..Default::default()
         };
         let record = self.create_record(&mut tx, ctx, kind, &fields, now).await?;
@@ -520,7 +534,7 @@ impl App {
         change: CatalogueChange,
     ) -> Result<RecordView> {
         ctx.require(Permission::ManageCatalogue)?;
-        if !matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+        if !kind.is_catalogue_item() {
             return Err(AppError::Forbidden);
         }
         // A service's calendar moves SLA figures: the same permission as changing a calendar.

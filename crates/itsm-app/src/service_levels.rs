@@ -88,6 +88,7 @@ struct ClockSubject {
     kind: RecordKind,
     organization_id: OrganizationId,
     service_id: Option<RecordId>,
+    service_offering_id: Option<RecordId>,
     priority: Option<i16>,
     assignment_group_id: Option<GroupId>,
     created_at: jiff::Timestamp,
@@ -101,6 +102,7 @@ impl From<&Record> for ClockSubject {
             kind: r.kind,
             organization_id: r.organization_id,
             service_id: r.service_id,
+            service_offering_id: r.service_offering_id(),
             priority: r.priority,
             assignment_group_id: r.assignment_group_id,
             created_at: r.created_at,
@@ -116,6 +118,7 @@ impl From<&store::ClockInput> for ClockSubject {
             kind: r.kind,
             organization_id: r.organization_id,
             service_id: r.service_id,
+            service_offering_id: r.service_offering_id,
             priority: r.priority,
             assignment_group_id: r.assignment_group_id,
             created_at: r.created_at,
@@ -240,6 +243,7 @@ fn compute(
         kind: record.kind,
         organization_id: record.organization_id,
         service_id: record.service_id,
+        service_offering_id: record.service_offering_id,
         priority: record.priority,
         assignment_group_id: record.assignment_group_id,
         logged_on: record.created_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
@@ -1211,7 +1215,15 @@ impl App {
             .iter()
             .map(|c| ("calendar_id".to_owned(), *c))
             .collect();
+        let mut offerings: Vec<(String, i64, &[i64])> = Vec::new();
         for (i, t) in terms.targets.iter().enumerate() {
+            offerings.extend(t.service_offering_ids.iter().map(|o| {
+                (
+                    format!("targets[{i}].service_offering_ids"),
+                    *o,
+                    t.service_ids.as_slice(),
+                )
+            }));
             services.extend(
                 t.service_ids
                     .iter()
@@ -1233,9 +1245,28 @@ impl App {
             .iter()
             .chain(&calendars)
             .map(|(_, id)| RecordId(*id))
+            .chain(offerings.iter().map(|(_, id, _)| RecordId(*id)))
             .collect();
         let found = records::get_many(c, &ids).await?;
-        let kind_of = |id: i64| found.iter().find(|v| v.record.id.0 == id).map(|v| v.record.kind);
+        let record = |id: i64| found.iter().find(|v| v.record.id.0 == id).map(|v| &v.record);
+        let kind_of = |id: i64| record(id).map(|r| r.kind);
+        // An offering narrows its service: it must be an offering of a service the target and the
+        // agreement cover, or the target could never apply.
+        for (field, id, target_services) in &offerings {
+            match record(*id).filter(|r| r.kind == RecordKind::ServiceOffering) {
+                None => errors.add(field.clone(), format!("no service offering {id}")),
+                Some(o) => {
+                    let covered =
+                        |list: &[i64]| list.is_empty() || o.service_id.is_some_and(|s| list.contains(&s.0));
+                    if !covered(target_services) || !covered(&terms.service_ids) {
+                        errors.add(
+                            field.clone(),
+                            format!("{id} is an offering of a service the target does not cover"),
+                        );
+                    }
+                }
+            }
+        }
         for (field, id) in &services {
             if kind_of(*id) != Some(RecordKind::Service) {
                 errors.add(field.clone(), format!("no service {id}"));

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
 use crate::lifecycle::{Lifecycle, State, Transition, TransitionError};
-use crate::record::{Record, RecordFields};
+use crate::record::{Record, RecordFields, SERVICE_OFFERING};
 use crate::validation::{optional_text, required_text, ValidationError};
 use crate::Timestamp;
 
@@ -276,6 +276,8 @@ pub struct NewIncident {
     pub urgency: Level,
     pub category: Option<String>,
     pub service_id: Option<RecordId>,
+    /// An offering of the service (which must then be given).
+    pub service_offering_id: Option<RecordId>,
     pub configuration_item_id: Option<RecordId>,
     pub caller_id: Option<UserId>,
     pub assignment_group_id: Option<GroupId>,
@@ -291,6 +293,8 @@ pub struct IncidentChange {
     pub urgency: Option<Level>,
     pub category: Option<Option<String>>,
     pub service_id: Option<Option<RecordId>>,
+    /// Another service leaves the offering only when the change names one.
+    pub service_offering_id: Option<Option<RecordId>>,
     pub configuration_item_id: Option<Option<RecordId>>,
     pub caller_id: Option<Option<UserId>>,
     pub assignment_group_id: Option<Option<GroupId>>,
@@ -326,6 +330,9 @@ pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<Reco
     if input.assignee_id.is_some() && input.assignment_group_id.is_none() {
         errors.add("assignee_id", "an assignee needs an assignment group");
     }
+    if input.service_offering_id.is_some() && input.service_id.is_none() {
+        errors.add("service_offering_id", "an offering needs its service");
+    }
     errors.into_result()?;
 
     let mut details = Map::new();
@@ -333,6 +340,9 @@ pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<Reco
     details.insert("urgency".into(), input.urgency.as_str().into());
     if let Some(c) = category.filter(|c| !c.is_empty()) {
         details.insert("category".into(), c.into());
+    }
+    if let Some(o) = input.service_offering_id {
+        details.insert(SERVICE_OFFERING.into(), o.0.into());
     }
     Ok(RecordFields {
         organization_id: Some(input.organization_id),
@@ -385,6 +395,22 @@ pub fn apply_change(
     }
     if let Some(v) = change.service_id {
         f.service_id = v;
+        // An offering belongs to one service: moving to another service leaves the old one's.
+        if change.service_offering_id.is_none() && v != current.service_id {
+            f.details.remove(SERVICE_OFFERING);
+        }
+    }
+    match change.service_offering_id {
+        Some(Some(o)) => {
+            f.details.insert(SERVICE_OFFERING.into(), o.0.into());
+        }
+        Some(None) => {
+            f.details.remove(SERVICE_OFFERING);
+        }
+        None => {}
+    }
+    if f.service_offering_id().is_some() && f.service_id.is_none() {
+        errors.add("service_offering_id", "an offering needs its service");
     }
     if let Some(v) = change.configuration_item_id {
         f.configuration_item_id = v;
@@ -483,6 +509,7 @@ fn change_touches_fields(c: &IncidentChange) -> bool {
         || c.urgency.is_some()
         || c.category.is_some()
         || c.service_id.is_some()
+        || c.service_offering_id.is_some()
         || c.configuration_item_id.is_some()
         || c.caller_id.is_some()
         || c.assignment_group_id.is_some()
@@ -517,6 +544,7 @@ mod tests {
             urgency: Level::Medium,
             category: Some("software".into()),
             service_id: None,
+            service_offering_id: None,
             configuration_item_id: None,
             caller_id: Some(UserId(5)),
             assignment_group_id: Some(GroupId(1)),
@@ -576,6 +604,70 @@ mod tests {
         let err = new_incident(&d, &PriorityMatrix::default()).unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["title", "assignee_id"]);
+    }
+
+    #[test]
+    fn an_offering_goes_with_its_service() {
+        let mut d = draft();
+        d.service_offering_id = Some(RecordId(8));
+        let err = new_incident(&d, &PriorityMatrix::default()).unwrap_err();
+        assert_eq!(err.errors[0].field, "service_offering_id");
+        d.service_id = Some(RecordId(7));
+        let r = stored(new_incident(&d, &PriorityMatrix::default()).unwrap());
+        assert_eq!(r.service_offering_id(), Some(RecordId(8)));
+
+        // Another field's change keeps the offering; another service drops it unless the change
+        // names one; clearing the service while naming an offering is refused.
+        let same = moved(
+            &r,
+            IncidentChange {
+                title: Some("Mail slow".into()),
+                ..Default::default()
+            },
+            "2026-01-05T10:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(same.service_offering_id(), Some(RecordId(8)));
+        let other = IncidentChange {
+            service_id: Some(Some(RecordId(9))),
+            ..Default::default()
+        };
+        assert_eq!(
+            moved(&r, other, "2026-01-05T10:00:00Z")
+                .unwrap()
+                .service_offering_id(),
+            None
+        );
+        let both = IncidentChange {
+            service_id: Some(Some(RecordId(9))),
+            service_offering_id: Some(Some(RecordId(10))),
+            ..Default::default()
+        };
+        assert_eq!(
+            moved(&r, both, "2026-01-05T10:00:00Z")
+                .unwrap()
+                .service_offering_id(),
+            Some(RecordId(10))
+        );
+        let orphan = IncidentChange {
+            service_id: Some(None),
+            service_offering_id: Some(Some(RecordId(10))),
+            ..Default::default()
+        };
+        let Err(IncidentError::Invalid(err)) = moved(&r, orphan, "2026-01-05T10:00:00Z") else {
+            panic!("an offering without a service was accepted");
+        };
+        assert_eq!(err.errors[0].field, "service_offering_id");
+        let cleared = IncidentChange {
+            service_offering_id: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(
+            moved(&r, cleared, "2026-01-05T10:00:00Z")
+                .unwrap()
+                .service_offering_id(),
+            None
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::lifecycle::Lifecycle;
 pub enum RecordKind {
     Incident,
     Service,
+    /// A variant of a service as the catalogue offers it (such as "Email, Gold support"), which
+    /// service level targets can single out.
+    ServiceOffering,
     ConfigurationItem,
     /// When the provider works: time zone, working hours, holidays.
     Calendar,
@@ -20,9 +23,10 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 6] = [
         RecordKind::Incident,
         RecordKind::Service,
+        RecordKind::ServiceOffering,
         RecordKind::ConfigurationItem,
         RecordKind::Calendar,
         RecordKind::Agreement,
@@ -33,6 +37,7 @@ impl RecordKind {
         match self {
             RecordKind::Incident => "incident",
             RecordKind::Service => "service",
+            RecordKind::ServiceOffering => "service_offering",
             RecordKind::ConfigurationItem => "configuration_item",
             RecordKind::Calendar => "calendar",
             RecordKind::Agreement => "agreement",
@@ -48,6 +53,7 @@ impl RecordKind {
         match self {
             RecordKind::Incident => "INC",
             RecordKind::Service => "SVC",
+            RecordKind::ServiceOffering => "OFR",
             RecordKind::ConfigurationItem => "CI",
             RecordKind::Calendar => "CAL",
             RecordKind::Agreement => "AGR",
@@ -63,6 +69,7 @@ impl RecordKind {
         match self {
             RecordKind::Incident => "incidents",
             RecordKind::Service => "services",
+            RecordKind::ServiceOffering => "service-offerings",
             RecordKind::ConfigurationItem => "configuration-items",
             RecordKind::Calendar => "calendars",
             RecordKind::Agreement => "agreements",
@@ -78,6 +85,7 @@ impl RecordKind {
         match self {
             RecordKind::Incident => "Incident",
             RecordKind::Service => "Service",
+            RecordKind::ServiceOffering => "Service offering",
             RecordKind::ConfigurationItem => "Configuration item",
             RecordKind::Calendar => "Business calendar",
             RecordKind::Agreement => "Agreement",
@@ -87,7 +95,7 @@ impl RecordKind {
     pub fn lifecycle(self) -> &'static Lifecycle {
         match self {
             RecordKind::Incident => &crate::incident::LIFECYCLE,
-            RecordKind::Service => &crate::lifecycle::SERVICE_LIFECYCLE,
+            RecordKind::Service | RecordKind::ServiceOffering => &crate::lifecycle::SERVICE_LIFECYCLE,
             RecordKind::ConfigurationItem => &crate::lifecycle::CONFIGURATION_ITEM_LIFECYCLE,
             RecordKind::Calendar => &crate::lifecycle::CALENDAR_LIFECYCLE,
             RecordKind::Agreement => &crate::lifecycle::AGREEMENT_LIFECYCLE,
@@ -102,7 +110,20 @@ impl RecordKind {
     /// Whether customers may read records of this kind that belong to the provider, such as the
     /// services they consume.
     pub fn published_to_customers(self) -> bool {
-        matches!(self, RecordKind::Service | RecordKind::Calendar)
+        matches!(
+            self,
+            RecordKind::Service | RecordKind::ServiceOffering | RecordKind::Calendar
+        )
+    }
+
+    /// Whether records of this kind are catalogue items (services, their offerings, configuration
+    /// items): plain named records the provider keeps, until the catalogue and the CMDB give them
+    /// fields of their own.
+    pub fn is_catalogue_item(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Service | RecordKind::ServiceOffering | RecordKind::ConfigurationItem
+        )
     }
 }
 

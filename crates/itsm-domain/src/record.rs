@@ -55,6 +55,11 @@ pub struct RecordFields {
 /// The `details` key of the reason a record waits.
 pub const STATE_REASON: &str = "on_hold_reason";
 
+/// The `details` key of the service offering a record concerns (an offering of its service). Every
+/// kind measured by service level targets keeps it under this one name, so targets can single out
+/// an offering.
+pub const SERVICE_OFFERING: &str = "service_offering_id";
+
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map(Into::into).unwrap_or(Value::Null)
 }
@@ -64,6 +69,14 @@ impl RecordFields {
     /// Every kind that waits keeps its reason under this one name, so SLA clocks can pause on it.
     pub fn state_reason(&self) -> Option<&str> {
         self.details.get(STATE_REASON).and_then(Value::as_str)
+    }
+
+    /// The service offering the record concerns (see [`SERVICE_OFFERING`]).
+    pub fn service_offering_id(&self) -> Option<RecordId> {
+        self.details
+            .get(SERVICE_OFFERING)
+            .and_then(Value::as_i64)
+            .map(RecordId)
     }
 
     /// The fields as the audit trail records them: common fields and details side by side.
@@ -138,6 +151,11 @@ impl Record {
     /// Why the record waits in its state (see [`RecordFields::state_reason`]).
     pub fn state_reason(&self) -> Option<&str> {
         self.detail_str(STATE_REASON)
+    }
+
+    /// The service offering the record concerns (see [`SERVICE_OFFERING`]).
+    pub fn service_offering_id(&self) -> Option<RecordId> {
+        self.detail_i64(SERVICE_OFFERING).map(RecordId)
     }
 
     pub fn detail_str(&self, name: &str) -> Option<&str> {

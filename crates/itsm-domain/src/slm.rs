@@ -79,6 +79,10 @@ pub struct ServiceLevelTarget {
     /// The services it covers, narrowing the agreement's; empty for all of the agreement's.
     #[serde(default)]
     pub service_ids: Vec<i64>,
+    /// The service offerings it covers, narrowing its services to records of those offerings; empty
+    /// for records of any offering or none.
+    #[serde(default)]
+    pub service_offering_ids: Vec<i64>,
     /// The target, in business minutes of its calendar.
     pub minutes: i64,
     /// The calendar it runs on; when left out, the agreement's, then the default calendar.
@@ -103,6 +107,7 @@ impl ServiceLevelTarget {
             record_kind: RecordKind::Incident,
             priorities: priorities.to_vec(),
             service_ids: vec![],
+            service_offering_ids: vec![],
             minutes,
             calendar_id: None,
             warnings: DEFAULT_WARNINGS.to_vec(),
@@ -191,6 +196,8 @@ impl AgreementTerms {
             t.priorities.dedup();
             t.service_ids.sort_unstable();
             t.service_ids.dedup();
+            t.service_offering_ids.sort_unstable();
+            t.service_offering_ids.dedup();
             if t.warnings.iter().any(|w| *w == 0 || *w >= 100) {
                 errors.add(
                     field("warnings"),
@@ -317,6 +324,7 @@ pub struct RecordFacts {
     pub kind: RecordKind,
     pub organization_id: OrganizationId,
     pub service_id: Option<RecordId>,
+    pub service_offering_id: Option<RecordId>,
     pub priority: Option<i16>,
     pub assignment_group_id: Option<GroupId>,
     /// The day it was logged (UTC); agreements apply to records logged while they are valid.
@@ -371,12 +379,18 @@ fn target_fits(t: &ServiceLevelTarget, facts: &RecordFacts) -> bool {
     t.record_kind == facts.kind
         && (t.priorities.is_empty() || facts.priority.is_some_and(|p| t.priorities.contains(&p)))
         && (t.service_ids.is_empty() || facts.service_id.is_some_and(|s| t.service_ids.contains(&s.0)))
+        && (t.service_offering_ids.is_empty()
+            || facts
+                .service_offering_id
+                .is_some_and(|o| t.service_offering_ids.contains(&o.0)))
 }
 
-/// How specific a match is: targets naming services and priorities beat general ones, and an
-/// agreement for named services beats one for all services.
-fn specificity(a: &Agreement, t: &ServiceLevelTarget) -> (u8, u8, u8) {
+/// How specific a match is: a target naming offerings beats one naming services, which beats a
+/// general one; then an agreement for named services beats one for all services; then a target
+/// naming priorities beats one for every priority.
+fn specificity(a: &Agreement, t: &ServiceLevelTarget) -> (u8, u8, u8, u8) {
     (
+        u8::from(!t.service_offering_ids.is_empty()),
         u8::from(!t.service_ids.is_empty()),
         u8::from(!a.terms.service_ids.is_empty()),
         u8::from(!t.priorities.is_empty()),
@@ -461,6 +475,9 @@ fn explain(
         ", a covered service"
     });
     why.push_str(&format!("; target \"{}\" covers ", t.name));
+    if !t.service_offering_ids.is_empty() {
+        why.push_str("the record's service offering, ");
+    }
     why.push_str(&if t.priorities.is_empty() {
         "every priority".to_owned()
     } else {
@@ -500,6 +517,7 @@ mod tests {
             record_kind: RecordKind::Incident,
             priorities: priorities.to_vec(),
             service_ids: services.to_vec(),
+            service_offering_ids: vec![],
             minutes,
             calendar_id: None,
             warnings: DEFAULT_WARNINGS.to_vec(),
@@ -538,6 +556,7 @@ mod tests {
             kind: RecordKind::Incident,
             organization_id: OrganizationId(2),
             service_id: Some(RecordId(service)),
+            service_offering_id: None,
             priority: Some(priority),
             assignment_group_id: Some(GroupId(7)),
             logged_on: "2026-06-01".parse().unwrap(),
@@ -600,5 +619,36 @@ mod tests {
         let chosen = select_targets(&all, &facts(4, 11));
         assert_eq!(chosen.iter().filter(|s| s.agreement_id.0 == 1).count(), 2);
         assert!(chosen.iter().all(|s| s.agreement_id.0 != 2));
+    }
+
+    #[test]
+    fn a_target_for_an_offering_beats_one_for_its_service_and_fits_only_that_offering() {
+        let mut gold = target("t2", Metric::Resolution, &[], &[10], 120);
+        gold.service_offering_ids = vec![21];
+        let sla = agreement(
+            1,
+            AgreementType::ServiceLevelAgreement,
+            2,
+            &[],
+            vec![
+                target("t1", Metric::Resolution, &[1, 2, 3, 4, 5], &[10], 480),
+                gold,
+            ],
+        );
+        let all = [sla];
+        let key_for = |offering: Option<i64>| {
+            let mut f = facts(3, 10);
+            f.service_offering_id = offering.map(RecordId);
+            let chosen = select_targets(&all, &f);
+            assert_eq!(chosen.len(), 1);
+            (chosen[0].target_key.clone(), chosen[0].reason.clone())
+        };
+        let (key, reason) = key_for(Some(21));
+        assert_eq!(key, "t2");
+        assert!(reason.contains("service offering"), "{reason}");
+        assert!(reason.contains("Preferred over AGR-1"), "{reason}");
+        // Another offering of the service, or none, gets the service's target.
+        assert_eq!(key_for(Some(22)).0, "t1");
+        assert_eq!(key_for(None).0, "t1");
     }
 }

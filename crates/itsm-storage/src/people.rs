@@ -287,6 +287,8 @@ pub struct References {
     pub member: Option<(GroupId, UserId)>,
     /// A user whose name is wanted (the assignee).
     pub assignee: Option<UserId>,
+    /// A service offering, whose kind and service are wanted.
+    pub service_offering: Option<itsm_domain::RecordId>,
 }
 
 /// What the database holds for [`References`]: each `None` where the referenced row is missing
@@ -305,6 +307,9 @@ pub struct Referenced {
     pub requester_name: Option<String>,
     pub group_name: Option<String>,
     pub assignee_name: Option<String>,
+    pub service_offering_kind: Option<String>,
+    /// The service the offering belongs to.
+    pub service_offering_service: Option<itsm_domain::RecordId>,
 }
 
 /// Looks up everything a record refers to in one round trip. Each row a reference names is read
@@ -318,7 +323,8 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
          (SELECT CAST(organization_id AS TEXT) || ' ' || display_name FROM users WHERE id = $4), \
          (SELECT name FROM assignment_groups WHERE id = $5), \
          (SELECT COUNT(*) FROM group_members WHERE group_id = $6 AND user_id = $7), \
-         (SELECT display_name FROM users WHERE id = $8)",
+         (SELECT display_name FROM users WHERE id = $8), \
+         (SELECT kind || ' ' || CAST(COALESCE(service_id, 0) AS TEXT) FROM records WHERE id = $9)",
     )
     .bind(r.organization.map(|o| o.0))
     .bind(r.service.map(|s| s.0))
@@ -328,6 +334,7 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
     .bind(r.member.map(|(g, _)| g.0))
     .bind(r.member.map(|(_, u)| u.0))
     .bind(r.assignee.map(|u| u.0))
+    .bind(r.service_offering.map(|o| o.0))
     .fetch_one(&mut *c)
     .await?;
     // "fact name": the fact before the first space, the name after it.
@@ -343,6 +350,7 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
     let (configuration_item_kind, configuration_item_title) = split(2)?;
     let (requester_organization, requester_name) = split(3)?;
     let group_name: Option<String> = row.try_get(4)?;
+    let (service_offering_kind, offering_service) = split(7)?;
     Ok(Referenced {
         organization_kind,
         service_kind,
@@ -358,6 +366,10 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
         requester_name,
         group_name,
         assignee_name: row.try_get(6)?,
+        service_offering_kind,
+        service_offering_service: offering_service
+            .and_then(|s| s.parse().ok())
+            .map(itsm_domain::RecordId),
     })
 }
 

@@ -259,6 +259,7 @@ pub struct ClockInput {
     pub kind: RecordKind,
     pub organization_id: itsm_domain::OrganizationId,
     pub service_id: Option<RecordId>,
+    pub service_offering_id: Option<RecordId>,
     pub priority: Option<i16>,
     pub assignment_group_id: Option<itsm_domain::GroupId>,
     pub created_at: jiff::Timestamp,
@@ -295,6 +296,7 @@ struct InRecord(
     Option<i64>,
     Option<String>,
     i64,
+    Option<i64>,
 );
 
 /// `records.sla_clock_keys`: a JSON array of [agreement id, target key].
@@ -346,6 +348,7 @@ fn parse_input(r: InRecord) -> Result<ClockInput> {
         kind,
         organization_id: itsm_domain::OrganizationId(r.2),
         service_id: r.3.map(RecordId),
+        service_offering_id: r.12.map(RecordId),
         priority: r.4.filter(|p| *p > 0).map(|p| i16::try_from(p).unwrap_or(5)),
         assignment_group_id: r.5.map(itsm_domain::GroupId),
         created_at: instant(r.6)?,
@@ -406,14 +409,16 @@ pub async fn read_clock_inputs(
              r.assignment_group_id, r.created_at, CAST(r.details AS json) ->> 'first_response_at', \
              (SELECT COALESCE(json_agg(json_build_array(t.at, t.to_state, t.reason, t.id)), '[]') \
               FROM state_transitions t WHERE t.record_id = r.id), \
-             r.sla_fingerprint, r.sla_clock_keys, r.version)), '[]') AS TEXT), MAX(r.id) FROM ({filter}) r"
+             r.sla_fingerprint, r.sla_clock_keys, r.version, \
+             CAST(r.details AS json) -> 'service_offering_id')), '[]') AS TEXT), MAX(r.id) FROM ({filter}) r"
         }
         Backend::Sqlite => {
             "SELECT json_group_array(json_array(r.id, r.kind, r.organization_id, r.service_id, r.priority, \
              r.assignment_group_id, r.created_at, json_extract(r.details, '$.first_response_at'), \
              json((SELECT json_group_array(json_array(t.at, t.to_state, t.reason, t.id)) \
               FROM state_transitions t WHERE t.record_id = r.id)), \
-             r.sla_fingerprint, r.sla_clock_keys, r.version)), MAX(r.id) FROM ({filter}) r"
+             r.sla_fingerprint, r.sla_clock_keys, r.version, \
+             json_extract(r.details, '$.service_offering_id'))), MAX(r.id) FROM ({filter}) r"
         }
     };
     let sql = sql.replace("{filter}", &filter);

@@ -298,9 +298,21 @@ async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    app.create_catalogue_item(&sys, RecordKind::Service, "Email", "")
+    let email = app
+        .create_catalogue_item(&sys, RecordKind::Service, "Email", "", None)
         .await
         .unwrap();
+    for offering in ["Executive mailbox", "Standard mailbox"] {
+        app.create_catalogue_item(
+            &sys,
+            RecordKind::ServiceOffering,
+            offering,
+            "",
+            Some(email.record.id),
+        )
+        .await
+        .unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = itsm_web::router(app.clone(), false);
@@ -337,17 +349,21 @@ async fn agent_logs_and_works_an_incident_to_closed() {
     d.choose("#impact", "High").await;
     d.choose("#urgency", "High").await;
     d.choose("#service_id", "Email").await;
+    d.choose("#service_offering_id", "Email: Standard mailbox").await;
     d.click("form[action='/incidents/new'] button[type=submit]").await;
     d.wait_text("h1", "INC-1").await;
     assert_eq!(d.text("#priority").await, "1 - Critical");
     assert_eq!(d.text("#state").await, "New");
+    assert_eq!(d.text("#offering").await, "Email: Standard mailbox");
 
-    // Assigning it.
+    // Assigning it, and correcting the offering on the way.
     d.choose("#e-group", "Service Desk").await;
     d.choose("#e-assignee", "Alex Agent").await;
+    d.choose("#e-offering", "Email: Executive mailbox").await;
     d.click("form[action$='/update'] button[type=submit]").await;
     d.wait_text("[role=status]", "Saved").await;
     assert_eq!(d.text("#assignee").await, "Alex Agent");
+    assert_eq!(d.text("#offering").await, "Email: Executive mailbox");
 
     // Working it: start, reply, hold, resume, resolve, close.
     d.click("input[value=in_progress] + button").await;
@@ -393,6 +409,7 @@ async fn agent_logs_and_works_an_incident_to_closed() {
         "resolution code: — → workaround_provided",
         "state: resolved → closed",
         "assignee: — → Alex Agent",
+        "service offering: Email: Standard mailbox → Email: Executive mailbox",
         "commented: public reply",
     ] {
         assert!(
@@ -509,7 +526,7 @@ async fn agent_sees_time_left_and_why_and_asks_a_calendar() {
     use itsm_domain::calendar::{CalendarDefinition, WorkingHoursDefinition};
     use itsm_domain::incident::Level;
     use itsm_domain::sla::Metric;
-    use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget, DEFAULT_WARNINGS};
+    use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget};
 
     let (base, db, app) = start_server_with_app(Backend::Sqlite).await;
     let sys = Ctx::system();
@@ -552,18 +569,12 @@ async fn agent_sees_time_left_and_why_and_asks_a_calendar() {
                     valid_until: None,
                     review_date: None,
                     calendar_id: Some(cal.record.id.0),
-                    targets: vec![ServiceLevelTarget {
-                        key: String::new(),
-                        name: "Resolution".into(),
-                        metric: Metric::Resolution,
-                        record_kind: RecordKind::Incident,
-                        priorities: vec![],
-                        service_ids: vec![],
-                        minutes: 8 * 60,
-                        calendar_id: None,
-                        warnings: DEFAULT_WARNINGS.to_vec(),
-                        clock_rules: None,
-                    }],
+                    targets: vec![ServiceLevelTarget::for_incidents(
+                        "Resolution",
+                        Metric::Resolution,
+                        &[],
+                        8 * 60,
+                    )],
                 },
             },
         )

@@ -22,6 +22,7 @@ both!(
     agreement_targets_drive_incident_clocks,
     warnings_and_breaches_are_recorded_once_and_reported,
     a_service_calendar_comes_between_target_and_agreement,
+    a_target_for_a_service_offering_applies_to_that_offering_only,
 );
 
 fn office_calendar(name: &str) -> Value {
@@ -794,5 +795,192 @@ async fn a_service_calendar_comes_between_target_and_agreement(backend: Backend)
     )
     .await;
     assert_eq!(fields(&p), ["calendar_id"]);
+    s.stop().await;
+}
+
+async fn a_target_for_a_service_offering_applies_to_that_offering_only(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.clock.set("2026-11-23T08:00:00Z");
+    let office = created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await;
+    let gold = gold_agreement(&s, office["id"].as_i64().unwrap()).await;
+    let service = |name: &str| s.post(&s.admin, "/api/v1/services", json!({ "name": name }));
+    let mail = created(service("Mail").await).await;
+    let shop = created(service("Web shop").await).await;
+    let offering = |name: &str, service: &Value| {
+        s.post(
+            &s.admin,
+            "/api/v1/service-offerings",
+            json!({"name": name, "service_id": service["id"]}),
+        )
+    };
+    let executive = created(offering("Executive mailbox", &mail).await).await;
+    let standard = created(offering("Standard mailbox", &mail).await).await;
+    let checkout = created(offering("Checkout", &shop).await).await;
+    assert!(executive["number"].as_str().unwrap().starts_with("OFR-"));
+    assert_eq!(executive["service_id"], mail["id"]);
+    // An offering belongs to a service; nothing else does.
+    for (path, body) in [
+        ("/api/v1/service-offerings", json!({"name": "Orphan"})),
+        (
+            "/api/v1/service-offerings",
+            json!({"name": "Of an offering", "service_id": executive["id"]}),
+        ),
+        (
+            "/api/v1/services",
+            json!({"name": "Sub-service", "service_id": mail["id"]}),
+        ),
+    ] {
+        let p = problem(
+            s.post(&s.admin, path, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(fields(&p), ["service_id"]);
+    }
+    // Customers see the catalogue, offerings included.
+    let r = s.get(&s.customer_a, "/api/v1/service-offerings").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+
+    // A target can only name offerings of services it covers.
+    let agreement_with = |target: Value| {
+        s.post(
+            &s.admin,
+            "/api/v1/agreements",
+            json!({"title": "Executive support", "organization_id": s.org_a, "terms": {
+                "agreement_type": "service_level_agreement", "valid_from": "2026-01-01",
+                "calendar_id": office["id"], "targets": [target]}}),
+        )
+    };
+    for bad in [
+        json!({"name": "r", "metric": "resolution", "minutes": 60, "service_offering_ids": [mail["id"]]}),
+        json!({"name": "r", "metric": "resolution", "minutes": 60, "service_ids": [shop["id"]],
+               "service_offering_ids": [executive["id"]]}),
+    ] {
+        let p = problem(agreement_with(bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(fields(&p), ["targets[0].service_offering_ids"]);
+    }
+    let exec_sla = created(
+        agreement_with(
+            json!({"name": "Executive resolution", "metric": "resolution", "minutes": 60,
+                              "service_offering_ids": [executive["id"]]}),
+        )
+        .await,
+    )
+    .await;
+    let r = s
+        .patch(
+            &s.admin,
+            &format!("/api/v1/agreements/{}", exec_sla["id"]),
+            Some(1),
+            json!({"state": "active"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Monday 09:00 Berlin, P1 on mail: an hour for the executive mailbox, four for the standard one.
+    let log = |offering: &Value| {
+        s.incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a, "impact": "high", "urgency": "high",
+                   "service_id": mail["id"], "service_offering_id": offering["id"]}),
+        )
+    };
+    let vip = log(&executive).await;
+    assert_eq!(vip["service_offering_id"], executive["id"]);
+    let vip_number = vip["number"].as_str().unwrap().to_owned();
+    let resolution = clock(&sla(&s, &s.agent, &vip_number).await, "resolution").clone();
+    assert_eq!(resolution["agreement"], exec_sla["number"]);
+    assert_eq!(resolution["due"], "2026-11-23T10:00:00+01:00");
+    let why = resolution["why"].as_str().unwrap();
+    assert!(
+        why.contains("service offering") && why.contains(gold["number"].as_str().unwrap()),
+        "{why}"
+    );
+    let plain = log(&standard).await;
+    let plain_number = plain["number"].as_str().unwrap().to_owned();
+    let resolution = clock(&sla(&s, &s.agent, &plain_number).await, "resolution").clone();
+    assert_eq!(resolution["agreement"], gold["number"]);
+    assert_eq!(resolution["due"], "2026-11-23T14:00:00+01:00");
+    // A recomputation reads the offering back from storage and so computes the same clocks.
+    assert_eq!(recompute(&s).await, (2, 0));
+
+    // An offering must be one of the incident's service.
+    for (body, why) in [
+        (
+            json!({"service_id": mail["id"], "service_offering_id": checkout["id"]}),
+            "another service",
+        ),
+        (
+            json!({"service_id": mail["id"], "service_offering_id": mail["id"]}),
+            "no service offering",
+        ),
+        (
+            json!({"service_offering_id": executive["id"]}),
+            "needs its service",
+        ),
+    ] {
+        let mut body = body;
+        body["title"] = json!("Mail down");
+        body["organization_id"] = json!(s.org_a);
+        let p = problem(
+            s.post(&s.agent, "/api/v1/incidents", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(fields(&p), ["service_offering_id"]);
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains(why), "{p}");
+    }
+
+    // Moving the standard mailbox incident to the executive offering replays its clock; moving it
+    // to another service without naming an offering leaves the offering behind.
+    let path = format!("/api/v1/incidents/{plain_number}");
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(1),
+            json!({"service_offering_id": executive["id"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resolution = clock(&sla(&s, &s.agent, &plain_number).await, "resolution").clone();
+    assert_eq!(resolution["agreement"], exec_sla["number"]);
+    let p = problem(
+        s.patch(
+            &s.agent,
+            &path,
+            Some(2),
+            json!({"service_id": shop["id"], "service_offering_id": executive["id"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["service_offering_id"]);
+    let r = s
+        .patch(&s.agent, &path, Some(2), json!({"service_id": shop["id"]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(moved["service_offering_id"], Value::Null);
+    let resolution = clock(&sla(&s, &s.agent, &plain_number).await, "resolution").clone();
+    assert_eq!(resolution["agreement"], gold["number"]);
+    // The history says what happened to the offering.
+    let r = s.get(&s.agent, &format!("{path}/history")).await;
+    let history: Value = r.json().await.unwrap();
+    let offering_changes = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["changes"].as_array().unwrap().clone())
+        .filter(|c| c["field"] == "service_offering_id")
+        .count();
+    assert_eq!(offering_changes, 3, "{history}");
     s.stop().await;
 }

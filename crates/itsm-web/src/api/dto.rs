@@ -57,6 +57,7 @@ pub enum LinkTypeValue {
 pub enum Collection {
     Incidents,
     Services,
+    ServiceOfferings,
     ConfigurationItems,
     Calendars,
     Agreements,
@@ -94,6 +95,8 @@ pub struct Incident {
     pub category: Option<String>,
     pub service_id: Option<i64>,
     pub service: Option<String>,
+    /// An offering of the service, which service level targets may single out.
+    pub service_offering_id: Option<i64>,
     pub configuration_item_id: Option<i64>,
     pub configuration_item: Option<String>,
     pub caller_id: Option<i64>,
@@ -135,6 +138,8 @@ pub struct Record {
     pub priority: Option<i16>,
     pub assignment_group: Option<String>,
     pub assignee: Option<String>,
+    /// The service a service offering belongs to, or a record concerns.
+    pub service_id: Option<i64>,
     pub service: Option<String>,
     #[schema(value_type = Object)]
     pub details: serde_json::Map<String, serde_json::Value>,
@@ -167,6 +172,7 @@ impl From<&RecordView> for Record {
             state: r.state.clone(),
             allowed_states: allowed(v),
             priority: r.priority,
+            service_id: r.service_id.map(|x| x.0),
             assignment_group: v.names.assignment_group.clone(),
             assignee: v.names.assignee.clone(),
             service: v.names.service.clone(),
@@ -197,6 +203,7 @@ impl From<&RecordView> for Incident {
             category: s("category"),
             service_id: r.service_id.map(|x| x.0),
             service: v.names.service.clone(),
+            service_offering_id: r.service_offering_id().map(|x| x.0),
             configuration_item_id: r.configuration_item_id.map(|x| x.0),
             configuration_item: v.names.configuration_item.clone(),
             caller_id: r.requester_id.map(|x| x.0),
@@ -246,6 +253,8 @@ pub struct CreateIncident {
     pub urgency: Option<Level>,
     pub category: Option<String>,
     pub service_id: Option<i64>,
+    /// An offering of `service_id`.
+    pub service_offering_id: Option<i64>,
     pub configuration_item_id: Option<i64>,
     pub caller_id: Option<i64>,
     pub assignment_group_id: Option<i64>,
@@ -269,6 +278,10 @@ pub struct UpdateIncident {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub service_id: Option<Option<i64>>,
+    /// An offering of the incident's service. Another `service_id` without one clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub service_offering_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub configuration_item_id: Option<Option<i64>>,
@@ -289,16 +302,18 @@ pub struct UpdateIncident {
     pub resolution_notes: Option<String>,
 }
 
-/// Creating a service or a configuration item.
+/// Creating a service, a service offering or a configuration item.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCatalogueItem {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Service offerings only, and required there: the service it is an offering of.
+    pub service_id: Option<i64>,
 }
 
-/// Changing a service or a configuration item. Leave a field out to keep it.
+/// Changing a service, a service offering or a configuration item. Leave a field out to keep it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCatalogueItem {

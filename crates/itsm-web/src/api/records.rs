@@ -54,7 +54,7 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
             get(move |s, c, p| super::service_levels::record_sla(kind, s, c, p)),
         );
     }
-    if matches!(kind, RecordKind::Service | RecordKind::ConfigurationItem) {
+    if kind.is_catalogue_item() {
         r = r.route(&base, post(move |s, c, b| create_catalogue_item(kind, s, c, b)));
         r = r.route(
             &format!("{base}/{{id}}"),
@@ -432,9 +432,9 @@ pub async fn attachment_response(s: &AppState, ctx: &itsm_app::Ctx, id: &str) ->
     Ok(resp)
 }
 
-/// Create a service or a configuration item.
+/// Create a service, a service offering (of the service `service_id`) or a configuration item.
 #[utoipa::path(post, path = "/api/v1/{collection}", tag = "records", request_body = dto::CreateCatalogueItem,
-    params(("collection" = dto::Collection, Path, description = "services or configuration-items; incidents have their own create")),
+    params(("collection" = dto::Collection, Path, description = "services, service-offerings or configuration-items; incidents have their own create")),
     responses((status = 201, body = dto::Record), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_catalogue_item(
     kind: RecordKind,
@@ -444,15 +444,22 @@ pub async fn create_catalogue_item(
 ) -> Result<Response, ApiError> {
     let v = s
         .app
-        .create_catalogue_item(&ctx, kind, &body.name, &body.description)
+        .create_catalogue_item(
+            &ctx,
+            kind,
+            &body.name,
+            &body.description,
+            body.service_id.map(itsm_domain::RecordId),
+        )
         .await?;
     Ok(record_response(StatusCode::CREATED, &v))
 }
 
-/// Change a service or a configuration item (name, description, state; a service's calendar).
+/// Change a service, a service offering or a configuration item (name, description, state; a
+/// service's calendar).
 /// Requires `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/{collection}/{id}", tag = "records", request_body = dto::UpdateCatalogueItem,
-    params(("collection" = dto::Collection, Path, description = "services or configuration-items"),
+    params(("collection" = dto::Collection, Path, description = "services, service-offerings or configuration-items"),
         ("id" = String, Path, description = "number or id"), ("If-Match" = String, Header)),
     responses((status = 200, body = dto::Record), (status = 409, body = crate::error::Problem),
         (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem),

@@ -136,6 +136,8 @@ struct Directory {
     people: Vec<(i64, String, i64)>,
     organizations: Vec<(i64, String, String)>,
     services: Vec<(i64, String)>,
+    /// Offerings labelled "service: offering".
+    offerings: Vec<(i64, String)>,
     cis: Vec<(i64, String)>,
 }
 
@@ -157,6 +159,10 @@ impl Directory {
         let services = s
             .app
             .list_records(&u.ctx, RecordKind::Service, RecordFilter::default(), page)
+            .await?;
+        let offerings = s
+            .app
+            .list_records(&u.ctx, RecordKind::ServiceOffering, RecordFilter::default(), page)
             .await?;
         let cis = if staff_view {
             s.app
@@ -190,6 +196,14 @@ impl Directory {
                 .items
                 .into_iter()
                 .map(|v| (v.record.id.0, v.record.title))
+                .collect(),
+            offerings: offerings
+                .items
+                .into_iter()
+                .map(|v| {
+                    let service = v.names.service.unwrap_or_default();
+                    (v.record.id.0, format!("{service}: {}", v.record.title))
+                })
                 .collect(),
             cis: cis.into_iter().map(|v| (v.record.id.0, v.record.title)).collect(),
         })
@@ -470,6 +484,8 @@ pub struct NewForm {
     #[serde(default)]
     service_id: String,
     #[serde(default)]
+    service_offering_id: String,
+    #[serde(default)]
     configuration_item_id: String,
     #[serde(default)]
     assignment_group_id: String,
@@ -487,6 +503,7 @@ struct NewPage {
     urgency_options: Vec<Opt>,
     category_options: Vec<Opt>,
     service_options: Vec<Opt>,
+    offering_options: Vec<Opt>,
     ci_options: Vec<Opt>,
     group_options: Vec<Opt>,
 }
@@ -553,6 +570,7 @@ async fn new_page(
         urgency_options: level_options(urgency),
         category_options: category_options(&form.category),
         service_options: Directory::options(&dir.services, &form.service_id, "—"),
+        offering_options: Directory::options(&dir.offerings, &form.service_offering_id, "—"),
         ci_options: Directory::options(&dir.cis, &form.configuration_item_id, "—"),
         group_options: Directory::options(&dir.groups, &form.assignment_group_id, "—"),
         form,
@@ -580,6 +598,7 @@ pub async fn create(State(s): State<AppState>, u: UiUser, Form(f): Form<NewForm>
         urgency: Level::parse(&f.urgency),
         category: Some(f.category.clone()).filter(|c| !c.is_empty()),
         service_id: id_field(&f.service_id).map(RecordId),
+        service_offering_id: id_field(&f.service_offering_id).map(RecordId),
         configuration_item_id: id_field(&f.configuration_item_id).map(RecordId),
         caller_id: id_field(&f.caller_id).map(UserId),
         assignment_group_id: id_field(&f.assignment_group_id).map(GroupId),
@@ -609,6 +628,7 @@ pub struct IncidentView {
     urgency: String,
     category: String,
     service: String,
+    service_offering: String,
     configuration_item: String,
     group: String,
     assignee: String,
@@ -683,6 +703,10 @@ struct DetailPage {
     urgency_options: Vec<Opt>,
     category_options: Vec<Opt>,
     service_options: Vec<Opt>,
+    offering_options: Vec<Opt>,
+    /// The offering the page showed, so that saving another service without choosing another
+    /// offering lets the offering go with the old service.
+    offering_shown: String,
     group_options: Vec<Opt>,
     assignee_options: Vec<Opt>,
 }
@@ -696,7 +720,7 @@ fn show_value(field: &str, v: &Value, names: &HashMap<&'static str, HashMap<i64,
                 "assignee_id" | "requester_id" => names.get("user"),
                 "assignment_group_id" => names.get("group"),
                 "organization_id" => names.get("organization"),
-                "service_id" | "configuration_item_id" => names.get("record"),
+                "service_id" | "service_offering_id" | "configuration_item_id" => names.get("record"),
                 _ => None,
             };
             match (table, n.as_i64()) {
@@ -714,6 +738,7 @@ fn field_label(f: &str) -> String {
         "assignment_group_id" => "assignment group".into(),
         "assignee_id" => "assignee".into(),
         "service_id" => "service".into(),
+        "service_offering_id" => "service offering".into(),
         "configuration_item_id" => "configuration item".into(),
         "organization_id" => "organization".into(),
         other => other.replace('_', " "),
@@ -764,7 +789,12 @@ async fn detail_page(
     );
     names.insert(
         "record",
-        dir.services.iter().chain(dir.cis.iter()).cloned().collect(),
+        dir.services
+            .iter()
+            .chain(dir.cis.iter())
+            .chain(dir.offerings.iter())
+            .cloned()
+            .collect(),
     );
     let r = &v.record;
     let d = |k: &str| r.detail_str(k).map(str::to_owned);
@@ -782,6 +812,11 @@ async fn detail_page(
         urgency: humane(&d("urgency").unwrap_or_default()),
         category: dash(d("category").as_deref()),
         service: dash(v.names.service.as_deref()),
+        service_offering: dash(
+            r.service_offering_id()
+                .and_then(|o| dir.offerings.iter().find(|(id, _)| *id == o.0))
+                .map(|(_, name)| name.as_str()),
+        ),
         configuration_item: dash(v.names.configuration_item.as_deref()),
         group: dash(v.names.assignment_group.as_deref()),
         assignee: dash(v.names.assignee.as_deref()),
@@ -876,6 +911,12 @@ async fn detail_page(
         urgency_options: level_options(r.detail_str("urgency").unwrap_or("medium")),
         category_options: category_options(r.detail_str("category").unwrap_or("")),
         service_options: Directory::options(&dir.services, &current(r.service_id.map(|x| x.0)), "—"),
+        offering_options: Directory::options(
+            &dir.offerings,
+            &current(r.service_offering_id().map(|x| x.0)),
+            "—",
+        ),
+        offering_shown: current(r.service_offering_id().map(|x| x.0)),
         group_options: Directory::options(&dir.groups, &current(r.assignment_group_id.map(|x| x.0)), "—"),
         assignee_options: Directory::options(&dir.staff, &current(r.assignee_id.map(|x| x.0)), "Unassigned"),
         i,
@@ -944,6 +985,10 @@ pub struct UpdateForm {
     #[serde(default)]
     service_id: String,
     #[serde(default)]
+    service_offering_id: String,
+    #[serde(default)]
+    service_offering_shown: String,
+    #[serde(default)]
     assignment_group_id: String,
     #[serde(default)]
     assignee_id: String,
@@ -963,6 +1008,9 @@ pub async fn update(
         urgency: Level::parse(&f.urgency),
         category: Some(Some(f.category.clone()).filter(|c| !c.is_empty())),
         service_id: Some(id_field(&f.service_id).map(RecordId)),
+        // Left alone unless chosen anew: another service then drops the old service's offering.
+        service_offering_id: (f.service_offering_id != f.service_offering_shown)
+            .then(|| id_field(&f.service_offering_id).map(RecordId)),
         assignment_group_id: Some(id_field(&f.assignment_group_id).map(GroupId)),
         assignee_id: Some(id_field(&f.assignee_id).map(UserId)),
         ..Default::default()

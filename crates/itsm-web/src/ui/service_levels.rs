@@ -350,7 +350,7 @@ pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<
                 name: t.name.clone(),
                 metric: t.metric.as_str().replace('_', " "),
                 scope: format!(
-                    "{} {}, priority {}, services {}",
+                    "{} {}, priority {}, services {}{}",
                     t.record_kind.label(),
                     "records",
                     if t.priorities.is_empty() {
@@ -362,7 +362,19 @@ pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<
                             .collect::<Vec<_>>()
                             .join(", ")
                     },
-                    ids(&t.service_ids)
+                    ids(&t.service_ids),
+                    if t.service_offering_ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", offerings {}",
+                            t.service_offering_ids
+                                .iter()
+                                .map(|i| format!("OFR #{i}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
                 ),
                 target: duration(t.minutes),
                 calendar: t

@@ -693,11 +693,24 @@ impl App {
     }
 
     /// [`App::create_records`], also answering the queue clock of each record that has clocks.
+    /// Ids and the SLA configuration's version are read in one round trip; the clocks are computed
+    /// before anything is written; records, clocks, audit events, their changes and the state
+    /// transitions are then written together (one statement on PostgreSQL).
     pub(crate) async fn create_records_and_clocks(
         &self,
         c: &mut AnyConnection,
         creations: &[Creation<'_>],
     ) -> Result<(Vec<Record>, HashMap<RecordId, QueueClock>)> {
+        let n = creations.len();
+        let measured = creations.iter().any(|x| self.measures(x.kind));
+        let (mut ids, config_version) = itsm_storage::batch::reserve_ids(
+            c,
+            &[("records", n), ("audit_events", n)],
+            measured.then_some(itsm_storage::sla::CONFIG_VERSION),
+        )
+        .await?;
+        let event_ids = ids.pop().unwrap_or_default();
+        let record_ids = ids.pop().unwrap_or_default();
         let new: Vec<records::NewRecord> = creations
             .iter()
             .map(|n| records::NewRecord {
@@ -707,14 +720,19 @@ impl App {
                 at: n.at,
             })
             .collect();
-        let created = records::insert_many(c, &new).await?;
+        let mut prepared = records::prepare_many(c, &new, record_ids).await?;
+        let (queue, clock_rows) = match config_version {
+            Some(version) => self.first_clocks(c, prepared.records(), version).await?,
+            None => (Vec::new(), Vec::new()),
+        };
+        itsm_storage::sla::set_new_clocks(&mut prepared, &queue, &clock_rows);
         let changes: Vec<Vec<itsm_domain::FieldChange>> = creations
             .iter()
             .map(|n| diff_fields(&FieldMap::new(), &n.fields.audit_map()))
             .collect();
         let events: Vec<NewEvent> = creations
             .iter()
-            .zip(&created)
+            .zip(prepared.records())
             .zip(&changes)
             .map(|((n, record), changes)| NewEvent {
                 subject: Subject::Record(record.id),
@@ -726,31 +744,35 @@ impl App {
                 changes,
             })
             .collect();
-        let event_ids = audit::write_many(c, &events).await?;
         let transitions: Vec<NewTransition> = creations
             .iter()
-            .zip(&created)
+            .zip(prepared.records())
             .zip(&event_ids)
             .map(|((n, record), event_id)| NewTransition {
                 record: record.id,
-                kind: record.kind,
+                kind: n.kind,
                 from: None,
-                to: &record.state,
+                to: &n.fields.state,
                 reason: n.fields.state_reason(),
                 at: n.at,
                 actor: n.ctx.user_id(),
                 event_id: *event_id,
             })
             .collect();
-        audit::write_transitions(c, &transitions).await?;
+        let mut inserts = itsm_storage::batch::Inserts::default();
+        let added = prepared.add_to(&mut inserts);
+        audit::add_events(&mut inserts, &events, &event_ids);
+        audit::add_transitions(&mut inserts, &transitions);
+        itsm_storage::sla::add_clock_rows(&mut inserts, &clock_rows);
+        let returned = inserts.run(c).await?;
+        let created = added.numbered(&returned)?;
         if created
             .iter()
             .any(|r| matches!(r.kind, RecordKind::Calendar | RecordKind::Agreement))
         {
             itsm_storage::sla::bump_config_version(c).await?;
         }
-        let clocks = self.start_clocks(c, &created).await?;
-        Ok((created, clocks))
+        Ok((created, queue.into_iter().map(|r| (r.id, r.queue)).collect()))
     }
 
     /// The one way a record is changed: write under its version, audit the changed fields, record a

@@ -408,8 +408,20 @@ impl App {
     /// Agreements and calendars, from the cache unless one of them changed (on any node): every change
     /// to one bumps a version row in its transaction, and this reads that row.
     pub(crate) async fn sla_config(&self, c: &mut AnyConnection) -> Result<Arc<SlaConfig>> {
+        self.sla_config_at(c, None).await
+    }
+
+    /// [`App::sla_config`] when the caller has read the version already.
+    pub(crate) async fn sla_config_at(
+        &self,
+        c: &mut AnyConnection,
+        version: Option<i64>,
+    ) -> Result<Arc<SlaConfig>> {
         let kinds = [RecordKind::Agreement, RecordKind::Calendar, RecordKind::Service];
-        let version = store::config_version(c).await?;
+        let version = match version {
+            Some(v) => v,
+            None => store::config_version(c).await?,
+        };
         if let Ok(guard) = self.inner.sla_config.read() {
             if let Some(cfg) = guard.as_ref().filter(|cfg| cfg.version == version) {
                 return Ok(cfg.clone());
@@ -529,20 +541,20 @@ impl App {
         Ok(all)
     }
 
-    /// Starts the clocks of records just created: their only history is the state they were
-    /// created in, so nothing needs reading but the agreements. Answers the queue clock of each
-    /// record that has clocks.
-    pub(crate) async fn start_clocks(
+    /// The clocks of new records, from their first state, with the configuration at `version`
+    /// (read by the caller with its ids): computed, not yet written.
+    pub(crate) async fn first_clocks(
         &self,
         c: &mut AnyConnection,
         created: &[Record],
-    ) -> Result<HashMap<RecordId, QueueClock>> {
-        if !created.iter().any(|r| self.measures(r.kind)) {
-            return Ok(HashMap::new());
-        }
-        let config = self.sla_config(c).await?;
+        version: i64,
+    ) -> Result<(Vec<store::ReplayedRecord>, Vec<ClockRow>)> {
         let mut queue = Vec::new();
         let mut rows: Vec<ClockRow> = Vec::new();
+        if !created.iter().any(|r| self.measures(r.kind)) {
+            return Ok((queue, rows));
+        }
+        let config = self.sla_config_at(c, Some(version)).await?;
         for record in created {
             if !self.measures(record.kind) || !config.kinds.contains(&record.kind) {
                 continue;
@@ -557,8 +569,7 @@ impl App {
             queue.push(replayed(record.id, &clocks, Vec::new()));
             rows.extend(clocks.into_iter().map(|c| c.row));
         }
-        store::replace_clocks(c, &queue, &rows).await?;
-        Ok(queue.into_iter().map(|r| (r.id, r.queue)).collect())
+        Ok((queue, rows))
     }
 
     /// Replays the clocks of every record that may still move (and of those closed since

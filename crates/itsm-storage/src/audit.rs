@@ -58,30 +58,68 @@ pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
 /// Writes events and their field changes, whatever their number, in three statements at most;
 /// returns the event ids in the order given.
 pub async fn write_many(c: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<Vec<i64>> {
-    use crate::batch::ColumnType::{Int, Text};
+    let rows = events.iter().map(event_row).collect();
+    let ids = batch::insert_with_ids(c, "audit_events", &EVENT_COLUMNS, rows).await?;
+    batch::insert_rows(c, "audit_changes", &CHANGE_COLUMNS, change_rows(events, &ids)).await?;
+    Ok(ids)
+}
+
+/// Adds events with the ids given (one each, taken up front) and their changes to `inserts`.
+pub fn add_events(inserts: &mut batch::Inserts, events: &[NewEvent<'_>], ids: &[i64]) {
     let rows = events
         .iter()
-        .map(|ev| {
-            let (stype, sid) = ev.subject.parts();
-            serde_json::json!({
-                "subject_type": stype, "subject_id": sid, "action": ev.action,
-                "actor_id": ev.actor.map(|a| a.0), "at": micros(ev.at),
-                "request_id": ev.request_id, "summary": ev.summary,
-            })
+        .zip(ids)
+        .map(|(ev, id)| {
+            let mut row = event_row(ev);
+            if let Some(m) = row.as_object_mut() {
+                m.insert("id".into(), (*id).into());
+            }
+            row
         })
         .collect();
-    let columns = [
-        ("subject_type", Text),
-        ("subject_id", Int),
-        ("action", Text),
-        ("actor_id", Int),
-        ("at", Int),
-        ("request_id", Text),
-        ("summary", Text),
-    ];
-    let ids = batch::insert_with_ids(c, "audit_events", &columns, rows).await?;
+    let mut columns = vec![("id", batch::ColumnType::Int)];
+    columns.extend_from_slice(&EVENT_COLUMNS);
+    inserts.add("audit_events", columns, rows, "");
+    inserts.add(
+        "audit_changes",
+        CHANGE_COLUMNS.to_vec(),
+        change_rows(events, ids),
+        "",
+    );
+}
+
+const EVENT_COLUMNS: [(&str, batch::ColumnType); 7] = [
+    ("subject_type", batch::ColumnType::Text),
+    ("subject_id", batch::ColumnType::Int),
+    ("action", batch::ColumnType::Text),
+    ("actor_id", batch::ColumnType::Int),
+    ("at", batch::ColumnType::Int),
+    ("request_id", batch::ColumnType::Text),
+    ("summary", batch::ColumnType::Text),
+];
+
+const CHANGE_COLUMNS: [(&str, batch::ColumnType); 7] = [
+    ("event_id", batch::ColumnType::Int),
+    ("subject_type", batch::ColumnType::Text),
+    ("subject_id", batch::ColumnType::Int),
+    ("field", batch::ColumnType::Text),
+    ("old_value", batch::ColumnType::Text),
+    ("new_value", batch::ColumnType::Text),
+    ("at", batch::ColumnType::Int),
+];
+
+fn event_row(ev: &NewEvent<'_>) -> serde_json::Value {
+    let (stype, sid) = ev.subject.parts();
+    serde_json::json!({
+        "subject_type": stype, "subject_id": sid, "action": ev.action,
+        "actor_id": ev.actor.map(|a| a.0), "at": micros(ev.at),
+        "request_id": ev.request_id, "summary": ev.summary,
+    })
+}
+
+fn change_rows(events: &[NewEvent<'_>], ids: &[i64]) -> Vec<serde_json::Value> {
     let mut changes = Vec::new();
-    for (ev, id) in events.iter().zip(&ids) {
+    for (ev, id) in events.iter().zip(ids) {
         let (stype, sid) = ev.subject.parts();
         for ch in ev.changes {
             changes.push(serde_json::json!({
@@ -90,17 +128,7 @@ pub async fn write_many(c: &mut AnyConnection, events: &[NewEvent<'_>]) -> Resul
             }));
         }
     }
-    let columns = [
-        ("event_id", Int),
-        ("subject_type", Text),
-        ("subject_id", Int),
-        ("field", Text),
-        ("old_value", Text),
-        ("new_value", Text),
-        ("at", Int),
-    ];
-    batch::insert_rows(c, "audit_changes", &columns, changes).await?;
-    Ok(ids)
+    changes
 }
 
 /// A state transition of a record, written beside its audit event.
@@ -124,6 +152,14 @@ pub async fn write_transition(c: &mut AnyConnection, t: &NewTransition<'_>) -> R
 
 /// Writes state transitions, whatever their number, in one statement.
 pub async fn write_transitions(c: &mut AnyConnection, transitions: &[NewTransition<'_>]) -> Result<()> {
+    let mut inserts = batch::Inserts::default();
+    add_transitions(&mut inserts, transitions);
+    inserts.run(c).await?;
+    Ok(())
+}
+
+/// Adds state transitions to `inserts`.
+pub fn add_transitions(inserts: &mut batch::Inserts, transitions: &[NewTransition<'_>]) {
     use crate::batch::ColumnType::{Int, Text};
     let rows = transitions
         .iter()
@@ -135,7 +171,7 @@ pub async fn write_transitions(c: &mut AnyConnection, transitions: &[NewTransiti
             })
         })
         .collect();
-    let columns = [
+    let columns = vec![
         ("record_id", Int),
         ("kind", Text),
         ("from_state", Text),
@@ -145,7 +181,7 @@ pub async fn write_transitions(c: &mut AnyConnection, transitions: &[NewTransiti
         ("actor_id", Int),
         ("event_id", Int),
     ];
-    batch::insert_rows(c, "state_transitions", &columns, rows).await
+    inserts.add("state_transitions", columns, rows, "");
 }
 
 /// A stored event with its changes, as history shows it.

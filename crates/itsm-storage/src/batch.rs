@@ -195,3 +195,176 @@ pub(crate) async fn next_values(c: &mut AnyConnection, sql: &str, n: usize) -> R
     let rows = sqlx::query(sql).bind(count).fetch_all(&mut *c).await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
+
+/// Inserts into several tables gathered first and written together: on PostgreSQL as one
+/// statement (a data-modifying `WITH` part per table, which the database runs as one atomic
+/// command, so a group of creations costs one round trip); on SQLite one statement per table, in
+/// the order added. Each part reads its rows as [`with_rows`] does; a part's computed columns
+/// may read them as `v.name`.
+#[derive(Debug, Default)]
+pub struct Inserts {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+struct Part {
+    table: &'static str,
+    columns: Vec<(&'static str, ColumnType)>,
+    rows: Vec<serde_json::Value>,
+    returning: &'static str,
+}
+
+impl Inserts {
+    /// Adds rows for `table`. At most one part may have a `returning` clause (`RETURNING ...`);
+    /// [`Inserts::run`] answers its rows.
+    pub(crate) fn add(
+        &mut self,
+        table: &'static str,
+        columns: Vec<(&'static str, ColumnType)>,
+        rows: Vec<serde_json::Value>,
+        returning: &'static str,
+    ) {
+        if !rows.is_empty() {
+            self.parts.push(Part {
+                table,
+                columns,
+                rows,
+                returning,
+            });
+        }
+    }
+
+    /// Writes every part; answers the rows the part with a `returning` clause returned.
+    pub async fn run(self, c: &mut AnyConnection) -> Result<Vec<AnyRow>> {
+        match backend_of(c) {
+            Backend::Sqlite => {
+                let mut out = Vec::new();
+                for p in self.parts {
+                    out.extend(insert_returning(c, p.table, &p.columns, p.rows, p.returning).await?);
+                }
+                Ok(out)
+            }
+            Backend::Postgres => {
+                if self.parts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut with = Vec::new();
+                let mut documents = Vec::new();
+                let mut answer = "SELECT 1 WHERE false".to_owned();
+                for (i, p) in self.parts.into_iter().enumerate() {
+                    let typed: Vec<String> = p
+                        .columns
+                        .iter()
+                        .filter(|(_, t)| !matches!(t, ColumnType::Computed(..)))
+                        .map(|(n, t)| match t {
+                            ColumnType::Text => format!("{n} TEXT"),
+                            _ => format!("{n} BIGINT"),
+                        })
+                        .collect();
+                    let names: Vec<&str> = p.columns.iter().map(|(n, _)| *n).collect();
+                    let values: Vec<String> = p
+                        .columns
+                        .iter()
+                        .map(|(n, t)| match t {
+                            ColumnType::Computed(_, pg) => (*pg).to_owned(),
+                            _ => format!("v.{n}"),
+                        })
+                        .collect();
+                    with.push(format!(
+                        "v{i} AS (SELECT * FROM jsonb_to_recordset(CAST(${} AS jsonb)) AS x({})), \
+                         i{i} AS (INSERT INTO {} ({}) SELECT {} FROM v{i} AS v {})",
+                        i + 1,
+                        typed.join(", "),
+                        p.table,
+                        names.join(", "),
+                        values.join(", "),
+                        p.returning
+                    ));
+                    if !p.returning.is_empty() {
+                        answer = format!("SELECT * FROM i{i}");
+                    }
+                    documents.push(serde_json::Value::Array(p.rows).to_string());
+                }
+                let sql = format!("WITH {} {answer}", with.join(", "));
+                let mut q = sqlx::query(&sql);
+                for d in documents {
+                    q = q.bind(d);
+                }
+                Ok(q.fetch_all(&mut *c).await?)
+            }
+        }
+    }
+}
+
+/// Fresh ids for several tables and, in the same round trip, the value of `also` (a scalar
+/// query), if given: the ids of table `i` at index `i`. On SQLite this relies on the single
+/// writer, as [`next_ids`] does.
+pub async fn reserve_ids(
+    c: &mut AnyConnection,
+    wanted: &[(&str, usize)],
+    also: Option<&str>,
+) -> Result<(Vec<Vec<i64>>, Option<i64>)> {
+    let mut ids = vec![Vec::new(); wanted.len()];
+    let mut scalar = None;
+    match backend_of(c) {
+        Backend::Sqlite => {
+            let mut parts: Vec<String> = wanted
+                .iter()
+                .map(|(table, _)| format!("(SELECT COALESCE(MAX(id), 0) FROM {table})"))
+                .collect();
+            parts.push(also.map_or("NULL".to_owned(), |q| format!("({q})")));
+            let row = sqlx::query(&format!("SELECT {}", parts.join(", ")))
+                .fetch_one(&mut *c)
+                .await?;
+            for (i, (_, n)) in wanted.iter().enumerate() {
+                if let Some(slot) = ids.get_mut(i) {
+                    *slot = following(row.try_get(i)?, *n);
+                }
+            }
+            scalar = row.try_get(wanted.len())?;
+        }
+        Backend::Postgres => {
+            // Counts are parameters, so the statement's text (and its prepared plan) is the same
+            // for every group size.
+            let mut counts = Vec::new();
+            let mut parts: Vec<String> = wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, n))| *n > 0)
+                .map(|(i, (table, n))| {
+                    counts.push(i64::try_from(*n).unwrap_or(i64::MAX));
+                    format!(
+                        "SELECT CAST({i} AS BIGINT), nextval(s.name) FROM \
+                         (SELECT pg_get_serial_sequence('{table}', 'id') AS name) AS s, \
+                         generate_series(1, CAST(${} AS BIGINT))",
+                        counts.len()
+                    )
+                })
+                .collect();
+            if let Some(q) = also {
+                parts.push(format!("SELECT CAST(-1 AS BIGINT), CAST(({q}) AS BIGINT)"));
+            }
+            if parts.is_empty() {
+                return Ok((ids, None));
+            }
+            let sql = parts.join(" UNION ALL ");
+            let mut q = sqlx::query(&sql);
+            for n in counts {
+                q = q.bind(n);
+            }
+            let rows = q.fetch_all(&mut *c).await?;
+            for row in rows {
+                let which: i64 = row.try_get(0)?;
+                let value: i64 = row.try_get(1)?;
+                match usize::try_from(which).ok().and_then(|i| ids.get_mut(i)) {
+                    Some(slot) => slot.push(value),
+                    None => scalar = Some(value),
+                }
+            }
+            for slot in &mut ids {
+                slot.sort_unstable();
+            }
+        }
+    }
+    Ok((ids, scalar))
+}

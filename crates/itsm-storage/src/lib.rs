@@ -5,7 +5,7 @@
 //! Every function takes a connection, so a use case can run any number of them in one transaction
 //! (see [`Store::begin`]), which is how a change and its audit event always commit together.
 
-mod batch;
+pub mod batch;
 mod db;
 mod error;
 

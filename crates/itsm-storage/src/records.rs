@@ -252,18 +252,134 @@ pub async fn insert(
 /// Inserts records in one statement (whatever their number), each with the next readable number
 /// of its kind, at version 1. Answers them in the order given.
 pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result<Vec<Record>> {
-    use batch::ColumnType::{Computed, Int, Text};
-    let backend = backend_of(c);
-    let single = new.len() == 1;
     // Ids: a single row's comes back from the insert; a batch's are taken up front.
-    let ids = if single {
+    let ids = if new.len() == 1 {
         vec![0]
     } else {
         batch::next_ids(c, "records", new.len()).await?
     };
-    // Numbers: PostgreSQL's sequences and SQLite's single row are numbered inside the insert; an
-    // SQLite batch cannot be (the statement reads the table it writes, so every row would see the
-    // same largest number), so its numbers are taken up front.
+    let prepared = prepare_many(c, new, ids).await?;
+    let mut inserts = batch::Inserts::default();
+    let prepared = prepared.add_to(&mut inserts);
+    let returned = inserts.run(c).await?;
+    prepared.numbered(&returned)
+}
+
+/// New records ready to be written with other rows in one [`batch::Inserts`]: the records as they
+/// will read back once written, and their rows.
+#[derive(Debug)]
+pub struct PreparedRecords {
+    records: Vec<Record>,
+    pub(crate) rows: Vec<serde_json::Value>,
+    inline_numbers: bool,
+    /// One row without an id: the database assigns it.
+    assigned_id: bool,
+}
+
+/// A batch of new records added to an [`batch::Inserts`]; [`AddedRecords::numbered`] answers them
+/// once it has run.
+#[derive(Debug)]
+pub struct AddedRecords {
+    records: Vec<Record>,
+    assigned_id: bool,
+}
+
+impl PreparedRecords {
+    /// The records as written (their readable numbers are known once written).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Adds the records to `inserts`, which returns their ids and numbers.
+    pub fn add_to(self, inserts: &mut batch::Inserts) -> AddedRecords {
+        use batch::ColumnType::{Computed, Int, Text};
+        let number_column = if self.inline_numbers {
+            Computed(
+                "(SELECT COALESCE(MAX(r.number), 0) + 1 FROM records r WHERE r.kind = v.kind)",
+                "nextval(CAST('record_number_' || v.kind AS regclass))",
+            )
+        } else {
+            Int
+        };
+        let mut columns = vec![
+            ("id", Int),
+            ("kind", Text),
+            ("number", number_column),
+            ("organization_id", Int),
+            ("title", Text),
+            ("description", Text),
+            ("state", Text),
+            ("priority", Int),
+            ("assignment_group_id", Int),
+            ("assignee_id", Int),
+            ("service_id", Int),
+            ("configuration_item_id", Int),
+            ("requester_id", Int),
+            ("details", Text),
+            ("version", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("created_by", Int),
+        ];
+        if self.assigned_id {
+            columns.remove(0);
+        }
+        // Clock columns, when the caller computed the records' clocks before writing them.
+        if self.rows.iter().any(|r| r.get("sla_status").is_some()) {
+            columns.extend([
+                ("sla_status", Text),
+                ("sla_due_at", Int),
+                ("sla_warn_at", Int),
+                ("sla_fingerprint", Int),
+                ("sla_clock_keys", Text),
+            ]);
+        }
+        inserts.add("records", columns, self.rows, "RETURNING id, number");
+        AddedRecords {
+            records: self.records,
+            assigned_id: self.assigned_id,
+        }
+    }
+}
+
+impl AddedRecords {
+    /// The records with the ids and numbers the insert returned.
+    pub fn numbered(self, returned: &[sqlx::any::AnyRow]) -> Result<Vec<Record>> {
+        let mut records = self.records;
+        let mut assigned = std::collections::HashMap::with_capacity(returned.len());
+        for row in returned {
+            let id: i64 = row.try_get(0)?;
+            let number: i64 = row.try_get(1)?;
+            assigned.insert(id, number);
+        }
+        if self.assigned_id {
+            let (id, number) = assigned.into_iter().next().ok_or(StorageError::NotFound)?;
+            for r in &mut records {
+                r.id = RecordId(id);
+                r.number = number;
+            }
+        } else {
+            for r in &mut records {
+                r.number = *assigned.get(&r.id.0).ok_or(StorageError::NotFound)?;
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// Prepares new records at version 1 with the ids given (one id of 0 lets the database assign
+/// it). Readable numbers are taken inside the insert where that is safe (PostgreSQL's sequences,
+/// a single SQLite row), else here.
+pub async fn prepare_many(
+    c: &mut AnyConnection,
+    new: &[NewRecord<'_>],
+    ids: Vec<i64>,
+) -> Result<PreparedRecords> {
+    let backend = backend_of(c);
+    let single = new.len() == 1;
+    let assigned_id = single && ids.first() == Some(&0);
+    // An SQLite batch cannot be numbered inside its insert (the statement reads the table it
+    // writes, so every row would see the same largest number).
     let inline_numbers = backend == Backend::Postgres || single;
     let mut numbers = vec![0; new.len()];
     if !inline_numbers {
@@ -316,56 +432,15 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result
             created_by: n.actor,
         });
     }
-    let number_column = if inline_numbers {
-        Computed(
-            "(SELECT COALESCE(MAX(r.number), 0) + 1 FROM records r WHERE r.kind = v.kind)",
-            "nextval(CAST('record_number_' || v.kind AS regclass))",
-        )
-    } else {
-        Int
-    };
-    let mut columns = vec![
-        ("id", Int),
-        ("kind", Text),
-        ("number", number_column),
-        ("organization_id", Int),
-        ("title", Text),
-        ("description", Text),
-        ("state", Text),
-        ("priority", Int),
-        ("assignment_group_id", Int),
-        ("assignee_id", Int),
-        ("service_id", Int),
-        ("configuration_item_id", Int),
-        ("requester_id", Int),
-        ("details", Text),
-        ("version", Int),
-        ("created_at", Int),
-        ("updated_at", Int),
-        ("created_by", Int),
-    ];
-    if single {
-        columns.remove(0);
+    if ids.len() != new.len() {
+        return Err(StorageError::Corrupt("fewer ids than records".into()));
     }
-    let returned = batch::insert_returning(c, "records", &columns, rows, "RETURNING id, number").await?;
-    let mut assigned = std::collections::HashMap::with_capacity(returned.len());
-    for row in &returned {
-        let id: i64 = row.try_get(0)?;
-        let number: i64 = row.try_get(1)?;
-        assigned.insert(id, number);
-    }
-    if single {
-        let (id, number) = assigned.into_iter().next().ok_or(StorageError::NotFound)?;
-        for r in &mut records {
-            r.id = RecordId(id);
-            r.number = number;
-        }
-    } else {
-        for r in &mut records {
-            r.number = *assigned.get(&r.id.0).ok_or(StorageError::NotFound)?;
-        }
-    }
-    Ok(records)
+    Ok(PreparedRecords {
+        records,
+        rows,
+        inline_numbers,
+        assigned_id,
+    })
 }
 
 /// Writes a record's new fields if it is still at `expected_version`; returns the new version.

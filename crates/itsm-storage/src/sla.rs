@@ -119,12 +119,7 @@ async fn write_replayed(
     if records.is_empty() {
         return Ok(0);
     }
-    let mut keys: HashMap<RecordId, Vec<(i64, &str)>> = HashMap::new();
-    for r in rows {
-        keys.entry(r.record_id)
-            .or_default()
-            .push((r.agreement_id.0, r.target_key.as_str()));
-    }
+    let keys = keys_by_record(rows);
     let entries: Vec<serde_json::Value> = records
         .iter()
         .map(|(r, version)| {
@@ -203,29 +198,7 @@ async fn write_clock_rows(c: &mut AnyConnection, rows: &[&ClockRow]) -> Result<(
     if rows.is_empty() {
         return Ok(());
     }
-    let clocks: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "record_id": r.record_id.0,
-                "agreement_id": r.agreement_id.0,
-                "target_key": r.target_key,
-                "agreement_type": r.agreement_type,
-                "metric": r.metric,
-                "target_name": r.target_name,
-                "calendar_id": r.calendar_id.map(|c| c.0),
-                "status": r.status,
-                "target_micros": r.target_micros,
-                "elapsed_micros": r.elapsed_micros,
-                "started_at": r.started_at.map(micros),
-                "stopped_at": r.stopped_at.map(micros),
-                "due_at": r.due_at.map(micros),
-                "next_notice_at": r.next_notice_at.map(micros),
-                "reason": r.reason,
-                "computed_at": micros(r.computed_at),
-            })
-        })
-        .collect();
+    let clocks: Vec<serde_json::Value> = rows.iter().map(|r| clock_row(r)).collect();
     let updates: Vec<String> = CLOCK_COLUMNS
         .split(',')
         .map(str::trim)
@@ -236,8 +209,34 @@ async fn write_clock_rows(c: &mut AnyConnection, rows: &[&ClockRow]) -> Result<(
         "ON CONFLICT (record_id, agreement_id, target_key) DO UPDATE SET {}",
         updates.join(", ")
     );
+    crate::batch::insert_returning(c, "sla_clocks", &clock_columns(), clocks, &upsert).await?;
+    Ok(())
+}
+
+fn clock_row(r: &ClockRow) -> serde_json::Value {
+    serde_json::json!({
+        "record_id": r.record_id.0,
+        "agreement_id": r.agreement_id.0,
+        "target_key": r.target_key,
+        "agreement_type": r.agreement_type,
+        "metric": r.metric,
+        "target_name": r.target_name,
+        "calendar_id": r.calendar_id.map(|c| c.0),
+        "status": r.status,
+        "target_micros": r.target_micros,
+        "elapsed_micros": r.elapsed_micros,
+        "started_at": r.started_at.map(micros),
+        "stopped_at": r.stopped_at.map(micros),
+        "due_at": r.due_at.map(micros),
+        "next_notice_at": r.next_notice_at.map(micros),
+        "reason": r.reason,
+        "computed_at": micros(r.computed_at),
+    })
+}
+
+fn clock_columns() -> Vec<(&'static str, crate::batch::ColumnType)> {
     use crate::batch::ColumnType::{Int, Text};
-    let columns: Vec<(&str, crate::batch::ColumnType)> = CLOCK_COLUMNS
+    CLOCK_COLUMNS
         .split(',')
         .map(str::trim)
         .map(|col| {
@@ -247,9 +246,64 @@ async fn write_clock_rows(c: &mut AnyConnection, rows: &[&ClockRow]) -> Result<(
             );
             (col, if text { Text } else { Int })
         })
-        .collect();
-    crate::batch::insert_returning(c, "sla_clocks", &columns, clocks, &upsert).await?;
-    Ok(())
+        .collect()
+}
+
+/// The clock keys of each record among `rows`, as `records.sla_clock_keys` stores them.
+fn keys_by_record(rows: &[ClockRow]) -> HashMap<RecordId, Vec<(i64, &str)>> {
+    let mut keys: HashMap<RecordId, Vec<(i64, &str)>> = HashMap::new();
+    for r in rows {
+        keys.entry(r.record_id)
+            .or_default()
+            .push((r.agreement_id.0, r.target_key.as_str()));
+    }
+    keys
+}
+
+/// Gives new records, before they are written, what their first replay computed: the queue
+/// clock, fingerprint and clock keys go into the records' own rows (the clock rows follow with
+/// [`add_clock_rows`]). So a creation writes its clocks with its records, not after them.
+pub fn set_new_clocks(
+    prepared: &mut crate::records::PreparedRecords,
+    replayed: &[ReplayedRecord],
+    rows: &[ClockRow],
+) {
+    let keys = keys_by_record(rows);
+    let by_id: HashMap<i64, &ReplayedRecord> = replayed.iter().map(|r| (r.id.0, r)).collect();
+    let with_clocks = !replayed.is_empty();
+    for row in &mut prepared.rows {
+        let Some(m) = row.as_object_mut() else { continue };
+        let id = m.get("id").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        match by_id.get(&id) {
+            Some(r) => {
+                let mine = keys.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+                m.insert("sla_status".into(), r.queue.status.clone().into());
+                m.insert("sla_due_at".into(), r.queue.due_at.map(micros).into());
+                m.insert("sla_warn_at".into(), r.queue.warn_at.map(micros).into());
+                m.insert("sla_fingerprint".into(), r.fingerprint.into());
+                m.insert(
+                    "sla_clock_keys".into(),
+                    serde_json::json!(mine).to_string().into(),
+                );
+            }
+            // Every row of a batch has the columns once one has; a record without clocks keeps
+            // the columns' defaults.
+            None if with_clocks => {
+                m.insert("sla_status".into(), serde_json::Value::Null);
+            }
+            None => {}
+        }
+    }
+}
+
+/// Adds new clock rows (of records written by the same `inserts`, after them) to `inserts`.
+pub fn add_clock_rows(inserts: &mut crate::batch::Inserts, rows: &[ClockRow]) {
+    inserts.add(
+        "sla_clocks",
+        clock_columns(),
+        rows.iter().map(clock_row).collect(),
+        "",
+    );
 }
 
 /// What a clock replay needs of one record, read for many records at once.
@@ -937,11 +991,12 @@ pub async fn breaches(
 
 /// The version of agreements and calendars as a whole; see [`bump_config_version`].
 pub async fn config_version(c: &mut AnyConnection) -> Result<i64> {
-    let row = sqlx::query("SELECT version FROM sla_config_version WHERE id = 1")
-        .fetch_one(&mut *c)
-        .await?;
+    let row = sqlx::query(CONFIG_VERSION).fetch_one(&mut *c).await?;
     Ok(row.try_get(0)?)
 }
+
+/// The query of the version of agreements and calendars, for use inside other statements.
+pub const CONFIG_VERSION: &str = "SELECT version FROM sla_config_version WHERE id = 1";
 
 /// Marks agreements and calendars as changed, in the caller's transaction.
 pub async fn bump_config_version(c: &mut AnyConnection) -> Result<()> {

@@ -36,6 +36,7 @@ both!(
     a_checkpoint_copies_the_log_back_while_nobody_reads_it,
     batch_writes_keep_order_numbers_and_audit,
     a_batch_update_with_one_stale_record_reports_it,
+    records_and_their_audit_are_written_together_or_not_at_all,
 );
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -960,6 +961,122 @@ async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
         .map(|v| (v.record.title.as_str(), v.record.version, v.record.updated_at))
         .collect();
     assert_eq!(titles, [("A changed", 2, later), ("B changed", 2, later)]);
+    drop(c);
+    db.cleanup().await;
+}
+
+async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Backend) {
+    use itsm_storage::batch::{reserve_ids, Inserts};
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let first = insert_incident(&mut tx, &incident(org, "First", 3), user, "2026-02-01T09:00:00Z").await;
+    tx.commit().await.unwrap();
+
+    // Ids for two tables and the SLA configuration's version in one round trip: fresh, distinct.
+    let mut tx = db.store.begin().await.unwrap();
+    let (ids, version) = reserve_ids(
+        &mut tx,
+        &[("records", 2), ("audit_events", 2)],
+        Some(itsm_storage::sla::CONFIG_VERSION),
+    )
+    .await
+    .unwrap();
+    assert_eq!(version, Some(itsm_storage::sla::config_version(&mut tx).await.unwrap()));
+    assert_eq!((ids[0].len(), ids[1].len()), (2, 2));
+    assert!(ids[0].iter().all(|id| *id > first.id.0) && ids[0][0] != ids[0][1]);
+    let fields = [incident(org, "Second", 1), incident(org, "Third", 2)];
+    let new: Vec<records::NewRecord> = fields
+        .iter()
+        .map(|f| records::NewRecord {
+            kind: RecordKind::Incident,
+            fields: f,
+            actor: Some(user),
+            at: at("2026-02-01T10:00:00Z"),
+        })
+        .collect();
+    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone()).await.unwrap();
+    let changes: Vec<Vec<itsm_domain::FieldChange>> = fields
+        .iter()
+        .map(|f| diff_fields(&FieldMap::new(), &f.audit_map()))
+        .collect();
+    let events: Vec<NewEvent> = prepared
+        .records()
+        .iter()
+        .zip(&changes)
+        .map(|(r, ch)| NewEvent {
+            subject: Subject::Record(r.id),
+            action: "created",
+            actor: Some(user),
+            at: r.created_at,
+            request_id: None,
+            summary: String::new(),
+            changes: ch,
+        })
+        .collect();
+    let transitions: Vec<audit::NewTransition> = prepared
+        .records()
+        .iter()
+        .zip(&ids[1])
+        .map(|(r, event)| audit::NewTransition {
+            record: r.id,
+            kind: r.kind,
+            from: None,
+            to: "new",
+            reason: None,
+            at: r.created_at,
+            actor: Some(user),
+            event_id: *event,
+        })
+        .collect();
+    let mut inserts = Inserts::default();
+    let added = prepared.add_to(&mut inserts);
+    audit::add_events(&mut inserts, &events, &ids[1]);
+    audit::add_transitions(&mut inserts, &transitions);
+    let returned = inserts.run(&mut tx).await.unwrap();
+    let created = added.numbered(&returned).unwrap();
+    tx.commit().await.unwrap();
+    let numbers: Vec<i64> = created.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [first.number + 1, first.number + 2]);
+    let mut c = db.store.read().await.unwrap();
+    for (r, event) in created.iter().zip(&ids[1]) {
+        assert_eq!(records::get(&mut c, r.id).await.unwrap().unwrap().record.title, r.title);
+        let history = audit::history(&mut c, Subject::Record(r.id), 0, 10).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].id, *event);
+        assert!(history[0].changes.iter().any(|c| c.field == "title"));
+    }
+    drop(c);
+
+    // A part that cannot be written (a transition of a record that does not exist) fails the
+    // whole write: the record written beside it is not stored.
+    let mut tx = db.store.begin().await.unwrap();
+    let (ids, _) = reserve_ids(&mut tx, &[("records", 1)], None).await.unwrap();
+    let lone = [incident(org, "Never stored", 3)];
+    let new = [records::NewRecord {
+        kind: RecordKind::Incident,
+        fields: &lone[0],
+        actor: Some(user),
+        at: at("2026-02-01T11:00:00Z"),
+    }];
+    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone()).await.unwrap();
+    let stored_id = prepared.records()[0].id;
+    let mut inserts = Inserts::default();
+    prepared.add_to(&mut inserts);
+    let orphan = audit::NewTransition {
+        record: itsm_domain::RecordId(stored_id.0 + 1_000),
+        kind: RecordKind::Incident,
+        from: None,
+        to: "new",
+        reason: None,
+        at: at("2026-02-01T11:00:00Z"),
+        actor: Some(user),
+        event_id: created[0].id.0,
+    };
+    audit::add_transitions(&mut inserts, &[orphan]);
+    assert!(inserts.run(&mut tx).await.is_err());
+    drop(tx);
+    let mut c = db.store.read().await.unwrap();
+    assert!(records::get(&mut c, stored_id).await.unwrap().is_none());
     drop(c);
     db.cleanup().await;
 }

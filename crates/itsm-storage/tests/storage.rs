@@ -813,6 +813,28 @@ async fn a_checkpoint_copies_the_log_back_while_nobody_reads_it(backend: Backend
     db.cleanup().await;
 }
 
+/// The "created" events of records, by `user`, with their changes.
+fn created_events<'a>(
+    records: &[itsm_domain::Record],
+    changes: &'a [Vec<itsm_domain::FieldChange>],
+    user: UserId,
+    request_id: Option<&'a str>,
+) -> Vec<NewEvent<'a>> {
+    records
+        .iter()
+        .zip(changes)
+        .map(|(r, ch)| NewEvent {
+            subject: Subject::Record(r.id),
+            action: "created",
+            actor: Some(user),
+            at: r.created_at,
+            request_id,
+            summary: String::new(),
+            changes: ch,
+        })
+        .collect()
+}
+
 async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
@@ -859,19 +881,7 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
         .iter()
         .map(|r| diff_fields(&FieldMap::new(), &r.fields().audit_map()))
         .collect();
-    let events: Vec<NewEvent> = created
-        .iter()
-        .zip(&changes)
-        .map(|(r, ch)| NewEvent {
-            subject: Subject::Record(r.id),
-            action: "created",
-            actor: Some(user),
-            at: r.created_at,
-            request_id: Some("req-batch"),
-            summary: String::new(),
-            changes: ch,
-        })
-        .collect();
+    let events = created_events(&created, &changes, user, Some("req-batch"));
     let ids = audit::write_many(&mut tx, &events).await.unwrap();
     assert_eq!(ids.len(), 3);
     for (r, id) in created.iter().zip(&ids) {
@@ -981,7 +991,10 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     )
     .await
     .unwrap();
-    assert_eq!(version, Some(itsm_storage::sla::config_version(&mut tx).await.unwrap()));
+    assert_eq!(
+        version,
+        Some(itsm_storage::sla::config_version(&mut tx).await.unwrap())
+    );
     assert_eq!((ids[0].len(), ids[1].len()), (2, 2));
     assert!(ids[0].iter().all(|id| *id > first.id.0) && ids[0][0] != ids[0][1]);
     let fields = [incident(org, "Second", 1), incident(org, "Third", 2)];
@@ -994,25 +1007,14 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
             at: at("2026-02-01T10:00:00Z"),
         })
         .collect();
-    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone()).await.unwrap();
+    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone())
+        .await
+        .unwrap();
     let changes: Vec<Vec<itsm_domain::FieldChange>> = fields
         .iter()
         .map(|f| diff_fields(&FieldMap::new(), &f.audit_map()))
         .collect();
-    let events: Vec<NewEvent> = prepared
-        .records()
-        .iter()
-        .zip(&changes)
-        .map(|(r, ch)| NewEvent {
-            subject: Subject::Record(r.id),
-            action: "created",
-            actor: Some(user),
-            at: r.created_at,
-            request_id: None,
-            summary: String::new(),
-            changes: ch,
-        })
-        .collect();
+    let events = created_events(prepared.records(), &changes, user, None);
     let transitions: Vec<audit::NewTransition> = prepared
         .records()
         .iter()
@@ -1039,8 +1041,13 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     assert_eq!(numbers, [first.number + 1, first.number + 2]);
     let mut c = db.store.read().await.unwrap();
     for (r, event) in created.iter().zip(&ids[1]) {
-        assert_eq!(records::get(&mut c, r.id).await.unwrap().unwrap().record.title, r.title);
-        let history = audit::history(&mut c, Subject::Record(r.id), 0, 10).await.unwrap();
+        assert_eq!(
+            records::get(&mut c, r.id).await.unwrap().unwrap().record.title,
+            r.title
+        );
+        let history = audit::history(&mut c, Subject::Record(r.id), 0, 10)
+            .await
+            .unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].id, *event);
         assert!(history[0].changes.iter().any(|c| c.field == "title"));
@@ -1058,7 +1065,9 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
         actor: Some(user),
         at: at("2026-02-01T11:00:00Z"),
     }];
-    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone()).await.unwrap();
+    let prepared = records::prepare_many(&mut tx, &new, ids[0].clone())
+        .await
+        .unwrap();
     let stored_id = prepared.records()[0].id;
     let mut inserts = Inserts::default();
     prepared.add_to(&mut inserts);

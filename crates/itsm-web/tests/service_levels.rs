@@ -35,6 +35,15 @@ fn office_calendar(name: &str) -> Value {
     })
 }
 
+/// The Berlin office calendar, created through the API.
+async fn berlin_office(s: &Server) -> Value {
+    created(
+        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
+            .await,
+    )
+    .await
+}
+
 async fn created(r: reqwest::Response) -> Value {
     let status = r.status();
     let body: Value = r.json().await.unwrap();
@@ -44,11 +53,7 @@ async fn created(r: reqwest::Response) -> Value {
 
 async fn calendars_answer_what_if_questions(backend: Backend) {
     let s = Server::start(backend).await;
-    let cal = created(
-        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
-            .await,
-    )
-    .await;
+    let cal = berlin_office(&s).await;
     assert_eq!(cal["number"], "CAL-1");
     assert_eq!(cal["details"]["time_zone"], "Europe/Berlin");
     let id = cal["id"].as_i64().unwrap();
@@ -226,12 +231,17 @@ async fn gold_agreement(s: &Server, calendar: i64) -> Value {
     .await;
     assert_eq!(agr["state"], "draft");
     assert_eq!(agr["details"]["targets"][1]["key"], "t2");
+    set_agreement_state(s, &agr, 1, "active").await
+}
+
+/// Moves an agreement at `version` to `state`; answers the agreement as changed.
+async fn set_agreement_state(s: &Server, agreement: &Value, version: i64, state: &str) -> Value {
     let r = s
         .patch(
             &s.admin,
-            &format!("/api/v1/agreements/{}", agr["id"]),
-            Some(1),
-            json!({"state": "active"}),
+            &format!("/api/v1/agreements/{}", agreement["id"]),
+            Some(version),
+            json!({ "state": state }),
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -265,11 +275,7 @@ fn clock<'a>(clocks: &'a [Value], metric: &str) -> &'a Value {
 async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     let s = Server::start(backend).await;
     s.clock.set("2026-11-23T08:00:00Z");
-    let cal = created(
-        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
-            .await,
-    )
-    .await;
+    let cal = berlin_office(&s).await;
     let cal_id = cal["id"].as_i64().unwrap();
     let agreement = gold_agreement(&s, cal_id).await;
 
@@ -447,15 +453,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
     .await;
 
     // Suspending the agreement removes the clocks of open incidents.
-    let r = s
-        .patch(
-            &s.admin,
-            &format!("/api/v1/agreements/{}", agreement["id"]),
-            Some(2),
-            json!({"state": "suspended"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    set_agreement_state(&s, &agreement, 2, "suspended").await;
     assert!(sla(&s, &s.agent, &number).await.is_empty());
     let stored = s.read_incident(&s.agent, &number).await;
     assert_eq!(stored["sla_status"], Value::Null);
@@ -477,11 +475,7 @@ async fn agreement_targets_drive_incident_clocks(backend: Backend) {
 async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) {
     let s = Server::start(backend).await;
     s.clock.set("2026-11-23T08:00:00Z");
-    let cal = created(
-        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
-            .await,
-    )
-    .await;
+    let cal = berlin_office(&s).await;
     gold_agreement(&s, cal["id"].as_i64().unwrap()).await;
     let inc = s
         .incident(
@@ -678,11 +672,7 @@ async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) 
 async fn a_service_calendar_comes_between_target_and_agreement(backend: Backend) {
     let s = Server::start(backend).await;
     s.clock.set("2026-11-23T08:00:00Z");
-    let office = created(
-        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
-            .await,
-    )
-    .await;
+    let office = berlin_office(&s).await;
     gold_agreement(&s, office["id"].as_i64().unwrap()).await;
     let always = created(
         s.post(
@@ -801,11 +791,7 @@ async fn a_service_calendar_comes_between_target_and_agreement(backend: Backend)
 async fn a_target_for_a_service_offering_applies_to_that_offering_only(backend: Backend) {
     let s = Server::start(backend).await;
     s.clock.set("2026-11-23T08:00:00Z");
-    let office = created(
-        s.post(&s.admin, "/api/v1/calendars", office_calendar("Berlin office"))
-            .await,
-    )
-    .await;
+    let office = berlin_office(&s).await;
     let gold = gold_agreement(&s, office["id"].as_i64().unwrap()).await;
     let service = |name: &str| s.post(&s.admin, "/api/v1/services", json!({ "name": name }));
     let mail = created(service("Mail").await).await;
@@ -873,15 +859,7 @@ async fn a_target_for_a_service_offering_applies_to_that_offering_only(backend: 
         .await,
     )
     .await;
-    let r = s
-        .patch(
-            &s.admin,
-            &format!("/api/v1/agreements/{}", exec_sla["id"]),
-            Some(1),
-            json!({"state": "active"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    set_agreement_state(&s, &exec_sla, 1, "active").await;
 
     // Monday 09:00 Berlin, P1 on mail: an hour for the executive mailbox, four for the standard one.
     let log = |offering: &Value| {

@@ -313,30 +313,79 @@ pub struct Referenced {
 }
 
 /// Looks up everything a record refers to in one round trip. Each row a reference names is read
-/// once, its key fact and its name joined by a space (a kind or an id, neither of which holds one),
-/// since every further subquery costs PostgreSQL an executor node per request.
+/// once, its key fact and its name joined by a space (a kind or an id, neither of which holds one).
+/// Only what is asked for is in the statement's text: PostgreSQL plans and runs every subquery it
+/// is given, even one whose parameter is NULL (one more such subquery cost creations a fifth).
 pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
-    let row = sqlx::query(
-        "SELECT (SELECT kind || ' ' || name FROM organizations WHERE id = $1), \
-         (SELECT kind || ' ' || title FROM records WHERE id = $2), \
-         (SELECT kind || ' ' || title FROM records WHERE id = $3), \
-         (SELECT CAST(organization_id AS TEXT) || ' ' || display_name FROM users WHERE id = $4), \
-         (SELECT name FROM assignment_groups WHERE id = $5), \
-         (SELECT COUNT(*) FROM group_members WHERE group_id = $6 AND user_id = $7), \
-         (SELECT display_name FROM users WHERE id = $8), \
-         (SELECT kind || ' ' || CAST(COALESCE(service_id, 0) AS TEXT) FROM records WHERE id = $9)",
-    )
-    .bind(r.organization.map(|o| o.0))
-    .bind(r.service.map(|s| s.0))
-    .bind(r.configuration_item.map(|s| s.0))
-    .bind(r.requester.map(|u| u.0))
-    .bind(r.group.map(|g| g.0))
-    .bind(r.member.map(|(g, _)| g.0))
-    .bind(r.member.map(|(_, u)| u.0))
-    .bind(r.assignee.map(|u| u.0))
-    .bind(r.service_offering.map(|o| o.0))
-    .fetch_one(&mut *c)
-    .await?;
+    let mut params = crate::records::Params::new(c);
+    let mut binds: Vec<i64> = Vec::new();
+    let mut column = |wanted: Option<Vec<i64>>, sql: &str, otherwise: &str| -> String {
+        match wanted {
+            Some(values) => {
+                binds.extend(values);
+                // Each `{}` takes the next placeholder, in the order of `values`.
+                let mut out = String::new();
+                let mut parts = sql.split("{}");
+                if let Some(first) = parts.next() {
+                    out.push_str(first);
+                }
+                for part in parts {
+                    out.push_str(&params.next());
+                    out.push_str(part);
+                }
+                format!("({out})")
+            }
+            None => otherwise.to_owned(),
+        }
+    };
+    let columns = [
+        column(
+            r.organization.map(|o| vec![o.0]),
+            "SELECT kind || ' ' || name FROM organizations WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.service.map(|s| vec![s.0]),
+            "SELECT kind || ' ' || title FROM records WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.configuration_item.map(|s| vec![s.0]),
+            "SELECT kind || ' ' || title FROM records WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.requester.map(|u| vec![u.0]),
+            "SELECT CAST(organization_id AS TEXT) || ' ' || display_name FROM users WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.group.map(|g| vec![g.0]),
+            "SELECT name FROM assignment_groups WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.member.map(|(g, u)| vec![g.0, u.0]),
+            "SELECT COUNT(*) FROM group_members WHERE group_id = {} AND user_id = {}",
+            "0",
+        ),
+        column(
+            r.assignee.map(|u| vec![u.0]),
+            "SELECT display_name FROM users WHERE id = {}",
+            "NULL",
+        ),
+        column(
+            r.service_offering.map(|o| vec![o.0]),
+            "SELECT kind || ' ' || CAST(COALESCE(service_id, 0) AS TEXT) FROM records WHERE id = {}",
+            "NULL",
+        ),
+    ];
+    let sql = format!("SELECT {}", columns.join(", "));
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let row = q.fetch_one(&mut *c).await?;
     // "fact name": the fact before the first space, the name after it.
     let split = |i: usize| -> Result<(Option<String>, Option<String>)> {
         let text: Option<String> = row.try_get(i)?;

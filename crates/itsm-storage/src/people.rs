@@ -317,69 +317,68 @@ pub struct Referenced {
 /// Only what is asked for is in the statement's text: PostgreSQL plans and runs every subquery it
 /// is given, even one whose parameter is NULL (one more such subquery cost creations a fifth).
 pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
-    let mut params = crate::records::Params::new(c);
-    let mut binds: Vec<i64> = Vec::new();
-    let mut column = |wanted: Option<Vec<i64>>, sql: &str, otherwise: &str| -> String {
-        match wanted {
-            Some(values) => {
-                binds.extend(values);
-                // Each `{}` takes the next placeholder, in the order of `values`.
-                let mut out = String::new();
-                let mut parts = sql.split("{}");
-                if let Some(first) = parts.next() {
-                    out.push_str(first);
-                }
-                for part in parts {
-                    out.push_str(&params.next());
-                    out.push_str(part);
-                }
-                format!("({out})")
-            }
-            None => otherwise.to_owned(),
-        }
-    };
-    let columns = [
-        column(
-            r.organization.map(|o| vec![o.0]),
+    let one = |id: Option<i64>| id.map(|i| vec![i]);
+    // (the ids it needs, or None when not asked; the subquery, each `{}` an id; the value otherwise)
+    let wanted: [(Option<Vec<i64>>, &str, &str); 8] = [
+        (
+            one(r.organization.map(|o| o.0)),
             "SELECT kind || ' ' || name FROM organizations WHERE id = {}",
             "NULL",
         ),
-        column(
-            r.service.map(|s| vec![s.0]),
+        (
+            one(r.service.map(|s| s.0)),
             "SELECT kind || ' ' || title FROM records WHERE id = {}",
             "NULL",
         ),
-        column(
-            r.configuration_item.map(|s| vec![s.0]),
+        (
+            one(r.configuration_item.map(|s| s.0)),
             "SELECT kind || ' ' || title FROM records WHERE id = {}",
             "NULL",
         ),
-        column(
-            r.requester.map(|u| vec![u.0]),
+        (
+            one(r.requester.map(|u| u.0)),
             "SELECT CAST(organization_id AS TEXT) || ' ' || display_name FROM users WHERE id = {}",
             "NULL",
         ),
-        column(
-            r.group.map(|g| vec![g.0]),
+        (
+            one(r.group.map(|g| g.0)),
             "SELECT name FROM assignment_groups WHERE id = {}",
             "NULL",
         ),
-        column(
+        (
             r.member.map(|(g, u)| vec![g.0, u.0]),
             "SELECT COUNT(*) FROM group_members WHERE group_id = {} AND user_id = {}",
             "0",
         ),
-        column(
-            r.assignee.map(|u| vec![u.0]),
+        (
+            one(r.assignee.map(|u| u.0)),
             "SELECT display_name FROM users WHERE id = {}",
             "NULL",
         ),
-        column(
-            r.service_offering.map(|o| vec![o.0]),
+        (
+            one(r.service_offering.map(|o| o.0)),
             "SELECT kind || ' ' || CAST(COALESCE(service_id, 0) AS TEXT) FROM records WHERE id = {}",
             "NULL",
         ),
     ];
+    let mut params = crate::records::Params::new(c);
+    let mut binds: Vec<i64> = Vec::new();
+    let mut columns = Vec::with_capacity(wanted.len());
+    for (ids, sql, otherwise) in wanted {
+        let Some(ids) = ids else {
+            columns.push(otherwise.to_owned());
+            continue;
+        };
+        let mut parts = sql.split("{}");
+        let mut text = format!("({}", parts.next().unwrap_or_default());
+        for part in parts {
+            text.push_str(&params.next());
+            text.push_str(part);
+        }
+        text.push(')');
+        columns.push(text);
+        binds.extend(ids);
+    }
     let sql = format!("SELECT {}", columns.join(", "));
     let mut q = sqlx::query(&sql);
     for b in binds {

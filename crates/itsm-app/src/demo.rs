@@ -435,22 +435,9 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 _ => Ctx::user(agent.clone()),
             };
             let service = services.get(service_ix).copied();
-            let ci = cis
-                .iter()
-                .filter(|(s, _)| *s == service_ix)
-                .map(|(_, id)| *id)
-                .collect::<Vec<RecordId>>()
-                .choose(&mut rng)
-                .copied();
+            let ci = one_of_service(&cis, service_ix, &mut rng);
             // Most incidents on a service with offerings name one.
-            let offering = offerings
-                .iter()
-                .filter(|(s, _)| *s == service_ix)
-                .map(|(_, id)| *id)
-                .collect::<Vec<RecordId>>()
-                .choose(&mut rng)
-                .copied()
-                .filter(|_| rng.gen_bool(0.8));
+            let offering = one_of_service(&offerings, service_ix, &mut rng).filter(|_| rng.gen_bool(0.8));
             let input = NewIncidentInput {
                 organization_id: Some(org),
                 title: title.into(),
@@ -779,6 +766,16 @@ fn by_record(
         grouped.entry(c.record_id).or_default().push(c);
     }
     grouped
+}
+
+/// One of the records (CIs, offerings) of the service at index `service_ix`, at random.
+fn one_of_service(list: &[(usize, RecordId)], service_ix: usize, rng: &mut impl Rng) -> Option<RecordId> {
+    list.iter()
+        .filter(|(s, _)| *s == service_ix)
+        .map(|(_, id)| *id)
+        .collect::<Vec<RecordId>>()
+        .choose(rng)
+        .copied()
 }
 
 fn catalogue_fields(

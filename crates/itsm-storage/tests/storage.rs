@@ -1054,8 +1054,9 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     }
     drop(c);
 
-    // A part that cannot be written (a transition of a record that does not exist) fails the
-    // whole write: the record written beside it is not stored.
+    // A part that cannot be written (an audit event under an id already taken) fails the whole
+    // write: the record written beside it is not stored.
+    let taken_event = ids[1][0];
     let mut tx = db.store.begin().await.unwrap();
     let (ids, _) = reserve_ids(&mut tx, &[("records", 1)], None).await.unwrap();
     let lone = [incident(org, "Never stored", 3)];
@@ -1069,19 +1070,11 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
         .await
         .unwrap();
     let stored_id = prepared.records()[0].id;
+    let changes = [Vec::new()];
+    let events = created_events(prepared.records(), &changes, user, None);
     let mut inserts = Inserts::default();
     prepared.add_to(&mut inserts);
-    let orphan = audit::NewTransition {
-        record: itsm_domain::RecordId(stored_id.0 + 1_000),
-        kind: RecordKind::Incident,
-        from: None,
-        to: "new",
-        reason: None,
-        at: at("2026-02-01T11:00:00Z"),
-        actor: Some(user),
-        event_id: created[0].id.0,
-    };
-    audit::add_transitions(&mut inserts, &[orphan]);
+    audit::add_events(&mut inserts, &events, &[taken_event]);
     assert!(inserts.run(&mut tx).await.is_err());
     drop(tx);
     let mut c = db.store.read().await.unwrap();

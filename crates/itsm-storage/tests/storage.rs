@@ -37,6 +37,7 @@ both!(
     batch_writes_keep_order_numbers_and_audit,
     a_batch_update_with_one_stale_record_reports_it,
     records_and_their_audit_are_written_together_or_not_at_all,
+    a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing,
 );
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -1079,6 +1080,104 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     drop(tx);
     let mut c = db.store.read().await.unwrap();
     assert!(records::get(&mut c, stored_id).await.unwrap().is_none());
+    drop(c);
+    db.cleanup().await;
+}
+
+/// New incidents of one group: each condition has an index in the order "newest first", both
+/// together none. The three matches are the oldest of the group's 6,003 records, beyond what one
+/// page may walk (`LIST_WALKS`): the first page answers none with a cursor where its walk stopped,
+/// and following the cursors finds every match once, in order.
+async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let start = at("2026-03-01T00:00:00Z");
+    let mut tx = db.store.begin().await.unwrap();
+    let group = people::insert_group(&mut tx, "Service desk", "", start)
+        .await
+        .unwrap()
+        .id;
+    let mut fields: Vec<(RecordFields, i64)> = Vec::new();
+    for i in 0..3 {
+        let mut f = incident(org, &format!("Waiting {i}"), 3);
+        f.assignment_group_id = Some(group);
+        fields.push((f, i));
+    }
+    for i in 0..6_000 {
+        let mut f = incident(org, &format!("Being worked {i}"), 3);
+        f.state = "in_progress".into();
+        f.assignment_group_id = Some(group);
+        fields.push((f, 10 + i));
+    }
+    // New ones without a group, updated last: the state's own index finds these first.
+    for i in 0..2_000 {
+        fields.push((incident(org, &format!("Unrouted {i}"), 3), 10_000 + i));
+    }
+    let new: Vec<records::NewRecord> = fields
+        .iter()
+        .map(|(f, secs)| records::NewRecord {
+            kind: RecordKind::Incident,
+            fields: f,
+            actor: Some(user),
+            at: start + jiff::SignedDuration::from_secs(*secs),
+        })
+        .collect();
+    records::insert_many(&mut tx, &new).await.unwrap();
+    tx.commit().await.unwrap();
+    db.store.analyze().await.unwrap();
+
+    let filter = RecordFilter {
+        states: vec!["new".into()],
+        assignment_group_id: Some(Some(group)),
+        ..Default::default()
+    };
+    let mut c = db.store.read().await.unwrap();
+    let mut after = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = PageRequest {
+            sort: SortField::UpdatedAt,
+            descending: true,
+            after,
+            limit: 2,
+        };
+        let got = records::list(&mut c, RecordKind::Incident, &filter, page)
+            .await
+            .unwrap();
+        pages.push(
+            got.items
+                .iter()
+                .map(|v| v.record.title.clone())
+                .collect::<Vec<_>>(),
+        );
+        match got.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the cursors must come to an end: {pages:?}");
+    }
+    assert!(
+        pages[0].is_empty(),
+        "the first walk stops short of the matches: {pages:?}"
+    );
+    let found: Vec<String> = pages.concat();
+    assert_eq!(found, ["Waiting 2", "Waiting 1", "Waiting 0"], "pages: {pages:?}");
+
+    // A list one index serves whole is answered in one walk, full pages and no empty ones.
+    let one = RecordFilter {
+        assignment_group_id: Some(Some(group)),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        sort: SortField::UpdatedAt,
+        descending: true,
+        after: None,
+        limit: 50,
+    };
+    let got = records::list(&mut c, RecordKind::Incident, &one, page)
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 50);
+    assert_eq!(got.items[0].record.title, "Being worked 5999");
     drop(c);
     db.cleanup().await;
 }

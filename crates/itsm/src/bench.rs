@@ -298,6 +298,20 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
             )),
         ),
         (
+            // Two filters that each match many records and together none (new incidents have no
+            // group yet): no index serves both, so only a bounded walk keeps this fast.
+            "list: new in one group (none), newest first",
+            same(format!(
+                "{incidents}?state=new&assignment_group_id={group}&sort=-updated_at&limit=50"
+            )),
+        ),
+        (
+            "list: one customer, one group, on hold, by priority",
+            same(format!(
+                "{incidents}?organization_id={customer}&assignment_group_id={group}&state=on_hold&sort=priority&limit=50"
+            )),
+        ),
+        (
             "list: open, newest first",
             same(format!(
                 "{incidents}?state=new,in_progress,on_hold&sort=-updated_at&limit=50"

@@ -333,7 +333,9 @@ pub struct RecordPage {
     /// Incidents in the incident shape, other kinds in the record shape.
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Value>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+    /// Pass as `cursor` to get the next page; absent on the last page. A list reads a bounded
+    /// stretch of records per page, so when the filters match few records this far down, a page
+    /// may hold fewer items than `limit`, or none, and still have a next one.
     pub next_cursor: Option<String>,
 }
 

@@ -282,9 +282,15 @@ struct QueuePage {
     next_href: Option<String>,
     first_href: String,
     first_page: bool,
+    /// The list stopped reading before it filled this page (see `records::list`): more matches may
+    /// follow on the next one.
+    short_page: bool,
 }
 
 const OPEN: &str = "new,in_progress,on_hold";
+
+/// Rows on one page of the incident queue.
+const QUEUE_PAGE: u32 = 50;
 
 pub async fn queue(
     State(s): State<AppState>,
@@ -314,7 +320,7 @@ pub async fn queue(
         q: f.q.clone(),
         sort: Some(sort.clone()),
         cursor: f.cursor.clone(),
-        limit: Some(50),
+        limit: Some(QUEUE_PAGE),
     };
     let mut layout = Layout::of(&u);
     let (rows, next) = match parse_list(&list, RecordKind::Incident) {
@@ -420,6 +426,7 @@ pub async fn queue(
     ];
     let first_page = f.cursor.as_deref().is_none_or(str::is_empty);
     let now = s.app.now();
+    let short_page = next.is_some() && rows.len() < QUEUE_PAGE as usize;
     let next_href = next.map(|c| base_query(Some(c)));
     let first_href = base_query(None);
     let page = QueuePage {
@@ -456,6 +463,7 @@ pub async fn queue(
         next_href,
         first_href,
         first_page,
+        short_page,
         search: f.q.clone().unwrap_or_default(),
     };
     render(StatusCode::OK, &page)

@@ -91,6 +91,23 @@ fn incident(org: OrganizationId, title: &str, priority: i16) -> RecordFields {
     }
 }
 
+/// Incidents to insert, each updated `secs` after `start`, as `user`.
+fn incidents_at(
+    fields: &[(RecordFields, i64)],
+    user: UserId,
+    start: jiff::Timestamp,
+) -> Vec<records::NewRecord<'_>> {
+    fields
+        .iter()
+        .map(|(f, secs)| records::NewRecord {
+            kind: RecordKind::Incident,
+            fields: f,
+            actor: Some(user),
+            at: start + jiff::SignedDuration::from_secs(*secs),
+        })
+        .collect()
+}
+
 async fn records_round_trip_with_audit(backend: Backend) {
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
@@ -500,15 +517,7 @@ async fn a_common_term_that_the_filters_mostly_exclude_is_found_far_down_the_lis
     for i in 0..3 {
         fields.push((incident(org, &format!("Printer offline {i}"), 3), i));
     }
-    let new: Vec<records::NewRecord> = fields
-        .iter()
-        .map(|(f, secs)| records::NewRecord {
-            kind: RecordKind::Incident,
-            fields: f,
-            actor: Some(user),
-            at: start + jiff::SignedDuration::from_secs(*secs),
-        })
-        .collect();
+    let new = incidents_at(&fields, user, start);
     let mut tx = db.store.begin().await.unwrap();
     let created = records::insert_many(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
@@ -1112,15 +1121,7 @@ async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(
     for i in 0..2_000 {
         fields.push((incident(org, &format!("Unrouted {i}"), 3), 10_000 + i));
     }
-    let new: Vec<records::NewRecord> = fields
-        .iter()
-        .map(|(f, secs)| records::NewRecord {
-            kind: RecordKind::Incident,
-            fields: f,
-            actor: Some(user),
-            at: start + jiff::SignedDuration::from_secs(*secs),
-        })
-        .collect();
+    let new = incidents_at(&fields, user, start);
     records::insert_many(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
     db.store.analyze().await.unwrap();

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use itsm_domain::{RecordFields, RecordKind};
 use itsm_storage::records::{self, RecordNames, RecordView};
-use itsm_storage::{Backend, Store};
+use itsm_storage::{people, Backend, Store};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::records::Creation;
@@ -83,13 +83,27 @@ impl CreationQueue {
     }
 }
 
+/// What is left to check of a creation when it joins the queue.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// Nothing; the names its view shows when the caller's check read them all.
+    Done(Option<RecordNames>),
+    /// Its references, read for the whole group in one query inside the writer's transaction,
+    /// and the verdict on what was read.
+    Pending(people::References, Verdict),
+}
+
+/// Judges a creation's references from what was read: the names its view shows (`None` when one
+/// is missing), or what is wrong with them.
+pub(crate) type Verdict =
+    fn(&RecordFields, &people::References, &people::Referenced) -> Result<Option<RecordNames>>;
+
 #[derive(Debug)]
 struct Waiting {
     ctx: Ctx,
     kind: RecordKind,
     fields: RecordFields,
-    /// The names its view shows, when the caller read them all while checking the fields.
-    names: Option<RecordNames>,
+    check: Check,
     at: jiff::Timestamp,
     reply: oneshot::Sender<Result<RecordView>>,
 }
@@ -106,23 +120,23 @@ impl Waiting {
 }
 
 impl App {
-    /// Creates a record whose fields the caller has validated, in a transaction shared with the
-    /// creations that wait at the same time. Answers the record as a list shows it: with `names`
-    /// (what it refers to, as the caller's checks read them) it is built from what was written,
-    /// otherwise read back.
+    /// Creates a record whose fields the caller has validated, but for what `check` leaves to the
+    /// writer, in a transaction shared with the creations that wait at the same time. Answers the
+    /// record as a list shows it: with the names of what it refers to (as a check read them) it
+    /// is built from what was written, otherwise read back.
     pub(crate) async fn create_gathered(
         &self,
         ctx: &Ctx,
         kind: RecordKind,
         fields: RecordFields,
-        names: Option<RecordNames>,
+        check: Check,
     ) -> Result<RecordView> {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             ctx: ctx.clone(),
             kind,
             fields,
-            names,
+            check,
             at: self.now(),
             reply,
         };
@@ -169,33 +183,30 @@ impl App {
             // An earlier turn wrote this caller's creation with its own group.
             return;
         }
-        let creations: Vec<Creation> = group.iter().map(Waiting::creation).collect();
-        let names: Vec<Option<&RecordNames>> = group.iter().map(|w| w.names.as_ref()).collect();
         let started = std::time::Instant::now();
-        let written = self.write_group(store, &creations, &names).await;
+        let all: Vec<&Waiting> = group.iter().collect();
+        let written = self.write_group(store, &all).await;
         tracing::debug!(
             size = group.len(),
             micros = started.elapsed().as_micros() as u64,
             "group commit"
         );
         match written {
-            Ok(views) => {
-                for (w, view) in group.into_iter().zip(views) {
-                    let _ = w.reply.send(Ok(view));
+            Ok(answers) => {
+                for (w, answer) in group.into_iter().zip(answers) {
+                    let _ = w.reply.send(answer);
                 }
             }
             // One bad creation must not fail the others: write each alone, so each caller gets its
             // own answer.
             Err(_) if group.len() > 1 => {
                 for w in group {
-                    let result = self
-                        .write_group(store, &[w.creation()], &[w.names.as_ref()])
-                        .await;
-                    let answer = result.and_then(|mut views| {
-                        views
-                            .pop()
-                            .ok_or_else(|| AppError::Internal("created record not read back".into()))
-                    });
+                    let answer = match self.write_group(store, &[&w]).await {
+                        Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                            Err(AppError::Internal("created record not read back".into()))
+                        }),
+                        Err(e) => Err(e),
+                    };
                     let _ = w.reply.send(answer);
                 }
             }
@@ -207,22 +218,55 @@ impl App {
         }
     }
 
-    /// Writes a group in one transaction; answers the views in the order of the group. A
-    /// creation with its names is answered from what was written; the others are read back.
-    async fn write_group(
-        &self,
-        store: &Store,
-        creations: &[Creation<'_>],
-        names: &[Option<&RecordNames>],
-    ) -> Result<Vec<RecordView>> {
+    /// Writes a group in one transaction, and answers each creation in the order of the group:
+    /// its view, or what is wrong with its references (checked here for the whole group in one
+    /// query). A creation whose names are known is answered from what was written; the others
+    /// are read back. An error of the whole transaction is the outer one.
+    async fn write_group(&self, store: &Store, group: &[&Waiting]) -> Result<Vec<Result<RecordView>>> {
         let mut tx = store.begin().await?;
-        let (created, mut clocks) = self.create_records_and_clocks(&mut tx, creations).await?;
-        let named = |i: usize| names.get(i).copied().flatten();
+        let pending: Vec<people::References> = group
+            .iter()
+            .filter_map(|w| match &w.check {
+                Check::Pending(wanted, _) => Some(*wanted),
+                Check::Done(_) => None,
+            })
+            .collect();
+        let mut found = people::referenced_many(&mut tx, &pending).await?.into_iter();
+        // Each creation's verdict: the names it is answered with, or its error.
+        let verdicts: Vec<Result<Option<RecordNames>>> = group
+            .iter()
+            .map(|w| match &w.check {
+                Check::Done(names) => Ok(names.clone()),
+                Check::Pending(wanted, verdict) => {
+                    let read = found.next().unwrap_or_default();
+                    verdict(&w.fields, wanted, &read)
+                }
+            })
+            .collect();
+        // The creations whose references passed, with their names; for each of the group, its
+        // error or `None` when it passed.
+        let mut accepted: Vec<(Creation, Option<RecordNames>)> = Vec::new();
+        let mut refused: Vec<Option<AppError>> = Vec::new();
+        for (w, verdict) in group.iter().zip(verdicts) {
+            match verdict {
+                Ok(names) => {
+                    accepted.push((w.creation(), names));
+                    refused.push(None);
+                }
+                Err(e) => refused.push(Some(e)),
+            }
+        }
+        let creations: Vec<Creation> = accepted.iter().map(|(c, _)| *c).collect();
+        let (created, mut clocks) = if creations.is_empty() {
+            (Vec::new(), HashMap::new())
+        } else {
+            self.create_records_and_clocks(&mut tx, &creations).await?
+        };
         let unnamed: Vec<_> = created
             .iter()
-            .enumerate()
-            .filter(|(i, _)| named(*i).is_none())
-            .map(|(_, r)| r.id)
+            .zip(&accepted)
+            .filter(|(_, (_, names))| names.is_none())
+            .map(|(r, _)| r.id)
             .collect();
         let mut read: HashMap<_, _> = records::get_many(&mut tx, &unnamed)
             .await?
@@ -230,20 +274,28 @@ impl App {
             .map(|v| (v.record.id, v))
             .collect();
         tx.commit().await?;
-        created
+        let mut views = created
             .into_iter()
-            .enumerate()
-            .map(|(i, record)| match named(i) {
+            .zip(accepted)
+            .map(|(record, (_, names))| match names {
                 Some(names) => Ok(RecordView {
                     sla: clocks.remove(&record.id).unwrap_or_default(),
-                    names: names.clone(),
+                    names,
                     record,
                 }),
                 None => read
                     .remove(&record.id)
                     .ok_or_else(|| AppError::Internal("created record not read back".into())),
+            });
+        Ok(refused
+            .into_iter()
+            .map(|e| match e {
+                None => views
+                    .next()
+                    .unwrap_or_else(|| Err(AppError::Internal("created record not read back".into()))),
+                Some(e) => Err(e),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -297,7 +349,7 @@ mod tests {
                     ctx: sys.clone(),
                     kind: RecordKind::Incident,
                     fields: f.clone(),
-                    names: None,
+                    check: Check::Done(None),
                     at: app.now(),
                     reply,
                 });
@@ -318,6 +370,97 @@ mod tests {
             .await
             .unwrap();
         assert!(first.is_some(), "the others are stored");
+        let page = records::PageRequest {
+            sort: records::SortField::Number,
+            descending: false,
+            after: None,
+            limit: 50,
+        };
+        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
+            .await
+            .unwrap();
+        let titles: Vec<&str> = stored.items.iter().map(|v| v.record.title.as_str()).collect();
+        assert_eq!(titles, ["First", "Third"]);
+        drop(c);
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_references_are_checked_for_the_group_and_a_bad_one_fails_alone() {
+        references_are_checked_for_the_group_and_a_bad_one_fails_alone(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_references_are_checked_for_the_group_and_a_bad_one_fails_alone() {
+        references_are_checked_for_the_group_and_a_bad_one_fails_alone(Backend::Postgres).await;
+    }
+
+    /// Creations whose references the writer checks, in one group: the one naming a service that
+    /// does not exist is refused with what is wrong, the others are created and answered with the
+    /// names the group's one reference query read.
+    async fn references_are_checked_for_the_group_and_a_bad_one_fails_alone(backend: Backend) {
+        let db = TestDb::new(backend).await.expect("test database");
+        let app = App::new(db.store.clone(), Arc::new(SystemClock), Settings::default());
+        let sys = Ctx::system();
+        app.add_organization(&sys, "Provider", "provider").await.unwrap();
+        let org = app.add_organization(&sys, "Acme", "customer").await.unwrap().id;
+        let service = app
+            .create_catalogue_item(&sys, RecordKind::Service, "Mail", "", None)
+            .await
+            .unwrap()
+            .record
+            .id;
+        let fields = |title: &str, service_id| RecordFields {
+            organization_id: Some(org),
+            title: title.into(),
+            state: "new".into(),
+            priority: Some(3),
+            service_id,
+            ..Default::default()
+        };
+        let wanted = [
+            fields("First", Some(service)),
+            fields("Unknown service", Some(itsm_domain::RecordId(999_999))),
+            fields("Third", None),
+        ];
+        let mut answers = Vec::new();
+        {
+            let mut waiting = app.inner.creations.waiting.lock().unwrap();
+            for f in &wanted {
+                let (reply, answer) = oneshot::channel();
+                let references = people::References {
+                    organization: f.organization_id,
+                    service: f.service_id,
+                    ..Default::default()
+                };
+                waiting.push(Waiting {
+                    ctx: sys.clone(),
+                    kind: RecordKind::Incident,
+                    fields: f.clone(),
+                    check: Check::Pending(references, crate::incidents::references_verdict),
+                    at: app.now(),
+                    reply,
+                });
+                answers.push(answer);
+            }
+        }
+        app.write_waiting(app.store()).await;
+        let mut results = Vec::new();
+        for a in answers {
+            results.push(a.await.expect("every caller is answered"));
+        }
+        let first = results[0].as_ref().unwrap();
+        assert_eq!(first.record.title, "First");
+        assert_eq!(first.names.organization, "Acme");
+        assert_eq!(first.names.service.as_deref(), Some("Mail"));
+        match &results[1] {
+            Err(AppError::Invalid(v)) => {
+                assert!(v.errors.iter().any(|e| e.field == "service_id"), "{v:?}")
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(results[2].as_ref().unwrap().names.service, None);
+        let mut c = app.store().read().await.unwrap();
         let page = records::PageRequest {
             sort: records::SortField::Number,
             descending: false,

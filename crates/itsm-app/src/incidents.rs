@@ -6,8 +6,9 @@ use itsm_domain::{
     GroupId, OrganizationId, RecordFields, RecordId, RecordKind, Role, UserId, ValidationError,
 };
 use itsm_storage::records::{RecordNames, RecordView};
-use itsm_storage::{people, AnyConnection};
+use itsm_storage::{people, AnyConnection, Backend};
 
+use crate::group_commit::Check;
 use crate::records::{commit_with_view, current_for_change};
 use crate::{App, AppError, Ctx, Result};
 
@@ -35,10 +36,31 @@ impl App {
     /// other creations are waiting for the writer (see `group_commit`).
     pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
         ctx.require(Permission::CreateIncident)?;
-        let mut c = self.store().read().await?;
-        let (fields, names) = self.checked_incident(&mut c, ctx, input).await?;
-        drop(c);
-        self.create_gathered(ctx, RecordKind::Incident, fields, names)
+        let (fields, references) =
+            match input.organization_id.is_some() || ctx.actor().is_some_and(|a| a.role == Role::Customer) {
+                // Nothing to read before the group's own check.
+                true => self.drafted_incident(None, ctx, input).await?,
+                false => {
+                    let mut c = self.store().read().await?;
+                    self.drafted_incident(Some(&mut c), ctx, input).await?
+                }
+            };
+        // On PostgreSQL the writer checks a group's references in one query in its transaction:
+        // each statement costs the server about as much as the rows it reads, and checking
+        // before joining the queue cost a statement per creation (16 clients: 2,570-2,710
+        // creations/s against 3,120-3,320/s). SQLite's one writer is the bottleneck there, and
+        // reads run beside it, so the check reads first (with the check in the writer:
+        // 4,080-4,340/s against 3,510-3,660/s).
+        let check = match (references, self.store().backend()) {
+            (Some(wanted), Backend::Postgres) => Check::Pending(wanted, references_verdict),
+            (Some(wanted), Backend::Sqlite) => {
+                let mut c = self.store().read().await?;
+                let found = people::referenced(&mut c, &wanted).await?;
+                Check::Done(references_verdict(&fields, &wanted, &found)?)
+            }
+            (None, _) => Check::Done(None),
+        };
+        self.create_gathered(ctx, RecordKind::Incident, fields, check)
             .await
     }
 
@@ -69,13 +91,33 @@ impl App {
     }
 
     /// [`App::incident_fields`], with the names of what the incident refers to as the check read
-    /// them (`None` if one was missing), so the answer to its creation needs no read-back.
+    /// them (`None` if one was missing).
     async fn checked_incident(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
-        mut input: NewIncidentInput,
+        input: NewIncidentInput,
     ) -> Result<(RecordFields, Option<RecordNames>)> {
+        let (fields, references) = self.drafted_incident(Some(&mut *c), ctx, input).await?;
+        let names = match references {
+            Some(wanted) => {
+                let found = people::referenced(c, &wanted).await?;
+                references_verdict(&fields, &wanted, &found)?
+            }
+            None => None,
+        };
+        Ok((fields, names))
+    }
+
+    /// Checks a new incident but for its references, and answers its fields with the references
+    /// to check. Reads (the caller's organization when none is given) only through `c`, which a
+    /// caller that gives the organization need not pass.
+    async fn drafted_incident(
+        &self,
+        c: Option<&mut AnyConnection>,
+        ctx: &Ctx,
+        mut input: NewIncidentInput,
+    ) -> Result<(RecordFields, Option<people::References>)> {
         ctx.require(Permission::CreateIncident)?;
         let mut errors = ValidationError::new();
         if let Some(actor) = ctx.actor().filter(|a| a.role == Role::Customer) {
@@ -91,18 +133,21 @@ impl App {
             input.organization_id = Some(actor.organization_id);
             input.caller_id = input.caller_id.or(Some(actor.user_id));
         }
-        let organization_id = match input.organization_id {
-            Some(o) => o,
-            None => match input.caller_id {
-                Some(caller) => people::user(c, caller)
-                    .await?
-                    .map(|u| u.organization_id)
-                    .unwrap_or(OrganizationId(0)),
-                None => {
-                    errors.add("organization_id", "required (or give a caller)");
-                    OrganizationId(0)
-                }
-            },
+        let organization_id = match (input.organization_id, input.caller_id, c) {
+            (Some(o), _, _) => o,
+            (None, Some(caller), Some(c)) => people::user(c, caller)
+                .await?
+                .map(|u| u.organization_id)
+                .unwrap_or(OrganizationId(0)),
+            (None, Some(_), None) => {
+                return Err(AppError::Internal(
+                    "a caller's organization was needed without a connection".into(),
+                ))
+            }
+            (None, None, _) => {
+                errors.add("organization_id", "required (or give a caller)");
+                OrganizationId(0)
+            }
         };
         let draft = NewIncident {
             organization_id,
@@ -125,13 +170,10 @@ impl App {
                 None
             }
         };
-        let mut names = None;
-        if let Some(f) = &fields {
-            let found = check_references(c, f, None, &mut errors).await?;
-            names = found.and_then(|found| names_of(f, found));
-        }
         errors.into_result()?;
-        Ok((fields.ok_or_else(ValidationError::new)?, names))
+        let fields = fields.ok_or_else(ValidationError::new)?;
+        let references = wanted_references(&fields, None);
+        Ok((fields, references))
     }
 
     /// Changes an incident that is still at `expected_version`.
@@ -187,9 +229,10 @@ impl App {
     ) -> Result<RecordFields> {
         ctx.require(Permission::WorkIncidents)?;
         let after = incident::apply_change(current, change, &self.settings().priority_matrix, now)?;
-        let mut errors = ValidationError::new();
-        check_references(c, &after, Some(&current.fields()), &mut errors).await?;
-        errors.into_result()?;
+        if let Some(wanted) = wanted_references(&after, Some(&current.fields())) {
+            let found = people::referenced(c, &wanted).await?;
+            judge_references(&after, &wanted, &found).into_result()?;
+        }
         Ok(after)
     }
 }
@@ -214,16 +257,21 @@ fn names_of(f: &RecordFields, found: people::Referenced) -> Option<RecordNames> 
     })
 }
 
-/// Checks that what an incident refers to exists and fits together. Only references that differ from
-/// `before` are checked, so an update does not fail on data that changed elsewhere since. One round
-/// trip, whatever is checked; answers what it read (nothing if there was nothing to check). For a
-/// new record (`before` is `None`) it also reads the assignee's name.
-async fn check_references(
-    c: &mut AnyConnection,
+/// The verdict on a new incident's references: the names its view shows (`None` when one is
+/// missing), or what is wrong. The group-commit writer calls it with what it read for the group.
+pub(crate) fn references_verdict(
     f: &RecordFields,
-    before: Option<&RecordFields>,
-    errors: &mut ValidationError,
-) -> Result<Option<people::Referenced>> {
+    wanted: &people::References,
+    found: &people::Referenced,
+) -> Result<Option<RecordNames>> {
+    judge_references(f, wanted, found).into_result()?;
+    Ok(names_of(f, found.clone()))
+}
+
+/// What of an incident's references to check: only those that differ from `before`, so an update
+/// does not fail on data that changed elsewhere since (`None` when there is nothing to check).
+/// For a new record (`before` is `None`) it also asks for the assignee's name.
+fn wanted_references(f: &RecordFields, before: Option<&RecordFields>) -> Option<people::References> {
     let changed =
         |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
     let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
@@ -248,17 +296,24 @@ async fn check_references(
         service_offering: offering
             .filter(|_| service_changed || before.is_none_or(|b| b.service_offering_id() != offering)),
     };
-    if wanted.organization.is_none()
+    let nothing = wanted.organization.is_none()
         && wanted.service.is_none()
         && wanted.configuration_item.is_none()
         && wanted.requester.is_none()
         && wanted.group.is_none()
         && wanted.member.is_none()
-        && wanted.service_offering.is_none()
-    {
-        return Ok(None);
-    }
-    let found = people::referenced(c, &wanted).await?;
+        && wanted.service_offering.is_none();
+    (!nothing).then_some(wanted)
+}
+
+/// Checks that what an incident refers to exists and fits together, from what was read for
+/// `wanted`.
+fn judge_references(
+    f: &RecordFields,
+    wanted: &people::References,
+    found: &people::Referenced,
+) -> ValidationError {
+    let mut errors = ValidationError::new();
     if let Some(org) = wanted.organization {
         if found.organization_kind.as_deref().is_none_or(|k| k == "supplier") {
             errors.add("organization_id", format!("no customer organization {org}"));
@@ -302,5 +357,5 @@ async fn check_references(
             "the assignee is not a member of the assignment group",
         );
     }
-    Ok(Some(found))
+    errors
 }

@@ -317,9 +317,59 @@ pub struct Referenced {
 /// Only what is asked for is in the statement's text: PostgreSQL plans and runs every subquery it
 /// is given, even one whose parameter is NULL (one more such subquery cost creations a fifth).
 pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
+    let mut found = referenced_many(c, std::slice::from_ref(r)).await?;
+    Ok(found.pop().unwrap_or_default())
+}
+
+/// [`referenced`] for several records in one round trip, in their order: one row each, joined
+/// with `UNION ALL`. The group-commit writer checks a whole group this way.
+pub async fn referenced_many(c: &mut AnyConnection, many: &[References]) -> Result<Vec<Referenced>> {
+    if many.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params = crate::records::Params::new(c);
+    let mut binds: Vec<i64> = Vec::new();
+    let mut selects = Vec::with_capacity(many.len());
+    for (i, r) in many.iter().enumerate() {
+        let mut columns = vec![format!("CAST({i} AS BIGINT)")];
+        for (ids, sql, otherwise) in wanted_columns(r) {
+            let Some(ids) = ids else {
+                columns.push(otherwise.to_owned());
+                continue;
+            };
+            let mut parts = sql.split("{}");
+            let mut text = format!("({}", parts.next().unwrap_or_default());
+            for part in parts {
+                text.push_str(&params.next());
+                text.push_str(part);
+            }
+            text.push(')');
+            columns.push(text);
+            binds.extend(ids);
+        }
+        selects.push(format!("SELECT {}", columns.join(", ")));
+    }
+    let sql = selects.join(" UNION ALL ");
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(&mut *c).await?;
+    let mut out = vec![Referenced::default(); many.len()];
+    for row in &rows {
+        let i: i64 = row.try_get(0)?;
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            *slot = referenced_from(row)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The columns of one record's row in [`referenced_many`]: the ids a subquery needs (None when
+/// not asked), the subquery with a `{}` for each id, and the value when not asked.
+fn wanted_columns(r: &References) -> [(Option<Vec<i64>>, &'static str, &'static str); 8] {
     let one = |id: Option<i64>| id.map(|i| vec![i]);
-    // (the ids it needs, or None when not asked; the subquery, each `{}` an id; the value otherwise)
-    let wanted: [(Option<Vec<i64>>, &str, &str); 8] = [
+    [
         (
             one(r.organization.map(|o| o.0)),
             "SELECT kind || ' ' || name FROM organizations WHERE id = {}",
@@ -360,34 +410,14 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
             "SELECT kind || ' ' || CAST(COALESCE(service_id, 0) AS TEXT) FROM records WHERE id = {}",
             "NULL",
         ),
-    ];
-    let mut params = crate::records::Params::new(c);
-    let mut binds: Vec<i64> = Vec::new();
-    let mut columns = Vec::with_capacity(wanted.len());
-    for (ids, sql, otherwise) in wanted {
-        let Some(ids) = ids else {
-            columns.push(otherwise.to_owned());
-            continue;
-        };
-        let mut parts = sql.split("{}");
-        let mut text = format!("({}", parts.next().unwrap_or_default());
-        for part in parts {
-            text.push_str(&params.next());
-            text.push_str(part);
-        }
-        text.push(')');
-        columns.push(text);
-        binds.extend(ids);
-    }
-    let sql = format!("SELECT {}", columns.join(", "));
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b);
-    }
-    let row = q.fetch_one(&mut *c).await?;
+    ]
+}
+
+/// One row of [`referenced_many`] (its first column is the record's place).
+fn referenced_from(row: &sqlx::any::AnyRow) -> Result<Referenced> {
     // "fact name": the fact before the first space, the name after it.
     let split = |i: usize| -> Result<(Option<String>, Option<String>)> {
-        let text: Option<String> = row.try_get(i)?;
+        let text: Option<String> = row.try_get(i + 1)?;
         Ok(match text.as_deref().and_then(|t| t.split_once(' ')) {
             Some((fact, name)) => (Some(fact.to_owned()), Some(name.to_owned())),
             None => (text, None),
@@ -397,7 +427,7 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
     let (service_kind, service_title) = split(1)?;
     let (configuration_item_kind, configuration_item_title) = split(2)?;
     let (requester_organization, requester_name) = split(3)?;
-    let group_name: Option<String> = row.try_get(4)?;
+    let group_name: Option<String> = row.try_get(5)?;
     let (service_offering_kind, offering_service) = split(7)?;
     Ok(Referenced {
         organization_kind,
@@ -407,13 +437,13 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
             .and_then(|o| o.parse().ok())
             .map(OrganizationId),
         group_exists: group_name.is_some(),
-        is_member: row.try_get::<i64, _>(5)? > 0,
+        is_member: row.try_get::<i64, _>(6)? > 0,
         organization_name,
         service_title,
         configuration_item_title,
         requester_name,
         group_name,
-        assignee_name: row.try_get(6)?,
+        assignee_name: row.try_get(7)?,
         service_offering_kind,
         service_offering_service: offering_service
             .and_then(|s| s.parse().ok())

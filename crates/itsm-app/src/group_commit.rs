@@ -309,6 +309,55 @@ mod tests {
     use itsm_domain::OrganizationId;
     use itsm_storage::testing::TestDb;
 
+    /// Leaves `creations` waiting for the writer as incidents of the system, in order; answers
+    /// each one's reply.
+    fn queue(app: &App, creations: Vec<(RecordFields, Check)>) -> Vec<oneshot::Receiver<Result<RecordView>>> {
+        let mut waiting = app.inner.creations.waiting.lock().unwrap();
+        creations
+            .into_iter()
+            .map(|(fields, check)| {
+                let (reply, answer) = oneshot::channel();
+                waiting.push(Waiting {
+                    ctx: Ctx::system(),
+                    kind: RecordKind::Incident,
+                    fields,
+                    check,
+                    at: app.now(),
+                    reply,
+                });
+                answer
+            })
+            .collect()
+    }
+
+    /// One turn of the writer, then every caller's answer.
+    async fn one_turn(
+        app: &App,
+        answers: Vec<oneshot::Receiver<Result<RecordView>>>,
+    ) -> Vec<Result<RecordView>> {
+        app.write_waiting(app.store()).await;
+        let mut results = Vec::new();
+        for a in answers {
+            results.push(a.await.expect("every caller is answered"));
+        }
+        results
+    }
+
+    /// The titles of the stored incidents, by number.
+    async fn stored_titles(app: &App) -> Vec<String> {
+        let mut c = app.store().read().await.unwrap();
+        let page = records::PageRequest {
+            sort: records::SortField::Number,
+            descending: false,
+            after: None,
+            limit: 50,
+        };
+        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
+            .await
+            .unwrap();
+        stored.items.into_iter().map(|v| v.record.title).collect()
+    }
+
     #[tokio::test]
     async fn sqlite_one_refused_creation_fails_alone() {
         one_refused_creation_fails_alone(Backend::Sqlite).await;
@@ -340,48 +389,17 @@ mod tests {
             fields(OrganizationId(999_999), "Refused"),
             fields(org, "Third"),
         ];
-        let mut answers = Vec::new();
-        {
-            let mut waiting = app.inner.creations.waiting.lock().unwrap();
-            for f in &wanted {
-                let (reply, answer) = oneshot::channel();
-                waiting.push(Waiting {
-                    ctx: sys.clone(),
-                    kind: RecordKind::Incident,
-                    fields: f.clone(),
-                    check: Check::Done(None),
-                    at: app.now(),
-                    reply,
-                });
-                answers.push(answer);
-            }
-        }
+        let answers = queue(&app, wanted.into_iter().map(|f| (f, Check::Done(None))).collect());
         // One turn takes all three as one group.
-        app.write_waiting(app.store()).await;
-        let mut results = Vec::new();
-        for a in answers {
-            results.push(a.await.expect("every caller is answered"));
-        }
+        let results = one_turn(&app, answers).await;
         assert_eq!(results[0].as_ref().unwrap().record.title, "First");
         assert!(results[1].is_err(), "the refused creation reports an error");
         assert_eq!(results[2].as_ref().unwrap().record.title, "Third");
-        let mut c = app.store().read().await.unwrap();
-        let first = records::get(&mut c, results[0].as_ref().unwrap().record.id)
-            .await
-            .unwrap();
-        assert!(first.is_some(), "the others are stored");
-        let page = records::PageRequest {
-            sort: records::SortField::Number,
-            descending: false,
-            after: None,
-            limit: 50,
-        };
-        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
-            .await
-            .unwrap();
-        let titles: Vec<&str> = stored.items.iter().map(|v| v.record.title.as_str()).collect();
-        assert_eq!(titles, ["First", "Third"]);
-        drop(c);
+        assert_eq!(
+            stored_titles(&app).await,
+            ["First", "Third"],
+            "the others are stored"
+        );
         db.cleanup().await;
     }
 
@@ -423,32 +441,19 @@ mod tests {
             fields("Unknown service", Some(itsm_domain::RecordId(999_999))),
             fields("Third", None),
         ];
-        let mut answers = Vec::new();
-        {
-            let mut waiting = app.inner.creations.waiting.lock().unwrap();
-            for f in &wanted {
-                let (reply, answer) = oneshot::channel();
+        let creations = wanted
+            .into_iter()
+            .map(|f| {
                 let references = people::References {
                     organization: f.organization_id,
                     service: f.service_id,
                     ..Default::default()
                 };
-                waiting.push(Waiting {
-                    ctx: sys.clone(),
-                    kind: RecordKind::Incident,
-                    fields: f.clone(),
-                    check: Check::Pending(references, crate::incidents::references_verdict),
-                    at: app.now(),
-                    reply,
-                });
-                answers.push(answer);
-            }
-        }
-        app.write_waiting(app.store()).await;
-        let mut results = Vec::new();
-        for a in answers {
-            results.push(a.await.expect("every caller is answered"));
-        }
+                let check = Check::Pending(references, crate::incidents::references_verdict);
+                (f, check)
+            })
+            .collect();
+        let results = one_turn(&app, queue(&app, creations)).await;
         let first = results[0].as_ref().unwrap();
         assert_eq!(first.record.title, "First");
         assert_eq!(first.names.organization, "Acme");
@@ -460,19 +465,7 @@ mod tests {
             other => panic!("expected a validation error, got {other:?}"),
         }
         assert_eq!(results[2].as_ref().unwrap().names.service, None);
-        let mut c = app.store().read().await.unwrap();
-        let page = records::PageRequest {
-            sort: records::SortField::Number,
-            descending: false,
-            after: None,
-            limit: 50,
-        };
-        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
-            .await
-            .unwrap();
-        let titles: Vec<&str> = stored.items.iter().map(|v| v.record.title.as_str()).collect();
-        assert_eq!(titles, ["First", "Third"]);
-        drop(c);
+        assert_eq!(stored_titles(&app).await, ["First", "Third"]);
         db.cleanup().await;
     }
 }

@@ -166,10 +166,10 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
             println!("  loaded {loaded} in {:.1} s", started.elapsed().as_secs_f64());
         }
     }
-    app.store().analyze().await.map_err(|e| e.to_string())?;
+    app.store().vacuum_analyze().await.map_err(|e| e.to_string())?;
     let load_secs = started.elapsed().as_secs_f64();
     println!(
-        "load: {} incidents in {:.1} s ({:.0}/s, audited, indexed, analyzed)",
+        "load: {} incidents in {:.1} s ({:.0}/s, audited, indexed, vacuumed and analyzed)",
         o.records,
         load_secs,
         o.records as f64 / load_secs.max(0.001)

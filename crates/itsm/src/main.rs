@@ -467,8 +467,12 @@ pub(crate) async fn checkpoint_loop(app: App) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = app.store().checkpoint().await {
-            tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints when the log grows");
+        let started = std::time::Instant::now();
+        match app.store().checkpoint().await {
+            Ok(left) => tracing::debug!(left, micros = started.elapsed().as_micros() as u64, "checkpoint"),
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints when the log grows")
+            }
         }
     }
 }

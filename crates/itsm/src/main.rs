@@ -391,13 +391,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             creates,
             reads,
         } => {
-            let database_url = match database_url {
-                Some(u) => u,
-                None => {
-                    let path = std::env::temp_dir().join(format!("itsm-bench-{}.db", std::process::id()));
-                    format!("sqlite://{}", path.display())
-                }
-            };
+            let scratch = database_url.is_none().then(|| ScratchDatabase::new("itsm-bench"));
+            let database_url = database_url
+                .or_else(|| scratch.as_ref().map(ScratchDatabase::url))
+                .unwrap_or_default();
             bench::run(bench::BenchOptions {
                 database_url,
                 records,
@@ -412,10 +409,12 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             records,
             computations,
         } => {
-            let database_url = database_url.unwrap_or_else(|| {
-                let path = std::env::temp_dir().join(format!("itsm-bench-sla-{}.db", std::process::id()));
-                format!("sqlite://{}", path.display())
-            });
+            let scratch = database_url
+                .is_none()
+                .then(|| ScratchDatabase::new("itsm-bench-sla"));
+            let database_url = database_url
+                .or_else(|| scratch.as_ref().map(ScratchDatabase::url))
+                .unwrap_or_default();
             bench_sla::run(bench_sla::SlaBenchOptions {
                 database_url,
                 records,
@@ -462,6 +461,30 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
 }
 
 /// Keeps the SQLite write-ahead log short off the writer's path (see `Store::checkpoint`).
+/// An SQLite file in the temporary folder for one benchmark run, removed with its write-ahead log
+/// when the run ends (a run at 1,000,000 incidents leaves 2 GB).
+struct ScratchDatabase(std::path::PathBuf);
+
+impl ScratchDatabase {
+    fn new(name: &str) -> ScratchDatabase {
+        ScratchDatabase(std::env::temp_dir().join(format!("{name}-{}.db", std::process::id())))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 pub(crate) async fn checkpoint_loop(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

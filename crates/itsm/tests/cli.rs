@@ -317,3 +317,31 @@ fn calendar_questions_from_a_file_and_from_the_database() {
     let out = itsm(&dir, &["sla", "run-jobs"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `itsm bench` without a database URL works in a file of the temporary folder and removes it,
+/// with its write-ahead log, when it is done.
+#[test]
+fn bench_on_a_scratch_database_leaves_nothing_behind() {
+    let dir = scratch("bench");
+    let tmp = dir.0.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_itsm"))
+        .args(["bench", "--records", "50", "--creates", "32", "--reads", "1"])
+        .env("ITSM_DATA_DIR", dir.0.join("data"))
+        .env("ITSM_LOG_LEVEL", "warn")
+        .env("TMPDIR", &tmp)
+        .env_remove("ITSM_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("create via API: 32 incidents"),
+        "{}",
+        text(&out.stdout)
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -36,15 +36,12 @@ impl App {
     /// other creations are waiting for the writer (see `group_commit`).
     pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
         ctx.require(Permission::CreateIncident)?;
-        let (fields, references) =
-            match input.organization_id.is_some() || ctx.actor().is_some_and(|a| a.role == Role::Customer) {
-                // Nothing to read before the group's own check.
-                true => self.drafted_incident(None, ctx, input).await?,
-                false => {
-                    let mut c = self.store().read().await?;
-                    self.drafted_incident(Some(&mut c), ctx, input).await?
-                }
-            };
+        let mut input = input;
+        if needs_caller_organization(ctx, &input) {
+            let mut c = self.store().read().await?;
+            organization_from_caller(&mut c, &mut input).await?;
+        }
+        let (fields, references) = self.drafted_incident(ctx, input)?;
         // On PostgreSQL the writer checks a group's references in one query in its transaction:
         // each statement costs the server about as much as the rows it reads, and checking
         // before joining the queue cost a statement per creation (16 clients: 2,570-2,710
@@ -98,7 +95,11 @@ impl App {
         ctx: &Ctx,
         input: NewIncidentInput,
     ) -> Result<(RecordFields, Option<RecordNames>)> {
-        let (fields, references) = self.drafted_incident(Some(&mut *c), ctx, input).await?;
+        let mut input = input;
+        if needs_caller_organization(ctx, &input) {
+            organization_from_caller(c, &mut input).await?;
+        }
+        let (fields, references) = self.drafted_incident(ctx, input)?;
         let names = match references {
             Some(wanted) => {
                 let found = people::referenced(c, &wanted).await?;
@@ -110,11 +111,10 @@ impl App {
     }
 
     /// Checks a new incident but for its references, and answers its fields with the references
-    /// to check. Reads (the caller's organization when none is given) only through `c`, which a
-    /// caller that gives the organization need not pass.
-    async fn drafted_incident(
+    /// to check. Reads nothing: a caller's organization, when needed, is looked up before
+    /// (`organization_from_caller`).
+    fn drafted_incident(
         &self,
-        c: Option<&mut AnyConnection>,
         ctx: &Ctx,
         mut input: NewIncidentInput,
     ) -> Result<(RecordFields, Option<people::References>)> {
@@ -133,22 +133,10 @@ impl App {
             input.organization_id = Some(actor.organization_id);
             input.caller_id = input.caller_id.or(Some(actor.user_id));
         }
-        let organization_id = match (input.organization_id, input.caller_id, c) {
-            (Some(o), _, _) => o,
-            (None, Some(caller), Some(c)) => people::user(c, caller)
-                .await?
-                .map(|u| u.organization_id)
-                .unwrap_or(OrganizationId(0)),
-            (None, Some(_), None) => {
-                return Err(AppError::Internal(
-                    "a caller's organization was needed without a connection".into(),
-                ))
-            }
-            (None, None, _) => {
-                errors.add("organization_id", "required (or give a caller)");
-                OrganizationId(0)
-            }
-        };
+        let organization_id = input.organization_id.unwrap_or_else(|| {
+            errors.add("organization_id", "required (or give a caller)");
+            OrganizationId(0)
+        });
         let draft = NewIncident {
             organization_id,
             title: input.title,
@@ -255,6 +243,24 @@ fn names_of(f: &RecordFields, found: people::Referenced) -> Option<RecordNames> 
         configuration_item: named(f.configuration_item_id, found.configuration_item_title)?,
         requester: named(f.requester_id, found.requester_name)?,
     })
+}
+
+/// Whether a staff member named a caller but no organization: the incident is then for the
+/// caller's organization, which must be read (customers always log for their own).
+fn needs_caller_organization(ctx: &Ctx, input: &NewIncidentInput) -> bool {
+    input.organization_id.is_none()
+        && input.caller_id.is_some()
+        && !ctx.actor().is_some_and(|a| a.role == Role::Customer)
+}
+
+/// Sets the incident's organization to its caller's (to none that exists when the caller is
+/// unknown, which the reference check then reports).
+async fn organization_from_caller(c: &mut AnyConnection, input: &mut NewIncidentInput) -> Result<()> {
+    if let (None, Some(caller)) = (input.organization_id, input.caller_id) {
+        let user = people::user(c, caller).await?;
+        input.organization_id = Some(user.map_or(OrganizationId(0), |u| u.organization_id));
+    }
+    Ok(())
 }
 
 /// The verdict on a new incident's references: the names its view shows (`None` when one is

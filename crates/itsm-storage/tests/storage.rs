@@ -38,6 +38,7 @@ both!(
     a_batch_update_with_one_stale_record_reports_it,
     records_and_their_audit_are_written_together_or_not_at_all,
     a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing,
+    a_new_record_is_found_before_and_after_its_text_is_indexed,
 );
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -1180,5 +1181,117 @@ async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(
     assert_eq!(got.items.len(), 50);
     assert_eq!(got.items[0].record.title, "Being worked 5999");
     drop(c);
+    db.cleanup().await;
+}
+
+/// The titles a text search lists, by number.
+async fn titles_found(c: &mut sqlx::AnyConnection, q: &str) -> Vec<String> {
+    let filter = RecordFilter {
+        text: Some(q.to_owned()),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        sort: SortField::Number,
+        descending: false,
+        after: None,
+        limit: 50,
+    };
+    let p = records::list(c, RecordKind::Incident, &filter, page)
+        .await
+        .unwrap();
+    p.items.iter().map(|v| v.record.title.clone()).collect()
+}
+
+/// SQLite indexes a new record's text after its creation (`Store::upkeep`); PostgreSQL has
+/// nothing to index later. A search answers the same before and after, and a text change is
+/// right whether or not the record was indexed yet.
+async fn a_new_record_is_found_before_and_after_its_text_is_indexed(backend: Backend) {
+    let sqlite = backend == Backend::Sqlite;
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let mut stored = Vec::new();
+    for t in ["Printer jams", "Printers offline", "Laptop battery"] {
+        stored.push(insert_incident(&mut tx, &incident(org, t, 3), user, "2026-02-01T10:00:00Z").await);
+    }
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    assert_eq!(
+        titles_found(&mut c, "printer").await,
+        ["Printer jams", "Printers offline"]
+    );
+    assert_eq!(titles_found(&mut c, "print jams").await, ["Printer jams"]);
+    drop(c);
+
+    assert_eq!(db.store.upkeep().await.unwrap(), if sqlite { 3 } else { 0 });
+    assert_eq!(db.store.upkeep().await.unwrap(), 0, "nothing left to index");
+    let mut c = db.store.read().await.unwrap();
+    assert_eq!(
+        titles_found(&mut c, "printer").await,
+        ["Printer jams", "Printers offline"]
+    );
+    assert_eq!(titles_found(&mut c, "print jams").await, ["Printer jams"]);
+    drop(c);
+
+    // Retitle a record already indexed, and one created and retitled before it is.
+    let mut tx = db.store.begin().await.unwrap();
+    let mut f = stored[2].fields();
+    f.title = "Laptop screen flickers".into();
+    f.description = "after the docking station update".into();
+    records::update(&mut tx, stored[2].id, 1, &f, at("2026-02-01T11:00:00Z"))
+        .await
+        .unwrap();
+    let scanner = insert_incident(
+        &mut tx,
+        &incident(org, "Scanner noise", 3),
+        user,
+        "2026-02-01T11:00:00Z",
+    )
+    .await;
+    let mut f = scanner.fields();
+    f.title = "Plotter noise".into();
+    f.description = "loud".into();
+    records::update(&mut tx, scanner.id, 1, &f, at("2026-02-01T11:05:00Z"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for indexed in [false, true] {
+        let mut c = db.store.read().await.unwrap();
+        assert_eq!(
+            titles_found(&mut c, "docking").await,
+            ["Laptop screen flickers"],
+            "indexed: {indexed}"
+        );
+        assert!(
+            titles_found(&mut c, "battery").await.is_empty(),
+            "indexed: {indexed}"
+        );
+        assert!(
+            titles_found(&mut c, "scanner").await.is_empty(),
+            "indexed: {indexed}"
+        );
+        assert_eq!(
+            titles_found(&mut c, "noise loud").await,
+            ["Plotter noise"],
+            "indexed: {indexed}"
+        );
+        assert_eq!(
+            titles_found(&mut c, "printer").await,
+            ["Printer jams", "Printers offline"]
+        );
+        drop(c);
+        if !indexed {
+            assert_eq!(db.store.upkeep().await.unwrap(), if sqlite { 1 } else { 0 });
+        }
+    }
+    if sqlite {
+        // With everything indexed, the index holds exactly the records' current text: an
+        // external-content index told a wrong old text on an update fails this check.
+        let mut tx = db.store.begin().await.unwrap();
+        sqlx::query("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+    }
     db.cleanup().await;
 }

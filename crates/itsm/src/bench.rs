@@ -182,7 +182,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let router = itsm_web::router(app.clone(), false);
     tokio::spawn(async move { itsm_web::serve(listener, router).await });
-    tokio::spawn(crate::checkpoint_loop(app.clone()));
+    tokio::spawn(crate::upkeep_loop(app.clone()));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()

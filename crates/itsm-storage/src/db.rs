@@ -64,12 +64,22 @@ impl Default for StoreOptions {
 pub struct Store {
     read: AnyPool,
     write: AnyPool,
-    /// SQLite: the connection that copies the write-ahead log back into the database file
-    /// (`checkpoint`), so that the writer never does it inside a transaction others wait for.
+    /// SQLite: the connection that copies most of the write-ahead log back into the database file
+    /// between two runs of `upkeep`, waiting for nobody (`checkpoint`).
     checkpointer: Option<AnyPool>,
     backend: Backend,
     /// How to open more PostgreSQL connections (see `for_own_runtime`).
     postgres: Option<(AnyConnectOptions, Duration)>,
+}
+
+/// What one run of `Store::upkeep` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Upkeep {
+    /// Records whose text it indexed for search.
+    pub indexed: u64,
+    /// Pages the write-ahead log still holds that are not in the database file: a reader still
+    /// using them keeps them there until a later run.
+    pub log_left: i64,
 }
 
 /// A connection borrowed for reads outside a transaction.
@@ -243,46 +253,48 @@ impl Store {
     }
 
     /// SQLite: copies what the write-ahead log holds back into the database file, as far as
-    /// readers allow, without waiting for anyone (`PASSIVE`). A server calls it every second. The
-    /// writer itself checkpoints only when the log passes `WRITER_CHECKPOINT_PAGES` (a safety net
-    /// should nobody call this): its own checkpoints ran inside the group commit and held up every
-    /// creation waiting for it (at 300,000 incidents, 2,410 creations/s with p99 27 ms against
-    /// 3,180/s and 18 ms without). PostgreSQL checkpoints on its own; nothing to do.
+    /// readers allow, from a connection of its own and without waiting for anyone (`PASSIVE`).
+    /// A server runs it half-way between two runs of `upkeep`, so that the upkeep's checkpoint,
+    /// which creations wait for, has only half a second of log left to copy. It cannot start the
+    /// log over itself: the writer keeps adding to it meanwhile. PostgreSQL: nothing to do.
     ///
-    /// Answers how many pages the log still holds that are not in the database file (a reader
-    /// still using them keeps them there until a later checkpoint).
+    /// Answers how many pages the log still holds that are not in the database file.
     pub async fn checkpoint(&self) -> Result<i64> {
         let Some(pool) = &self.checkpointer else {
             return Ok(0);
         };
         let mut c = pool.acquire().await?;
-        // (busy, pages in the log, pages copied back); -1 when the database is not in WAL mode.
-        let (_, in_log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut *c)
-            .await?;
-        Ok((in_log - copied).max(0))
+        checkpoint_on(&mut c).await
     }
 
     /// SQLite's upkeep, which a server runs every second: indexes the text of the records created
-    /// since the last call for search (see `records::index_pending_search`), then checkpoints the
-    /// write-ahead log, both on the write connection, so creations wait for them once, together,
-    /// and answers how many records it indexed. The checkpoint is there because only one that
-    /// runs while nobody writes can copy the whole log back, and only then does the next write
-    /// start the log over: under a steady stream of creations the checkpoints from the side
-    /// (`checkpoint`) never caught up, and the writer's own automatic checkpoint then ran inside
-    /// a group commit twice a second (40-58 ms each). PostgreSQL needs neither.
-    pub async fn upkeep(&self) -> Result<u64> {
+    /// since the last run for search (see `records::index_pending_search`), then checkpoints the
+    /// write-ahead log, both on the write connection, so that creations wait for them once, together.
+    ///
+    /// The checkpoint is here because only one that runs while nobody writes can copy the whole
+    /// log back, and only then does the next write start the log over. Checkpoints from a
+    /// connection of their own, waiting for nobody, never caught up with a steady stream of
+    /// creations, so the writer's automatic checkpoint (past `WRITER_CHECKPOINT_PAGES`) ran inside
+    /// a group commit twice a second, and the side checkpoint's own disk syncs held the writer up
+    /// 50 ms each at 1,000,000 incidents. PostgreSQL needs neither.
+    pub async fn upkeep(&self) -> Result<Upkeep> {
         if self.backend != Backend::Sqlite {
-            return Ok(0);
+            return Ok(Upkeep::default());
         }
         let mut c = self.write.acquire().await?;
+        let started = std::time::Instant::now();
         let mut tx = sqlx::Connection::begin_with(&mut *c, "BEGIN IMMEDIATE").await?;
         let indexed = crate::records::index_pending_search(&mut tx).await?;
         tx.commit().await?;
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut *c)
-            .await?;
-        Ok(indexed)
+        let indexing = started.elapsed();
+        let log_left = checkpoint_on(&mut c).await?;
+        tracing::debug!(
+            indexed,
+            indexing_micros = indexing.as_micros() as u64,
+            checkpoint_micros = (started.elapsed() - indexing).as_micros() as u64,
+            "upkeep"
+        );
+        Ok(Upkeep { indexed, log_left })
     }
 
     /// Whether the database answers; used by `/readyz`.
@@ -329,8 +341,10 @@ fn postgres_pool(max_connections: u32, acquire_timeout: Duration, plans: Plans) 
 }
 
 /// Pages the SQLite write-ahead log may hold before the writer checkpoints it itself (4 KiB each:
-/// 64 MiB), well above what a second of writes adds.
-const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
+/// 1 GiB): a safety net for when nothing runs `Store::upkeep`, which starts the log over every
+/// second. At 1,000,000 incidents a second of creations wrote more than 64 MiB of log, and a limit
+/// of 64 MiB had the writer checkpoint inside a group commit mid-second.
+const WRITER_CHECKPOINT_PAGES: u32 = 262_144;
 
 async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sqlx::Error> {
     // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in WAL mode still
@@ -355,12 +369,23 @@ async fn sqlite_pragmas(c: &mut AnyConnection, read_only: bool) -> Result<(), sq
     if read_only {
         c.execute("PRAGMA query_only = ON").await?;
     } else {
-        // See `Store::checkpoint`; the log is cut back to this size when it starts over.
+        // See `Store::upkeep`; the log is cut back to this size when it starts over.
         c.execute(format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}").as_str())
             .await?;
-        c.execute("PRAGMA journal_size_limit = 67108864").await?;
+        // Large enough that a second's log is written over in place rather than regrown.
+        c.execute("PRAGMA journal_size_limit = 268435456").await?;
     }
     Ok(())
+}
+
+/// A `PASSIVE` checkpoint on `c`: answers how many pages the log still holds that are not in the
+/// database file.
+async fn checkpoint_on(c: &mut AnyConnection) -> Result<i64> {
+    // (busy, pages in the log, pages copied back); -1 when the database is not in WAL mode.
+    let (_, in_log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *c)
+        .await?;
+    Ok((in_log - copied).max(0))
 }
 
 /// Which backend a connection talks to, for the few dialect branches.

@@ -18,7 +18,7 @@ pub mod records;
 pub mod sla;
 pub mod testing;
 
-pub use db::{Backend, Conn, Store, StoreOptions, Tx};
+pub use db::{Backend, Conn, Store, StoreOptions, Tx, Upkeep};
 pub use error::StorageError;
 /// The connection every storage function takes; a transaction or a pooled connection derefs to it.
 pub use sqlx::AnyConnection;

@@ -996,9 +996,11 @@ pub async fn index_pending_search(c: &mut AnyConnection) -> Result<u64> {
     if pending == 0 {
         return Ok(0);
     }
+    // `CROSS JOIN` reads the pending records first (see `sqlite_text_condition`): left to choose,
+    // SQLite read all 1,000,000 records to find 3,000 pending ones (250-370 ms).
     sqlx::query(
         "INSERT INTO records_fts (rowid, title, description) \
-         SELECT r.id, r.title, r.description FROM records_fts_pending p JOIN records r ON r.id = p.record_id",
+         SELECT r.id, r.title, r.description FROM records_fts_pending p CROSS JOIN records r ON r.id = p.record_id",
     )
     .execute(&mut *c)
     .await?;

@@ -33,7 +33,7 @@ both!(
     comments_and_links,
     an_older_replay_never_overwrites_newer_clocks,
     a_replay_deletes_exactly_the_clocks_that_no_longer_apply,
-    a_checkpoint_copies_the_log_back_while_nobody_reads_it,
+    the_upkeep_indexes_new_records_and_copies_the_log_back,
     batch_writes_keep_order_numbers_and_audit,
     a_batch_update_with_one_stale_record_reports_it,
     records_and_their_audit_are_written_together_or_not_at_all,
@@ -811,15 +811,38 @@ async fn a_replay_deletes_exactly_the_clocks_that_no_longer_apply(backend: Backe
 /// The server's checkpoint (SQLite) copies every page of the write-ahead log back into the database
 /// file when no reader holds an older snapshot; what was written stays readable. On PostgreSQL there
 /// is nothing to do.
-async fn a_checkpoint_copies_the_log_back_while_nobody_reads_it(backend: Backend) {
+/// The upkeep indexes what was created since its last run and copies the write-ahead log back
+/// into the database file, all of it unless a reader still uses part of it (PostgreSQL has
+/// nothing to do).
+async fn the_upkeep_indexes_new_records_and_copies_the_log_back(backend: Backend) {
+    let sqlite = backend == Backend::Sqlite;
     let (db, org, user) = setup(backend).await;
     let mut tx = db.store.begin().await.unwrap();
     let a = insert_incident(&mut tx, &incident(org, "Logged", 2), user, "2026-02-01T10:00:00Z").await;
     tx.commit().await.unwrap();
-    assert_eq!(db.store.checkpoint().await.unwrap(), 0);
+    let done = db.store.upkeep().await.unwrap();
+    assert_eq!((done.indexed, done.log_left), (u64::from(sqlite), 0));
+
+    // A reader in the middle of a transaction keeps what it reads in the log.
+    let mut reader = db.store.read().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+    assert_eq!(titles_found(&mut reader, "logged").await, ["Logged"]);
+    let mut tx = db.store.begin().await.unwrap();
+    insert_incident(&mut tx, &incident(org, "Later", 2), user, "2026-02-01T11:00:00Z").await;
+    tx.commit().await.unwrap();
+    let done = db.store.upkeep().await.unwrap();
+    assert_eq!(done.indexed, u64::from(sqlite));
+    if sqlite {
+        assert!(done.log_left > 0, "the reader's pages stay in the log");
+    }
+    sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
+    drop(reader);
+    assert_eq!(db.store.upkeep().await.unwrap(), Default::default());
+
     let mut c = db.store.read().await.unwrap();
     let stored = records::get(&mut c, a.id).await.unwrap().unwrap();
     assert_eq!(stored.record.title, "Logged");
+    assert_eq!(titles_found(&mut c, "later").await, ["Later"]);
     drop(c);
     db.cleanup().await;
 }
@@ -1222,8 +1245,15 @@ async fn a_new_record_is_found_before_and_after_its_text_is_indexed(backend: Bac
     assert_eq!(titles_found(&mut c, "print jams").await, ["Printer jams"]);
     drop(c);
 
-    assert_eq!(db.store.upkeep().await.unwrap(), if sqlite { 3 } else { 0 });
-    assert_eq!(db.store.upkeep().await.unwrap(), 0, "nothing left to index");
+    assert_eq!(
+        db.store.upkeep().await.unwrap().indexed,
+        if sqlite { 3 } else { 0 }
+    );
+    assert_eq!(
+        db.store.upkeep().await.unwrap().indexed,
+        0,
+        "nothing left to index"
+    );
     let mut c = db.store.read().await.unwrap();
     assert_eq!(
         titles_found(&mut c, "printer").await,
@@ -1280,7 +1310,10 @@ async fn a_new_record_is_found_before_and_after_its_text_is_indexed(backend: Bac
         );
         drop(c);
         if !indexed {
-            assert_eq!(db.store.upkeep().await.unwrap(), if sqlite { 1 } else { 0 });
+            assert_eq!(
+                db.store.upkeep().await.unwrap().indexed,
+                if sqlite { 1 } else { 0 }
+            );
         }
     }
     if sqlite {

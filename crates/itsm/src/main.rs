@@ -485,10 +485,9 @@ impl Drop for ScratchDatabase {
 }
 
 /// SQLite's upkeep, every second: indexes the text of new records for search and checkpoints
-/// the write-ahead log on the write connection (`Store::upkeep`), and half a second later copies
-/// most of what the log gained since from the side, waiting for nobody (`Store::checkpoint`), so
-/// that the upkeep's own checkpoint, which creations wait for, has little left to copy. On
-/// PostgreSQL both do nothing.
+/// the write-ahead log on the write connection (`Store::upkeep`); half a second later, copies most
+/// of what the log gained since from the side (`Store::checkpoint`), so the upkeep's checkpoint,
+/// which creations wait for, stays short. On PostgreSQL neither does anything.
 pub(crate) async fn upkeep_loop(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -496,22 +495,20 @@ pub(crate) async fn upkeep_loop(app: App) {
         tick.tick().await;
         let started = std::time::Instant::now();
         match app.store().upkeep().await {
-            Ok(indexed) => tracing::debug!(
-                indexed,
+            Ok(done) => tracing::debug!(
+                log_left = done.log_left,
                 micros = started.elapsed().as_micros() as u64,
-                "search indexing"
+                "upkeep done"
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "indexing new records for search failed; searches read their text meanwhile")
+                tracing::warn!(error = %e, "upkeep failed; searches read new records' text meanwhile, and the writer checkpoints when the log grows")
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let started = std::time::Instant::now();
         match app.store().checkpoint().await {
             Ok(left) => tracing::debug!(left, micros = started.elapsed().as_micros() as u64, "checkpoint"),
-            Err(e) => {
-                tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints when the log grows")
-            }
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed; the upkeep checkpoints anyway"),
         }
     }
 }

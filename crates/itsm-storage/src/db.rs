@@ -290,6 +290,7 @@ impl Store {
         let log_left = checkpoint_on(&mut c).await?;
         tracing::debug!(
             indexed,
+            log_left,
             indexing_micros = indexing.as_micros() as u64,
             checkpoint_micros = (started.elapsed() - indexing).as_micros() as u64,
             "upkeep"

@@ -770,9 +770,6 @@ async fn a_replay_deletes_exactly_the_clocks_that_no_longer_apply(backend: Backe
     db.cleanup().await;
 }
 
-/// The server's checkpoint (SQLite) copies every page of the write-ahead log back into the database
-/// file when no reader holds an older snapshot; what was written stays readable. On PostgreSQL there
-/// is nothing to do.
 /// The upkeep indexes what was created since its last run and copies the write-ahead log back
 /// into the database file, all of it unless a reader still uses part of it (PostgreSQL has
 /// nothing to do).

@@ -859,17 +859,101 @@ const LIST_WALKS: [u32; 2] = [1_000, 4_000];
 /// How a list that no index serves whole walks the records.
 struct Walk<'a> {
     kind: Bind,
+    sort: SortField,
+    descending: bool,
     /// The condition whose index the walk follows, if any; else the sort's own index.
     along: Option<&'a Cond>,
     /// The list's conditions, `along` among them; not the cursor.
     conds: &'a [Cond],
-    after: Option<Cond>,
-    col: &'static str,
-    /// The comparisons that keep a row after a position, and up to one.
-    cmp: &'static str,
-    cmp_end: &'static str,
+    after: Option<Cursor>,
     order: String,
     limit: u32,
+}
+
+/// The position between the due sort's two stretches: after the last record with a due instant in
+/// ascending order, after the last without one in descending order. The plain keyset comparison
+/// reads it the same way, so it is a valid cursor for any page of a list by due instant.
+const DUE_STRETCH_START: Cursor = Cursor {
+    value: NO_DUE,
+    id: i64::MIN,
+};
+
+impl Walk<'_> {
+    /// The conditions that keep the rows after `from` (exclusive) up to `until` (inclusive),
+    /// written as a range of the walked index.
+    ///
+    /// By due instant the sort key is an expression, and neither database reads a range of
+    /// (expression, id) from its index: a row-value bound was checked row by row to the end of the
+    /// index (184 ms on SQLite). So that order is walked in two stretches, the records with a due
+    /// instant and those without one (which all share the key `NO_DUE`, in id order), and a step
+    /// never crosses from one to the other. In the first, a bound is a range of the expression
+    /// (the id is checked only among equal keys); in the second, a range of the id.
+    fn range(&self, from: Option<Cursor>, until: Option<Cursor>) -> Vec<Cond> {
+        let col = self.sort.column();
+        let (cmp, cmp_end) = if self.descending { ("<", ">=") } else { (">", "<=") };
+        if self.sort != SortField::Due {
+            return from
+                .map(|f| Cond::keyset(col, cmp, f))
+                .into_iter()
+                .chain(until.map(|u| Cond::keyset(col, cmp_end, u)))
+                .collect();
+        }
+        let int = |v: i64| Bind::Int(Some(v));
+        // `key >= v AND (key > v OR id > i)`: the first part is the index range.
+        let due_bound = |at: Cursor, strict: &str, id_cmp: &str| {
+            Cond::new(
+                format!("{col} {strict}= ? AND ({col} {strict} ? OR r.id {id_cmp} ?)"),
+                vec![int(at.value), int(at.value), int(at.id)],
+            )
+        };
+        let mut conds = Vec::new();
+        if self.in_due_stretch(from) {
+            conds.push(Cond::new(format!("{col} < ?"), vec![int(NO_DUE)]));
+            if let Some(f) = from.filter(|f| f.value != NO_DUE) {
+                conds.push(due_bound(f, cmp, cmp));
+            }
+            if let Some(u) = until {
+                conds.push(due_bound(u, &cmp_end[..1], cmp_end));
+            }
+        } else {
+            conds.push(Cond::new(format!("{col} = ?"), vec![int(NO_DUE)]));
+            if let Some(f) = from.filter(|f| f != &DUE_STRETCH_START) {
+                conds.push(Cond::new(format!("r.id {cmp} ?"), vec![int(f.id)]));
+            }
+            if let Some(u) = until {
+                conds.push(Cond::new(format!("r.id {cmp_end} ?"), vec![int(u.id)]));
+            }
+        }
+        conds
+    }
+
+    /// The order of the rows after `from`. Among the records without a due instant it is the id's
+    /// alone: with the key in it, SQLite sorted the whole stretch rather than read it in the
+    /// index's order (330 ms for a page at 1,000,000 incidents).
+    fn order(&self, from: Option<Cursor>) -> String {
+        if self.sort == SortField::Due && !self.in_due_stretch(from) {
+            let dir = if self.descending { "DESC" } else { "ASC" };
+            format!(" ORDER BY r.id {dir}")
+        } else {
+            self.order.clone()
+        }
+    }
+
+    /// Whether the rows after `from` start among the records with a due instant.
+    fn in_due_stretch(&self, from: Option<Cursor>) -> bool {
+        match from {
+            None => !self.descending,
+            Some(f) if f == DUE_STRETCH_START => self.descending,
+            Some(f) => f.value != NO_DUE,
+        }
+    }
+
+    /// Where the walk goes on once the rows after `from` ran out: the due sort's second stretch,
+    /// if `from` was in the first; else nowhere.
+    fn next_stretch(&self, from: Option<Cursor>) -> Option<Cursor> {
+        let in_first = self.in_due_stretch(from) != self.descending;
+        (self.sort == SortField::Due && in_first).then_some(DUE_STRETCH_START)
+    }
 }
 
 /// One page of a list that no index serves whole, reading at most the sum of `LIST_WALKS` rows.
@@ -884,14 +968,15 @@ struct Walk<'a> {
 /// last step answers what it found with a cursor at that position, and the next page goes on from
 /// there: a page may hold fewer rows than asked for, or none, and still have a next one.
 async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyRow>, Option<Cursor>)> {
-    let (order, col) = (&walk.order, walk.col);
+    let col = walk.sort.column();
     // The page query must walk the index the bounds are read from: left to choose, both
     // databases at times walked the state's index instead, through every new incident in the
     // bound's time span (the 16,000 the benchmark had just created), to check the group of each
     // (95 ms on PostgreSQL, whose statistics did not know them yet). So the other conditions are
     // written so that no index can answer them. Along the sort's own index PostgreSQL's own
     // choice was the better one: forced along it, checking each row in the table, an unassigned
-    // queue took 95 ms instead of 2.
+    // queue took 95 ms instead of 2. SQLite still reads `+r.c` from the walked index when the
+    // index holds `c` (migration `sqlite/0008`), and looks up in the table only the rows that pass.
     let backend = backend_of(c);
     let checked: Vec<Cond> = walk
         .conds
@@ -903,14 +988,18 @@ async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyR
         })
         .collect();
     let mut rows = Vec::new();
-    let mut from = walk.after.clone();
-    let mut end = None;
+    let mut from = walk.after;
     for steps in LIST_WALKS {
+        let order = &walk.order(from);
         let mut binds = vec![walk.kind.clone()];
         let mut sql = format!("SELECT {col}, r.id FROM records r WHERE r.kind = $1");
-        push_all(&mut sql, &mut binds, walk.along.into_iter().chain(&from));
+        push_all(
+            &mut sql,
+            &mut binds,
+            walk.along.into_iter().chain(&walk.range(from, None)),
+        );
         let end_sql = format!("{sql}{order} LIMIT 1 OFFSET {}", steps - 1);
-        end = match planned_per_call(c, bind_all(sqlx::query(&end_sql), &binds))
+        let end = match planned_per_call(c, bind_all(sqlx::query(&end_sql), &binds))
             .fetch_optional(&mut *c)
             .await?
         {
@@ -920,10 +1009,9 @@ async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyR
             }),
             None => None,
         };
-        let until = end.map(|e| Cond::keyset(col, walk.cmp_end, e));
         let mut binds = vec![walk.kind.clone()];
         let mut sql = String::from("SELECT r.* FROM records r WHERE r.kind = $1");
-        push_all(&mut sql, &mut binds, checked.iter().chain(&from).chain(&until));
+        push_all(&mut sql, &mut binds, checked.iter().chain(&walk.range(from, end)));
         let wanted = walk.limit as usize + 1 - rows.len();
         let page_sql = format!("{sql}{order} LIMIT {wanted}");
         rows.extend(
@@ -931,12 +1019,15 @@ async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyR
                 .fetch_all(&mut *c)
                 .await?,
         );
-        match end {
-            Some(e) if rows.len() <= walk.limit as usize => from = Some(Cond::keyset(col, walk.cmp, e)),
-            _ => return Ok((rows, None)),
+        if rows.len() > walk.limit as usize {
+            return Ok((rows, None));
+        }
+        match end.or_else(|| walk.next_stretch(from)) {
+            Some(next) => from = Some(next),
+            None => return Ok((rows, None)),
         }
     }
-    Ok((rows, end))
+    Ok((rows, from))
 }
 
 /// From this many matches on, an SQLite text search walks the sort index instead of reading every
@@ -1185,11 +1276,10 @@ pub async fn list(
         let sql = all(&mut binds, None);
         binds.push(Bind::Text(Some(q.clone())));
         (search_page(c, &sql, &order, &binds, &q, limit).await?, None)
-    } else if text.is_some() || served || page.sort == SortField::Due {
+    } else if text.is_some() || (served && page.sort != SortField::Due) {
         // An SQLite text search chose its plan above; a list an index serves whole walks only
-        // matching rows. A walk by due instant could not be bounded: neither database reads a
-        // range of (due expression, id) from the index, so the bound was checked row by row and
-        // the walk went on to the end (184 ms on SQLite where the planner's own walk took 2 ms).
+        // matching rows. By due instant even such a list is walked, so that a deep page starts
+        // from an index range rather than from the first record (see `Walk::range`).
         let mut binds = Vec::new();
         let page_sql = format!("{}{order} LIMIT {}", all(&mut binds, text.as_ref()), limit + 1);
         let rows = planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql, &order)), &binds))
@@ -1205,12 +1295,11 @@ pub async fn list(
         });
         let walk = Walk {
             kind: kind_bind.clone(),
+            sort: page.sort,
+            descending: page.descending,
             along,
             conds: &conds,
-            after: after.clone(),
-            col,
-            cmp,
-            cmp_end: if page.descending { ">=" } else { "<=" },
+            after: page.after,
             order: order.clone(),
             limit,
         };

@@ -1010,10 +1010,17 @@ async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyR
             None => None,
         };
         let mut binds = vec![walk.kind.clone()];
-        let mut sql = String::from("SELECT r.* FROM records r WHERE r.kind = $1");
+        let mut sql = String::from(" FROM records r WHERE r.kind = $1");
         push_all(&mut sql, &mut binds, checked.iter().chain(&walk.range(from, end)));
         let wanted = walk.limit as usize + 1 - rows.len();
-        let page_sql = format!("{sql}{order} LIMIT {wanted}");
+        let page_sql = match backend {
+            Backend::Sqlite => format!("SELECT r.*{sql}{order} LIMIT {wanted}"),
+            // The ids first, from the walked index alone (migration `postgres/0007`): checking
+            // each row in the table, new incidents of one group took p95 22 ms.
+            Backend::Postgres => {
+                format!("SELECT * FROM records WHERE id IN (SELECT r.id{sql}{order} LIMIT {wanted})")
+            }
+        };
         rows.extend(
             planned_per_call(c, bind_all(sqlx::query(&with_names(&page_sql, order)), &binds))
                 .fetch_all(&mut *c)

@@ -1009,15 +1009,35 @@ async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyR
             }),
             None => None,
         };
-        let mut binds = vec![walk.kind.clone()];
-        let mut sql = String::from(" FROM records r WHERE r.kind = $1");
-        push_all(&mut sql, &mut binds, checked.iter().chain(&walk.range(from, end)));
         let wanted = walk.limit as usize + 1 - rows.len();
-        let page_sql = match backend {
-            Backend::Sqlite => format!("SELECT r.*{sql}{order} LIMIT {wanted}"),
-            // The ids first, from the walked index alone (migration `postgres/0007`): checking
-            // each row in the table, new incidents of one group took p95 22 ms.
-            Backend::Postgres => {
+        let mut binds = vec![walk.kind.clone()];
+        let page_sql = match (backend, walk.along) {
+            (Backend::Sqlite, _) => {
+                let mut sql = String::from("SELECT r.* FROM records r WHERE r.kind = $1");
+                push_all(&mut sql, &mut binds, checked.iter().chain(&walk.range(from, end)));
+                format!("{sql}{order} LIMIT {wanted}")
+            }
+            // The step's rows by count rather than up to `end`: PostgreSQL stops a scan at a
+            // row-value bound only when its first column passes it, so a step along a group's
+            // index by priority read on through every row of the bound's priority (4.8 ms
+            // instead of 0.3 for 1,000 rows). The ids come from the walked index alone
+            // (migration `postgres/0007`); only the page's rows are read from the table.
+            (Backend::Postgres, Some(along)) => {
+                let mut sql = String::from("SELECT r.* FROM records r WHERE r.kind = $1");
+                push_all(
+                    &mut sql,
+                    &mut binds,
+                    std::iter::once(along).chain(&walk.range(from, None)),
+                );
+                let mut kept = String::from(" WHERE TRUE");
+                push_all(&mut kept, &mut binds, &checked);
+                format!(
+                    "SELECT * FROM records WHERE id IN (SELECT r.id FROM ({sql}{order} LIMIT {steps}) r{kept}{order} LIMIT {wanted})"
+                )
+            }
+            (Backend::Postgres, None) => {
+                let mut sql = String::from(" FROM records r WHERE r.kind = $1");
+                push_all(&mut sql, &mut binds, checked.iter().chain(&walk.range(from, end)));
                 format!("SELECT * FROM records WHERE id IN (SELECT r.id{sql}{order} LIMIT {wanted})")
             }
         };

@@ -70,6 +70,21 @@ async fn setup(backend: Backend) -> (TestDb, OrganizationId, UserId) {
     (db, org.id, user.id)
 }
 
+/// `setup`, and an assignment group created at `start`.
+async fn setup_with_group(
+    backend: Backend,
+    start: jiff::Timestamp,
+) -> (TestDb, OrganizationId, UserId, itsm_domain::GroupId) {
+    let (db, org, user) = setup(backend).await;
+    let mut tx = db.store.begin().await.unwrap();
+    let group = people::insert_group(&mut tx, "Service desk", "", start)
+        .await
+        .unwrap()
+        .id;
+    tx.commit().await.unwrap();
+    (db, org, user, group)
+}
+
 /// Stores an incident as `user` at instant `when`.
 async fn insert_incident(
     c: &mut sqlx::AnyConnection,
@@ -1082,13 +1097,9 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
 /// page may walk (`LIST_WALKS`): the first page answers none with a cursor where its walk stopped,
 /// and following the cursors finds every match once, in order.
 async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(backend: Backend) {
-    let (db, org, user) = setup(backend).await;
     let start = at("2026-03-01T00:00:00Z");
+    let (db, org, user, group) = setup_with_group(backend, start).await;
     let mut tx = db.store.begin().await.unwrap();
-    let group = people::insert_group(&mut tx, "Service desk", "", start)
-        .await
-        .unwrap()
-        .id;
     let mut fields: Vec<(RecordFields, i64)> = Vec::new();
     for i in 0..3 {
         let mut f = incident(org, &format!("Waiting {i}"), 3);
@@ -1205,13 +1216,9 @@ async fn every_page(
 /// records without one last, including a filter pair that matches one record in a hundred and
 /// answers pages that come up short.
 async fn a_list_by_due_instant_walks_both_stretches_in_order_and_loses_nothing(backend: Backend) {
-    let (db, org, user) = setup(backend).await;
     let start = at("2026-03-01T00:00:00Z");
+    let (db, org, user, group) = setup_with_group(backend, start).await;
     let mut tx = db.store.begin().await.unwrap();
-    let group = people::insert_group(&mut tx, "Service desk", "", start)
-        .await
-        .unwrap()
-        .id;
     let fields: Vec<(RecordFields, i64)> = (0..5_000)
         .map(|i| {
             let mut f = incident(org, &format!("Incident {i}"), 3);

@@ -18,6 +18,8 @@ pub struct BenchOptions {
     pub records: usize,
     pub clients: usize,
     pub creates: usize,
+    /// Incidents created before the measured ones, not counted.
+    pub warmup: usize,
     pub reads: usize,
 }
 
@@ -188,44 +190,23 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    // Creates through the API with concurrent clients.
-    let per_client = o.creates / o.clients.max(1);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for c in 0..o.clients {
-        let http = http.clone();
-        let url = format!("{base}/api/v1/incidents");
-        let token = token.clone();
-        let org = orgs.get(c % orgs.len()).map(|o| o.0).unwrap_or(0);
-        handles.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(per_client);
-            let mut failures = 0usize;
-            for i in 0..per_client {
-                let body = json!({"title": format!("Bench printer outage {c}-{i}"), "description": "created by itsm bench",
-                    "organization_id": org, "impact": "medium", "urgency": "high"});
-                let t = Instant::now();
-                // Reading the body to its end lets the connection go back to the pool.
-                let created = match http.post(&url).bearer_auth(&token).json(&body).send().await {
-                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                if created {
-                    lat.push(t.elapsed());
-                } else {
-                    failures += 1;
-                }
-            }
-            (lat, failures)
-        }));
+    // Creates through the API with concurrent clients, after a warm-up that is not counted: the
+    // server's first seconds (connections opened, plans prepared, the token's first check) are
+    // not its steady rate.
+    let url = format!("{base}/api/v1/incidents");
+    if o.warmup > 0 {
+        let (lat, failures, secs) =
+            create_burst(&http, &url, &token, &orgs, o.clients, o.warmup, "warm-up").await?;
+        println!(
+            "warm-up, not counted: {} incidents in {:.2} s = {:.0}/s ({} failed)",
+            lat.len(),
+            secs,
+            lat.len() as f64 / secs.max(0.001),
+            failures
+        );
     }
-    let mut lat = Vec::new();
-    let mut failures = 0;
-    for h in handles {
-        let (l, f) = h.await.map_err(|e| e.to_string())?;
-        lat.extend(l);
-        failures += f;
-    }
-    let secs = started.elapsed().as_secs_f64();
+    let (lat, failures, secs) =
+        create_burst(&http, &url, &token, &orgs, o.clients, o.creates, "bench").await?;
     println!(
         "create via API: {} incidents with {} clients in {:.2} s = {:.0}/s ({} failed)",
         lat.len(),
@@ -390,6 +371,56 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         report(name, samples);
     }
     Ok(())
+}
+
+/// Creates `total` incidents through the API, split among `clients` concurrent clients; answers
+/// each success's latency, the failures and the seconds it all took.
+async fn create_burst(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    orgs: &[OrganizationId],
+    clients: usize,
+    total: usize,
+    tag: &'static str,
+) -> Result<(Vec<Duration>, usize, f64), String> {
+    let per_client = total / clients.max(1);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let http = http.clone();
+        let url = url.to_owned();
+        let token = token.to_owned();
+        let org = orgs.get(c % orgs.len().max(1)).map(|o| o.0).unwrap_or(0);
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            let mut failures = 0usize;
+            for i in 0..per_client {
+                let body = json!({"title": format!("Bench printer outage {tag} {c}-{i}"), "description": "created by itsm bench",
+                    "organization_id": org, "impact": "medium", "urgency": "high"});
+                let t = Instant::now();
+                // Reading the body to its end lets the connection go back to the pool.
+                let created = match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if created {
+                    lat.push(t.elapsed());
+                } else {
+                    failures += 1;
+                }
+            }
+            (lat, failures)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for h in handles {
+        let (l, f) = h.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        failures += f;
+    }
+    Ok((lat, failures, started.elapsed().as_secs_f64()))
 }
 
 fn bench_incident(

@@ -74,6 +74,9 @@ enum Command {
         /// Incidents to create through the API.
         #[arg(long, default_value_t = 16_000)]
         creates: usize,
+        /// Incidents to create through the API first, not counted (the server's first seconds).
+        #[arg(long, default_value_t = 1_600)]
+        warmup: usize,
         /// Requests per read benchmark.
         #[arg(long, default_value_t = 200)]
         reads: usize,
@@ -389,6 +392,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             records,
             clients,
             creates,
+            warmup,
             reads,
         } => {
             let scratch = database_url.is_none().then(|| ScratchDatabase::new("itsm-bench"));
@@ -400,6 +404,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 records,
                 clients,
                 creates,
+                warmup,
                 reads,
             })
             .await

@@ -76,4 +76,8 @@ impl Ctx {
     pub fn can_see(&self, kind: RecordKind, owner: OrganizationId, provider: OrganizationId) -> bool {
         self.actor().is_none_or(|a| a.can_see(kind, owner, provider))
     }
+
+    pub fn can_contribute(&self, kind: RecordKind, owner: OrganizationId) -> bool {
+        self.actor().is_none_or(|a| a.can_contribute(kind, owner))
+    }
 }

@@ -71,6 +71,24 @@ pub(crate) async fn resolve(
     }
 }
 
+/// Reads a record the caller wants to add to (a comment, an attachment, a link): resolved within
+/// the caller's scope like [`resolve`], then refused with 403 when the kind's access rules make it
+/// read-only to the caller, such as a service the provider publishes to customers.
+pub(crate) async fn resolve_to_contribute(
+    app: &App,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    reference: &str,
+) -> Result<RecordView> {
+    let view = resolve(app, c, ctx, kind, reference).await?;
+    if ctx.can_contribute(kind, view.record.organization_id) {
+        Ok(view)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// The record a change is based on: resolved within the caller's scope, and still at the version the
 /// caller read (412 otherwise; the versioned write refuses a change that races past this check).
 pub(crate) async fn current_for_change(
@@ -220,13 +238,14 @@ impl App {
         } else {
             Permission::CommentPublic
         })?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let record = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+            .await?
+            .record;
         let mut errors = ValidationError::new();
         let body = required_text(&mut errors, "body", body, COMMENT_MAX);
         errors.into_result()?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let view = resolve(self, &mut tx, ctx, kind, reference).await?;
-        let record = view.record;
         let id = comments::insert(&mut tx, record.id, ctx.user_id(), internal, &body, now).await?;
         write_event(
             &mut tx,
@@ -278,16 +297,19 @@ impl App {
         ctx.require(Permission::LinkRecords)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let source = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        let source = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+            .await?
+            .record;
         let target_number: itsm_domain::RecordNumber = target
             .trim()
             .to_ascii_uppercase()
             .parse()
             .map_err(|_| ValidationError::field("target", "must be a record number such as INC-1042"))?;
-        let target = resolve(self, &mut tx, ctx, target_number.kind, &target_number.to_string())
-            .await
-            .map_err(|_| ValidationError::field("target", format!("no record {target_number}")))?
-            .record;
+        let target =
+            resolve_to_contribute(self, &mut tx, ctx, target_number.kind, &target_number.to_string())
+                .await
+                .map_err(|_| ValidationError::field("target", format!("no record {target_number}")))?
+                .record;
         if target.id == source.id {
             return Err(ValidationError::field("target", "a record cannot be linked to itself").into());
         }
@@ -347,7 +369,9 @@ impl App {
         ctx.require(Permission::LinkRecords)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let record = resolve(self, &mut tx, ctx, kind, reference).await?.record;
+        let record = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+            .await?
+            .record;
         let (s, t, lt) = links::delete(&mut tx, record.id, link_id)
             .await
             .map_err(|_| AppError::NotFound(format!("link {link_id}")))?;
@@ -385,6 +409,13 @@ impl App {
         content: &[u8],
     ) -> Result<Attachment> {
         ctx.require(Permission::Attach)?;
+        // Records are never deleted, so the one resolved here is still there when written to.
+        let record = {
+            let mut c = self.store().read().await?;
+            resolve_to_contribute(self, &mut c, ctx, kind, reference)
+                .await?
+                .record
+        };
         let mut errors = ValidationError::new();
         // Keep only the last path component: a name is never a path on our side.
         let name = filename.rsplit(['/', '\\']).next().unwrap_or("").trim();
@@ -417,7 +448,6 @@ impl App {
         let sha = hex::encode(Sha256::digest(content));
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let record = resolve(self, &mut tx, ctx, kind, reference).await?.record;
         let a = attachments::insert(
             &mut tx,
             &NewAttachment {

@@ -1474,7 +1474,7 @@ fn report_period(
 
 impl App {
     /// Met and missed targets from `from` to `to` (whole UTC days, both included), grouped. Customers
-    /// see their own organization's figures only.
+    /// see only their own records' figures under the agreements they are party to.
     pub async fn sla_attainment(
         &self,
         ctx: &Ctx,
@@ -1528,7 +1528,8 @@ impl App {
             .collect())
     }
 
-    /// Missed targets from `from` to `to`, latest first, with their records.
+    /// Missed targets from `from` to `to`, latest first, with their records; for customers as in
+    /// [`App::sla_attainment`].
     pub async fn sla_breaches(
         &self,
         ctx: &Ctx,

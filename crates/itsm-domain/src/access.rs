@@ -110,6 +110,17 @@ impl Actor {
             Scope::Organization(org) => owner == org || (owner == provider && kind.published_to_customers()),
         }
     }
+
+    /// Whether this actor may add to a record of `kind` owned by `owner`: comment on it, attach a
+    /// file to it, link it. Staff may on every record (each use case still asks for its own
+    /// permission); customers only on their own organization's records of a kind they contribute
+    /// to. What the provider publishes to customers, they read and never write on.
+    pub fn can_contribute(&self, kind: RecordKind, owner: OrganizationId) -> bool {
+        match self.scope() {
+            Scope::All => true,
+            Scope::Organization(org) => owner == org && kind.customers_contribute(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +145,29 @@ mod tests {
         assert!(c.can_see(RecordKind::Service, provider, provider));
         assert!(!c.can_see(RecordKind::ConfigurationItem, provider, provider));
         assert!(actor(Role::Agent, 1).can_see(RecordKind::Incident, OrganizationId(3), provider));
+    }
+
+    #[test]
+    fn customers_write_only_on_their_own_records_they_raise() {
+        let provider = OrganizationId(1);
+        let c = actor(Role::Customer, 2);
+        assert!(c.can_contribute(RecordKind::Incident, OrganizationId(2)));
+        assert!(!c.can_contribute(RecordKind::Incident, OrganizationId(3)));
+        for kind in [
+            RecordKind::Service,
+            RecordKind::ServiceOffering,
+            RecordKind::Calendar,
+        ] {
+            assert!(c.can_see(kind, provider, provider));
+            assert!(
+                !c.can_contribute(kind, provider),
+                "{kind:?} is read-only to customers"
+            );
+        }
+        // An agreement with the customer is theirs to read, the provider's to keep.
+        assert!(c.can_see(RecordKind::Agreement, OrganizationId(2), provider));
+        assert!(!c.can_contribute(RecordKind::Agreement, OrganizationId(2)));
+        assert!(actor(Role::Agent, 1).can_contribute(RecordKind::Service, provider));
     }
 
     #[test]

@@ -116,6 +116,13 @@ impl RecordKind {
         )
     }
 
+    /// Whether customers may add to (comment on, attach files to) their own organization's records
+    /// of this kind. Only the records customers raise themselves: an agreement the provider keeps
+    /// with a customer, or a service the provider publishes, is read-only to the customer.
+    pub fn customers_contribute(self) -> bool {
+        matches!(self, RecordKind::Incident)
+    }
+
     /// Whether records of this kind are catalogue items (services, their offerings, configuration
     /// items): plain named records the provider keeps, until the catalogue and the CMDB give them
     /// fields of their own.

@@ -877,13 +877,15 @@ const ENDED: &str = "FROM sla_clocks c JOIN records r ON r.id = c.record_id \
      WHERE c.status IN ('met', 'breached') \
      AND COALESCE(c.stopped_at, c.due_at) >= $1 AND COALESCE(c.stopped_at, c.due_at) < $2";
 
-/// Met and breached clocks between two instants, grouped, optionally for one organization only.
+/// Met and breached clocks between two instants, grouped. For a `customer`, only its own records'
+/// clocks under agreements it is party to: never the provider's internal agreements (OLAs) that
+/// also measure those records.
 pub async fn attainment(
     c: &mut AnyConnection,
     from: jiff::Timestamp,
     to: jiff::Timestamp,
     by: Dimension,
-    organization: Option<itsm_domain::OrganizationId>,
+    customer: Option<itsm_domain::OrganizationId>,
 ) -> Result<Vec<AttainmentRow>> {
     let (key, label) = match by {
         Dimension::Agreement => ("c.agreement_id", "a.title"),
@@ -899,9 +901,10 @@ pub async fn attainment(
          COALESCE(SUM(CASE WHEN c.status = 'breached' THEN 1 ELSE 0 END), 0) AS breached {ENDED}"
     );
     let mut binds = vec![Bind::Int(Some(micros(from))), Bind::Int(Some(micros(to)))];
-    if let Some(org) = organization {
+    if let Some(org) = customer {
         binds.push(Bind::Int(Some(org.0)));
-        let _ = write!(sql, " AND r.organization_id = ${}", binds.len());
+        let n = binds.len();
+        let _ = write!(sql, " AND r.organization_id = ${n} AND a.organization_id = ${n}");
     }
     if by != Dimension::Total {
         let _ = write!(sql, " GROUP BY {key} ORDER BY {key}");
@@ -942,12 +945,13 @@ pub struct Breach {
     pub reason: String,
 }
 
-/// Breaches between two instants, latest first, at most `limit`.
+/// Breaches between two instants, latest first, at most `limit`; for a `customer` as in
+/// [`attainment`].
 pub async fn breaches(
     c: &mut AnyConnection,
     from: jiff::Timestamp,
     to: jiff::Timestamp,
-    organization: Option<itsm_domain::OrganizationId>,
+    customer: Option<itsm_domain::OrganizationId>,
     limit: u32,
 ) -> Result<Vec<Breach>> {
     let mut sql = format!(
@@ -956,9 +960,10 @@ pub async fn breaches(
          AND c.status = 'breached'"
     );
     let mut binds = vec![Bind::Int(Some(micros(from))), Bind::Int(Some(micros(to)))];
-    if let Some(org) = organization {
+    if let Some(org) = customer {
         binds.push(Bind::Int(Some(org.0)));
-        let _ = write!(sql, " AND r.organization_id = ${}", binds.len());
+        let n = binds.len();
+        let _ = write!(sql, " AND r.organization_id = ${n} AND a.organization_id = ${n}");
     }
     let _ = write!(
         sql,

@@ -23,6 +23,7 @@ both!(
     warnings_and_breaches_are_recorded_once_and_reported,
     a_service_calendar_comes_between_target_and_agreement,
     a_target_for_a_service_offering_applies_to_that_offering_only,
+    customer_reports_count_only_the_agreements_they_are_party_to,
 );
 
 fn office_calendar(name: &str) -> Value {
@@ -960,5 +961,115 @@ async fn a_target_for_a_service_offering_applies_to_that_offering_only(backend: 
         .filter(|c| c["field"] == "service_offering_id")
         .count();
     assert_eq!(offering_changes, 3, "{history}");
+    s.stop().await;
+}
+
+/// The provider's internal agreement (an OLA with its service desk group) measures the customer's
+/// incidents too; the customer's reports, in JSON and CSV, count only the SLA they are party to.
+async fn customer_reports_count_only_the_agreements_they_are_party_to(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.clock.set("2026-11-23T08:00:00Z");
+    let cal = berlin_office(&s).await;
+    let cal_id = cal["id"].as_i64().unwrap();
+    gold_agreement(&s, cal_id).await;
+    let ola = created(
+        s.post(
+            &s.admin,
+            "/api/v1/agreements",
+            json!({"title": "Service desk OLA", "assignment_group_id": s.group, "terms": {
+                "agreement_type": "operational_level_agreement", "valid_from": "2026-01-01",
+                "calendar_id": cal_id,
+                "targets": [{"name": "Desk resolution", "metric": "resolution", "minutes": 30}]}}),
+        )
+        .await,
+    )
+    .await;
+    set_agreement_state(&s, &ola, 1, "active").await;
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a, "impact": "high", "urgency": "high",
+                   "assignment_group_id": s.group}),
+        )
+        .await;
+    let number = inc["number"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sla(&s, &s.agent, &number).await.len(),
+        3,
+        "SLA response, SLA resolution, OLA"
+    );
+    // Tuesday: every target is breached; the incident is resolved.
+    s.clock.set("2026-11-24T08:00:00Z");
+    s.app.run_sla_jobs(100).await.unwrap();
+    let r = s
+        .patch(
+            &s.agent,
+            &format!("/api/v1/incidents/{number}"),
+            Some(1),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "restarted"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let period = "from=2026-11-01&to=2026-11-30";
+    let report = |token: &str, path: String| {
+        let s = &s;
+        let token = token.to_owned();
+        async move {
+            let r = s.get(&token, &path).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    // Staff see both agreements.
+    let staff = report(
+        &s.agent,
+        format!("/api/v1/reports/sla-attainment?by=agreement&{period}"),
+    )
+    .await;
+    assert!(
+        staff.contains("Service desk OLA") && staff.contains("Gold support"),
+        "{staff}"
+    );
+    let staff = report(&s.agent, format!("/api/v1/reports/sla-breaches?{period}")).await;
+    assert!(staff.contains("Service desk OLA"), "{staff}");
+    // The customer sees the SLA's figures only, by any grouping and in either format.
+    for by in ["agreement", "service", "customer", "priority", "month"] {
+        let theirs: Value = serde_json::from_str(
+            &report(
+                &s.customer_a,
+                format!("/api/v1/reports/sla-attainment?by={by}&{period}"),
+            )
+            .await,
+        )
+        .unwrap();
+        let total: i64 = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["met"].as_i64().unwrap() + g["breached"].as_i64().unwrap())
+            .sum();
+        assert_eq!(total, 2, "by {by}, two SLA targets and never the OLA's: {theirs}");
+        assert!(!theirs.to_string().contains("OLA"), "{theirs}");
+    }
+    let csv = report(
+        &s.customer_a,
+        format!("/api/v1/reports/sla-attainment?by=customer&{period}&format=csv"),
+    )
+    .await;
+    assert_eq!(
+        csv,
+        "customer,met,breached,attainment_percent\nCustomer A,0,2,0\n"
+    );
+    let breaches: Value =
+        serde_json::from_str(&report(&s.customer_a, format!("/api/v1/reports/sla-breaches?{period}")).await)
+            .unwrap();
+    assert_eq!(breaches.as_array().unwrap().len(), 2, "{breaches}");
+    assert!(!breaches.to_string().contains("OLA"), "{breaches}");
+    let csv = report(
+        &s.customer_a,
+        format!("/api/v1/reports/sla-breaches?{period}&format=csv"),
+    )
+    .await;
+    assert!(!csv.contains("OLA") && csv.lines().count() == 3, "{csv}");
     s.stop().await;
 }

@@ -3,6 +3,7 @@
 //! [`itsm_app::App`] with the caller's identity, and render JSON or HTML; no rule lives here.
 
 mod api;
+mod edge;
 mod error;
 mod observe;
 mod ui;
@@ -36,6 +37,7 @@ pub fn router(app: App, secure_cookies: bool) -> Router {
         .merge(api::routes())
         .merge(ui::routes())
         .merge(observe::routes())
+        .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::request_context,

@@ -211,6 +211,85 @@ impl Server {
     }
 }
 
+/// A browser of the UI, signed in: a client that does not follow redirects, the session cookie
+/// to send and the CSRF token its forms carry.
+pub struct Browser {
+    pub http: Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Server {
+    /// Creates `username` with `role` (and organization, for a customer) and signs in as them.
+    pub async fn browser(&self, username: &str, role: Role, organization: Option<&str>) -> Browser {
+        let password = format!("{username}'s long password");
+        let input = NewUserInput {
+            username: username.into(),
+            display_name: None,
+            email: None,
+            role,
+            organization: organization.map(Into::into),
+            password: Some(password.clone()),
+        };
+        self.app.add_user(&Ctx::system(), &input).await.unwrap();
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(self.url("/login"))
+            .form(&[("username", username), ("password", &password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let page = http
+            .get(self.url("/incidents/new"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        Browser { http, cookie, csrf }
+    }
+}
+
+impl Browser {
+    /// Posts a form with the CSRF token added.
+    pub async fn post(&self, s: &Server, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.http
+            .post(s.url(path))
+            .header("cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, s: &Server, path: &str) -> Response {
+        self.http
+            .get(s.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 pub async fn problem(r: Response, status: StatusCode) -> Value {
     assert_eq!(r.status(), status);
     assert_eq!(r.headers()["content-type"], "application/problem+json");

@@ -4,6 +4,7 @@
 //! fast hash is enough and every request stays cheap. Passwords are low-entropy and get argon2.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -91,49 +92,6 @@ impl TokenCache {
     }
 }
 
-/// Failed sign-ins per user name in the current window. Kept in memory: each node throttles on its
-/// own, which bounds guessing to (nodes x limit) per window.
-#[derive(Debug, Default)]
-pub(crate) struct SignInThrottle {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-impl SignInThrottle {
-    fn check(&self, username: &str, now: i64, limit: u32, window: i64) -> Result<()> {
-        let map = self
-            .failures
-            .lock()
-            .map_err(|_| AppError::Setup("sign-in throttle poisoned".into()))?;
-        if let Some((count, since)) = map.get(username) {
-            if *count >= limit && now - since < window {
-                return Err(AppError::Throttled {
-                    retry_after_secs: window - (now - since),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn failed(&self, username: &str, now: i64, window: i64) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() > 100_000 {
-                map.retain(|_, (_, since)| now - *since < window);
-            }
-            let e = map.entry(username.to_owned()).or_insert((0, now));
-            if now - e.1 >= window {
-                *e = (0, now);
-            }
-            e.0 += 1;
-        }
-    }
-
-    fn succeeded(&self, username: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(username);
-        }
-    }
-}
-
 /// A new browser session: the cookie value and the CSRF token forms must carry.
 #[derive(Debug, Clone)]
 pub struct SignIn {
@@ -189,14 +147,16 @@ impl App {
         }
     }
 
-    /// Checks a password and opens a session. Failures are counted per user name and throttled.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignIn> {
+    /// Checks a password and opens a session. Every attempt is counted before its password is
+    /// verified, per user name and per source address (see [`crate::throttle`]).
+    pub async fn sign_in(&self, username: &str, password: &str, source: IpAddr) -> Result<SignIn> {
         let now = self.now();
         let s = self.settings();
-        let (limit, window) = (s.max_failed_sign_ins, s.sign_in_window_secs);
-        self.inner
+        let attempt = self
+            .inner
             .throttle
-            .check(username, now.as_second(), limit, window)?;
+            .begin(username, source, now.as_second(), s.sign_in_limits())
+            .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
         let found = {
             let mut c = self.store().read().await?;
             people::credentials(&mut c, username).await?
@@ -215,11 +175,11 @@ impl App {
                 None
             }
         };
+        // A wrong password drops the attempt, which stays counted as the failure it is.
         let Some(user) = ok_user else {
-            self.inner.throttle.failed(username, now.as_second(), window);
             return Err(AppError::Unauthenticated);
         };
-        self.inner.throttle.succeeded(username);
+        self.inner.throttle.succeeded(attempt);
         let session_token = random_hex(32);
         let csrf_token = random_hex(16);
         let expires = now

@@ -11,6 +11,7 @@ mod group_commit;
 pub mod incidents;
 pub mod records;
 pub mod service_levels;
+mod throttle;
 
 use std::sync::{Arc, RwLock};
 
@@ -62,7 +63,24 @@ pub struct Settings {
     pub max_attachment_bytes: usize,
     /// Failed sign-ins per user name allowed within `sign_in_window_secs`.
     pub max_failed_sign_ins: u32,
+    /// Failed sign-ins per source address allowed within `sign_in_window_secs`: higher than per
+    /// user name, since an office behind one address has many people.
+    pub max_failed_sign_ins_per_source: u32,
     pub sign_in_window_secs: i64,
+    /// Past a user name's limit, a source that has not failed may still try once per this many
+    /// seconds, so that nobody can lock a user out by knowing their name.
+    pub sign_in_slow_down_secs: i64,
+}
+
+impl Settings {
+    pub(crate) fn sign_in_limits(&self) -> throttle::Limits {
+        throttle::Limits {
+            per_user: self.max_failed_sign_ins,
+            per_source: self.max_failed_sign_ins_per_source,
+            window_secs: self.sign_in_window_secs,
+            slow_down_secs: self.sign_in_slow_down_secs,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -72,7 +90,9 @@ impl Default for Settings {
             session_hours: 12,
             max_attachment_bytes: 10 * 1024 * 1024,
             max_failed_sign_ins: 5,
+            max_failed_sign_ins_per_source: 20,
             sign_in_window_secs: 900,
+            sign_in_slow_down_secs: 5,
         }
     }
 }
@@ -89,7 +109,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: Settings,
     provider: RwLock<Option<OrganizationId>>,
-    throttle: auth::SignInThrottle,
+    throttle: throttle::Throttle,
     /// API tokens recently checked; see `auth::TokenCache`.
     tokens: auth::TokenCache,
     /// Agreements and calendars as SLA clocks use them; see `App::sla_config`.
@@ -106,7 +126,7 @@ impl App {
                 clock,
                 settings,
                 provider: RwLock::new(None),
-                throttle: auth::SignInThrottle::default(),
+                throttle: throttle::Throttle::default(),
                 tokens: auth::TokenCache::default(),
                 sla_config: RwLock::new(None),
                 creations: group_commit::CreationQueue::default(),

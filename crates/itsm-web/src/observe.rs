@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use rand::RngCore;
 
+use crate::error::ApiError;
 use crate::AppState;
 
 tokio::task_local! {
@@ -150,6 +151,18 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Pages and API answers carry people's records: no browser or proxy keeps them (a shared
+    // computer's back button shows nothing after sign-out). Only what says otherwise, such as
+    // the stylesheet, is cached.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.settings.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -158,11 +171,17 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
     resp
 }
 
+/// Health checks, and `/metrics` for a caller with the configured bearer token.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_with_token))
+}
+
+/// `/metrics` for anyone who reaches it: served on a listener of its own.
+pub fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -181,4 +200,56 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// `/metrics` on the main listener: only with `Authorization: Bearer <metrics_token>`, and not at
+/// all when no token is configured (the figures say who uses what, and how much).
+async fn metrics_with_token(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            "metrics are not served here",
+        )
+        .into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return ApiError::from(itsm_app::AppError::Unauthenticated).into_response();
+    }
+    metrics(State(state)).await
+}
+
+/// Compares secrets without an early exit that would tell how much of a guess was right.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The address of the client: the peer of the connection, or, behind a reverse proxy named in
+/// the settings, the last address in the header that proxy sets (the one it added itself; earlier
+/// entries come from the client and prove nothing).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let forwarded = state.settings.client_address_header.as_ref().and_then(|name| {
+            let value = parts.headers.get_all(name).iter().next_back()?.to_str().ok()?;
+            value.rsplit(',').next()?.trim().parse().ok()
+        });
+        Ok(ClientAddress(forwarded.unwrap_or(peer)))
+    }
 }

@@ -887,15 +887,30 @@ async fn openapi_health_and_metrics(backend: Backend) {
         StatusCode::OK
     );
     s.get(&s.agent, "/api/v1/incidents").await;
+    // The main listener serves the metrics to the configured token only; the metrics listener to
+    // anyone who reaches it.
+    problem(
+        s.http.get(s.url("/metrics")).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(s.get(&s.agent, "/metrics").await, StatusCode::UNAUTHORIZED).await;
+    let with_token = s
+        .get(common::METRICS_TOKEN, "/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
     let metrics = s
         .http
-        .get(s.url("/metrics"))
+        .get(format!("{}/metrics", s.metrics_base))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    assert!(with_token.contains("itsm_http_requests_total"), "{with_token}");
     assert!(
         metrics.contains(
             "itsm_http_requests_total{method=\"GET\",route=\"/api/v1/incidents\",status=\"200\"} 1"

@@ -315,7 +315,7 @@ async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = itsm_web::router(app.clone(), false);
+    let router = itsm_web::router(app.clone(), itsm_web::WebSettings::default());
     tokio::spawn(async move { itsm_web::serve(listener, router).await });
     (base, db, app)
 }

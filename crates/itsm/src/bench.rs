@@ -182,7 +182,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let router = itsm_web::router(app.clone(), false);
+    let router = itsm_web::router(app.clone(), itsm_web::WebSettings::default());
     tokio::spawn(async move { itsm_web::serve(listener, router).await });
     tokio::spawn(crate::upkeep_loop(app.clone()));
     let http = reqwest::Client::builder()

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use itsm_web::http as axum_http;
 use serde::Deserialize;
 
 /// Everything the binary can be configured with.
@@ -31,6 +32,15 @@ pub struct Config {
     /// How often `serve` looks for SLA warnings and breaches that fell due, in seconds; 0 turns the
     /// job off (for nodes that only serve requests while others run jobs).
     pub sla_job_interval_secs: u64,
+    /// Behind a reverse proxy: the header it sets to the client's address (`x-forwarded-for` or
+    /// `x-real-ip`). Leave unset when clients connect directly, or anyone could claim any address.
+    pub client_address_header: Option<String>,
+    /// The bearer token that `/metrics` on the main listener answers to; unset, the main listener
+    /// does not serve `/metrics`.
+    pub metrics_token: Option<String>,
+    /// A listener of its own that serves `/metrics` to anyone who reaches it (bind it to an address
+    /// only the monitoring system reaches).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -46,6 +56,9 @@ impl Default for Config {
             priority_matrix: None,
             max_attachment_bytes: 10 * 1024 * 1024,
             sla_job_interval_secs: 30,
+            client_address_header: None,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }
@@ -97,6 +110,17 @@ impl Config {
                 .parse()
                 .map_err(|_| format!("ITSM_SLA_JOB_INTERVAL_SECS: `{v}` is not a number of seconds"))?;
         }
+        if let Some(v) = get("ITSM_CLIENT_ADDRESS_HEADER") {
+            self.client_address_header = Some(v);
+        }
+        if let Some(v) = get("ITSM_METRICS_TOKEN") {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = get("ITSM_METRICS_LISTEN") {
+            self.metrics_listen = Some(v.parse().map_err(|_| {
+                format!("ITSM_METRICS_LISTEN: `{v}` is not an address such as 127.0.0.1:9090")
+            })?);
+        }
         if let Some(v) = get("ITSM_SECURE_COOKIES") {
             self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -104,6 +128,26 @@ impl Config {
             return Err(format!("log_format: `{}` must be text or json", self.log_format));
         }
         Ok(())
+    }
+
+    /// What the web layer reads; a value it cannot use stops the start.
+    pub fn web_settings(&self) -> Result<itsm_web::WebSettings, String> {
+        let client_address_header = match &self.client_address_header {
+            Some(h) => Some(h.parse::<axum_http::HeaderName>().map_err(|_| {
+                format!("client_address_header: `{h}` is not a header name such as x-forwarded-for")
+            })?),
+            None => None,
+        };
+        if let Some(t) = &self.metrics_token {
+            if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err("metrics_token: use at least 16 printable characters, no spaces".into());
+            }
+        }
+        Ok(itsm_web::WebSettings {
+            secure_cookies: self.secure_cookies,
+            client_address_header,
+            metrics_token: self.metrics_token.clone(),
+        })
     }
 
     /// The database URL to use: the configured one, or an SQLite file in the data folder.
@@ -136,5 +180,12 @@ mod tests {
             .unwrap_err();
         assert!(err.starts_with("ITSM_LISTEN"));
         assert!(toml::from_str::<Config>("colour = 1").is_err());
+        let bad: Config = toml::from_str("metrics_token = \"short\"").unwrap();
+        assert!(bad.web_settings().unwrap_err().starts_with("metrics_token"));
+        let bad: Config = toml::from_str("client_address_header = \"x forwarded\"").unwrap();
+        assert!(bad
+            .web_settings()
+            .unwrap_err()
+            .starts_with("client_address_header"));
     }
 }

@@ -314,9 +314,17 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 tokio::spawn(sla_job_loop(app.clone(), cfg.sla_job_interval_secs));
             }
             tokio::spawn(upkeep_loop(app.clone()));
-            let router = itsm_web::router(app, cfg.secure_cookies);
+            let routers = itsm_web::routers(app, cfg.web_settings()?);
+            if let Some(addr) = cfg.metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+                let router = routers.metrics.clone();
+                tokio::spawn(async move { itsm_web::serve(metrics, router).await });
+                eprintln!("metrics at http://{addr}/metrics");
+            }
             eprintln!("itsm is ready at http://{listen}/ (API at http://{listen}/api/v1, OpenAPI at /api/v1/openapi.json)");
-            axum_serve(listener, router).await
+            axum_serve(listener, routers.main).await
         }
         Command::User { command } => {
             let app = open(&cfg).await?;

@@ -9,6 +9,7 @@ use itsm_app::{AppError, Ctx};
 use serde::Deserialize;
 
 use super::{error_page, render};
+use crate::observe::ClientAddress;
 use crate::AppState;
 
 const COOKIE: &str = "itsm_session";
@@ -39,17 +40,8 @@ impl FromRequestParts<AppState> for UiUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let to_login = || {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/incidents");
-            let next = if next.starts_with('/') && !next.starts_with("//") {
-                next
-            } else {
-                "/incidents"
-            };
-            Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
+            let next = safe_next(parts.uri.path_and_query().map(|p| p.as_str()));
+            Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
         };
         let Some(session) = cookie_value(&parts.headers, COOKIE) else {
             return Err(to_login());
@@ -82,10 +74,7 @@ impl UiUser {
     /// Checks a form's CSRF token against the session's, in constant time.
     #[allow(clippy::result_large_err)]
     pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
-        let a = self.csrf.as_bytes();
-        let b = token.as_bytes();
-        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-        if same {
+        if crate::observe::constant_time_eq(self.csrf.as_bytes(), token.as_bytes()) {
             Ok(())
         } else {
             Err(error_page(
@@ -121,10 +110,27 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/incidents".to_owned(),
+/// Where to go after signing in: `next` if it is a path on this site, else home. A path has one
+/// leading slash and no second one after it (`//host` names another host), no backslash (which
+/// browsers read as a slash), no control character or space (a browser drops a tab or newline,
+/// so `/\t/evil.example` becomes `//evil.example`; a newline cannot be put in a header at all) and
+/// no scheme or authority, which the first two rules already exclude.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    const HOME: &str = "/incidents";
+    let Some(n) = next else {
+        return HOME.to_owned();
+    };
+    let mut chars = n.chars();
+    let same_site = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && n.len() <= 2048
+        && !n
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if same_site {
+        n.to_owned()
+    } else {
+        HOME.to_owned()
     }
 }
 
@@ -161,14 +167,23 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin == "null" && host.is_empty() || origin.split_once("://").is_some_and(|(_, h)| h == host)
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     if !same_origin(&headers) {
         return error_page(StatusCode::FORBIDDEN, "Sign-in from another site is not allowed.");
     }
     let next = safe_next(Some(&f.next));
-    match state.app.sign_in(f.username.trim(), &f.password).await {
+    match state.app.sign_in(f.username.trim(), &f.password, client).await {
         Ok(s) => {
-            let secure = if state.secure_cookies { "; Secure" } else { "" };
+            let secure = if state.settings.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
             let cookie = format!(
                 "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
                 s.session_token,
@@ -181,6 +196,10 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): F
             resp
         }
         Err(e) => {
+            let retry_after = match e {
+                AppError::Throttled { retry_after_secs } => Some(retry_after_secs.max(1)),
+                _ => None,
+            };
             let (status, msg) = match e {
                 AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
                 AppError::Unauthenticated => (
@@ -195,14 +214,19 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): F
                     )
                 }
             };
-            render(
+            let mut resp = render(
                 status,
                 &LoginPage {
                     error: Some(msg),
                     next,
                     username: f.username,
                 },
-            )
+            );
+            if let Some(secs) = retry_after {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            resp
         }
     }
 }
@@ -226,4 +250,37 @@ pub async fn logout(State(state): State<AppState>, user: UiUser, Form(f): Form<C
         HeaderValue::from_static("itsm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_path_on_this_site_or_home() {
+        for ok in [
+            "/incidents",
+            "/incidents/INC-7?tab=history",
+            "/",
+            "/reports/sla?by=month&from=2026-01-01",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "/\n/evil.example/",
+            "/\t/evil.example/",
+            "/ /evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "javascript:alert(1)",
+            "/a\\b",
+            "/\u{0}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/incidents", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/incidents");
+    }
 }

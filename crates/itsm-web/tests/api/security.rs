@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 crate::both!(
     customers_read_what_the_provider_publishes_and_write_nothing_on_it,
     control_characters_are_refused_at_the_edge_on_both_databases,
+    sign_in_counts_attempts_per_name_and_source_and_never_locks_the_owner_out,
+    pages_and_answers_are_not_kept_by_browsers,
 );
 
 /// A multipart body with one small text file.
@@ -278,5 +280,183 @@ async fn control_characters_are_refused_at_the_edge_on_both_databases(backend: B
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(s.count().await, before + 1);
+    s.stop().await;
+}
+
+/// Signs in from `source` (the address the test server reads from `x-forwarded-for`).
+async fn sign_in(s: &Server, username: &str, password: &str, source: &str, next: &str) -> reqwest::Response {
+    sign_in_at(
+        s.url("/login"),
+        username.into(),
+        password.into(),
+        source.into(),
+        next.into(),
+    )
+    .await
+}
+
+async fn sign_in_at(
+    url: String,
+    username: String,
+    password: String,
+    source: String,
+    next: String,
+) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    http.post(url)
+        .header("x-forwarded-for", format!("10.9.9.9, {source}"))
+        .form(&[("username", username), ("password", password), ("next", next)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn sign_in_counts_attempts_per_name_and_source_and_never_locks_the_owner_out(backend: Backend) {
+    let s = Server::start(backend).await;
+    s.browser("paula", Role::Agent, None).await;
+    let right = "paula's long password";
+    // Thirty-two wrong passwords at once from one source: each is counted before it is checked,
+    // so only the limit's worth are checked; the others wait, told for how long.
+    let attempts = (0..32).map(|_| {
+        sign_in_at(
+            s.url("/login"),
+            "paula".into(),
+            "guess".into(),
+            "198.51.100.7".into(),
+            "/incidents".into(),
+        )
+    });
+    let answers = futures_join_all(attempts).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled: Vec<_> = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!((checked, throttled.len()), (5, 27));
+    for r in &throttled {
+        let secs: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&secs), "{secs}");
+    }
+    // The attacker's source gets nothing more, not even with the right password ...
+    let r = sign_in(&s, "paula", right, "198.51.100.7", "/incidents").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ... but paula, from a source that has not failed, is not locked out.
+    let r = sign_in(&s, "paula", right, "203.0.113.1", "/incidents").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("itsm_session="));
+    // One password sprayed over forty user names from one source: stopped at the source's limit.
+    let mut answered = Vec::new();
+    for i in 0..40 {
+        answered.push(
+            sign_in(&s, &format!("user{i}"), "Winter2026!", "198.51.100.8", "/")
+                .await
+                .status(),
+        );
+    }
+    let tried = answered
+        .iter()
+        .filter(|st| **st == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(tried, 20, "{answered:?}");
+    assert!(answered[20..]
+        .iter()
+        .all(|st| *st == StatusCode::TOO_MANY_REQUESTS));
+
+    // `next` is a path on this site, or home: never another host, never a server error.
+    for next in [
+        "/\n/evil.example/",
+        "/\t/evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let r = sign_in(&s, "paula", right, "203.0.113.2", next).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(r.headers()["location"], "/incidents", "{next:?}");
+    }
+    let r = sign_in(&s, "paula", right, "203.0.113.2", "/incidents/INC-1?tab=history").await;
+    assert_eq!(r.headers()["location"], "/incidents/INC-1?tab=history");
+    for query in ["next=%2F%0A%2Fevil.example%2F", "next=/%09/evil.example/"] {
+        let page = s
+            .http
+            .get(s.url(&format!("/login?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        assert!(
+            page.contains("name=\"next\" value=\"/incidents\""),
+            "{query}: {page}"
+        );
+    }
+    s.stop().await;
+}
+
+/// Runs futures at once and answers their results in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+async fn pages_and_answers_are_not_kept_by_browsers(backend: Backend) {
+    use tower::ServiceExt;
+    let s = Server::start(backend).await;
+    let b = s.browser("paula", Role::Agent, None).await;
+    for path in ["/incidents", "/incidents/new", "/service-levels"] {
+        let r = b.get(&s, path).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+        assert!(r.headers().get("strict-transport-security").is_none());
+    }
+    let r = s.get(&s.agent, "/api/v1/incidents").await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = s.http.get(s.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
+    // Behind HTTPS (secure cookies on), browsers are told to keep to HTTPS.
+    let secure = itsm_web::router(
+        s.app.clone(),
+        itsm_web::WebSettings {
+            secure_cookies: true,
+            ..Default::default()
+        },
+    );
+    let r = secure
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/login")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    // Without a metrics token, the main listener does not serve the metrics at all.
+    let r = secure
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     s.stop().await;
 }

@@ -48,8 +48,13 @@ impl TestClock {
     }
 }
 
+/// The bearer token `/metrics` answers to on the test server's main listener.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 pub struct Server {
     pub base: String,
+    /// The listener that serves `/metrics` alone, without a token.
+    pub metrics_base: String,
     pub http: Client,
     pub db: Option<TestDb>,
     pub agent: String,
@@ -130,11 +135,23 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = itsm_web::router(app.clone(), false);
-        tokio::spawn(async move { itsm_web::serve(listener, router).await });
+        let routers = itsm_web::routers(
+            app.clone(),
+            itsm_web::WebSettings {
+                metrics_token: Some(METRICS_TOKEN.into()),
+                // Tests play clients at many addresses through this header.
+                client_address_header: Some(itsm_web::http::HeaderName::from_static("x-forwarded-for")),
+                ..Default::default()
+            },
+        );
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics_listener.local_addr().unwrap();
+        tokio::spawn(async move { itsm_web::serve(listener, routers.main).await });
+        tokio::spawn(async move { itsm_web::serve(metrics_listener, routers.metrics).await });
         Server {
             app,
             base: format!("http://{addr}"),
+            metrics_base: format!("http://{metrics_addr}"),
             http: Client::new(),
             db: Some(db),
             agent: agent_t,

@@ -1098,6 +1098,9 @@ impl App {
     }
 }
 
+/// The largest target a what-if question may ask about.
+const MAX_WHAT_IF_MINUTES: i64 = 10 * 366 * 24 * 60;
+
 /// The due answer on a calendar given directly (the CLI reads one from a file).
 pub fn due_on(
     cal: &BusinessCalendar,
@@ -1108,8 +1111,12 @@ pub fn due_on(
     if minutes < 0 {
         return Err(ValidationError::field("business_minutes", "must not be negative").into());
     }
-    if minutes > 10 * 366 * 24 * 60 {
-        return Err(ValidationError::field("business_minutes", "must be at most ten years").into());
+    if minutes > MAX_WHAT_IF_MINUTES {
+        return Err(ValidationError::field(
+            "business_minutes",
+            format!("must be at most {MAX_WHAT_IF_MINUTES} (ten years of round-the-clock minutes)"),
+        )
+        .into());
     }
     let pauses = what_if_pauses(pauses)?;
     let due = cal
@@ -1131,6 +1138,18 @@ pub fn elapsed_on(
 ) -> Result<i64> {
     if to < from {
         return Err(ValidationError::field("to", "is before from").into());
+    }
+    // A calendar looks no further than its horizon; past it there is no answer, not a smaller one.
+    let horizon = jiff::SignedDuration::from_hours(24 * i64::from(itsm_domain::calendar::HORIZON_DAYS));
+    if to.duration_since(from) > horizon {
+        return Err(ValidationError::field(
+            "to",
+            format!(
+                "must be at most {} days after from",
+                itsm_domain::calendar::HORIZON_DAYS
+            ),
+        )
+        .into());
     }
     let pauses = what_if_pauses(pauses)?;
     Ok(cal.elapsed_micros(from.as_microsecond(), to.as_microsecond(), &pauses))

@@ -346,6 +346,8 @@ pub struct RecordPage {
 pub struct ListQuery {
     /// One or more states, comma-separated.
     pub state: Option<String>,
+    /// 1 to 5.
+    #[param(minimum = 1, maximum = 5)]
     pub priority: Option<i16>,
     pub organization_id: Option<i64>,
     /// A group id, or `none` for records without a group.
@@ -361,6 +363,7 @@ pub struct ListQuery {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -414,9 +417,11 @@ impl From<itsm_app::model::Event> for HistoryEvent {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Return events after this event id (for paging).
+    /// Return events after this event id (for paging); 0 or more.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// 1 to 1000, default 500.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

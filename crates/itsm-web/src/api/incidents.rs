@@ -47,11 +47,22 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     };
     let s = v.to_str().unwrap_or("").trim();
-    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-    s.parse()
+    // If-Match compares strongly (RFC 9110, 13.1.1): a weak tag matches no version, so the
+    // change is refused with 412 and the current version, as for a stale one. Versions start at
+    // 1, so 0 is one that no record has.
+    if s.starts_with("W/") {
+        return Ok(Some(NO_RECORD_HAS_THIS_VERSION));
+    }
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+        .parse()
         .map(Some)
         .map_err(|_| ApiError::invalid_field("If-Match", "must be the ETag of the record, such as \"3\""))
 }
+
+/// A version no record has (versions start at 1).
+const NO_RECORD_HAS_THIS_VERSION: i64 = 0;
 
 /// Change an incident: fields, assignment, state. Requires `If-Match` with the current ETag.
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", request_body = dto::UpdateIncident,

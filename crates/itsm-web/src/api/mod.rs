@@ -90,6 +90,50 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// Query parameters whose every failure (unknown parameter, a number that is not one or does not
+/// fit) answers 422 naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                // axum's message reads "Failed to deserialize query string: <field>: <problem>",
+                // or names an unknown parameter in the problem.
+                let text = e.body_text();
+                let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
+                let (field, message) = match detail.split_once(": ") {
+                    Some((field, msg)) if !field.contains(' ') => (field.to_owned(), msg.to_owned()),
+                    _ => (
+                        named_field(detail).unwrap_or_else(|| "query".to_owned()),
+                        detail.to_owned(),
+                    ),
+                };
+                Err(ApiError::invalid_field(&field, message))
+            }
+        }
+    }
+}
+
+/// Checks a number against its documented range, naming the parameter.
+pub fn in_range<N: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: N,
+    range: std::ops::RangeInclusive<N>,
+) -> Result<N, ApiError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid_field(
+            field,
+            format!("must be {} to {}", range.start(), range.end()),
+        ))
+    }
+}
+
 /// The field named in "unknown field `x`" or "missing field `x`".
 fn named_field(detail: &str) -> Option<String> {
     let rest = detail

@@ -2,7 +2,7 @@
 //! list, read, history, comments, links and attachments.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -176,9 +176,8 @@ pub async fn list_records(
     kind: RecordKind,
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
-    q: Result<Query<dto::ListQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<dto::ListQuery>,
 ) -> Result<Json<dto::RecordPage>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
     let (filter, page) = parse_list(&q, kind)?;
     let page = s.app.list_records(&ctx, kind, filter, page).await?;
     Ok(Json(dto::RecordPage {
@@ -210,17 +209,11 @@ pub async fn history(
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
     Path(id): Path<String>,
-    q: Result<Query<dto::HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<dto::HistoryQuery>,
 ) -> Result<Json<Vec<dto::HistoryEvent>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 1000"));
-    }
-    let events = s
-        .app
-        .record_history(&ctx, kind, &id, q.after.unwrap_or(0), limit)
-        .await?;
+    let limit = super::in_range("limit", q.limit.unwrap_or(500), 1..=1000)?;
+    let after = super::in_range("after", q.after.unwrap_or(0), 0..=i64::MAX)?;
+    let events = s.app.record_history(&ctx, kind, &id, after, limit).await?;
     Ok(Json(events.into_iter().map(Into::into).collect()))
 }
 

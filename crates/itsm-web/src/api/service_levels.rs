@@ -1,7 +1,7 @@
 //! Service level endpoints: business calendars and their what-if answers, agreements with their
 //! targets, a record's SLA clocks with what explains them, recomputation, and the event outbox.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -78,7 +78,8 @@ pub struct UpdateCalendar {
 pub struct DueQuestion {
     /// RFC 3339 instant the clock starts.
     pub start: String,
-    /// The target, in business minutes (0 or more).
+    /// The target, in business minutes: 0 to 5,270,400 (ten years of round-the-clock minutes).
+    #[schema(minimum = 0, maximum = 5_270_400)]
     pub business_minutes: i64,
     /// Intervals (`[from, to]`, RFC 3339) during which the clock does not run.
     #[serde(default)]
@@ -99,6 +100,7 @@ pub struct DueAnswer {
 #[serde(deny_unknown_fields)]
 pub struct ElapsedQuestion {
     pub from: String,
+    /// At most 3,660 days after `from`: the furthest a calendar computation looks.
     pub to: String,
     #[serde(default)]
     pub pauses: Vec<[String; 2]>,
@@ -493,9 +495,11 @@ pub async fn recompute(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only events after this id.
+    /// Only events after this id; 0 or more.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -516,14 +520,11 @@ pub struct OutboxEvent {
 pub async fn events(
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
-    q: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxEvent>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 1000"));
-    }
-    let events = s.app.outbox(&ctx, q.after.unwrap_or(0), limit).await?;
+    let limit = super::in_range("limit", q.limit.unwrap_or(100), 1..=1000)?;
+    let after = super::in_range("after", q.after.unwrap_or(0), 0..=i64::MAX)?;
+    let events = s.app.outbox(&ctx, after, limit).await?;
     Ok(Json(
         events
             .into_iter()
@@ -550,7 +551,8 @@ pub struct ReportQuery {
     pub to: Option<String>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
-    /// Breaches only: at most this many, 1 to 10000 (default 500).
+    /// Breaches only (the attainment report refuses it): at most this many, 1 to 10000 (default 500).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 
@@ -721,10 +723,15 @@ pub fn attainment_rows(rows: Vec<itsm_app::service_levels::Attainment>) -> Vec<A
 pub async fn attainment(
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
-    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    if q.limit.is_some() {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "the attainment report has one row per group and takes no limit",
+        ));
+    }
     let (by, from, to, csv) = report_params(&q, s.app.now())?;
     let rows = attainment_rows(s.app.sla_attainment(&ctx, from, to, by).await?);
     if csv {
@@ -762,15 +769,11 @@ pub fn breach_rows(rows: Vec<itsm_app::model::Breach>) -> Vec<BreachRow> {
 pub async fn breaches(
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    super::ApiQuery(q): super::ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
     use axum::response::IntoResponse;
-    let Query(q) = q.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
     let (_, from, to, csv) = report_params(&q, s.app.now())?;
-    let limit = q.limit.unwrap_or(500);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 10000"));
-    }
+    let limit = super::in_range("limit", q.limit.unwrap_or(500), 1..=10_000)?;
     let rows = breach_rows(s.app.sla_breaches(&ctx, from, to, limit).await?);
     if csv {
         return Ok(breaches_csv(from, to, &rows));

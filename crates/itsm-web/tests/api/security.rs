@@ -14,6 +14,7 @@ crate::both!(
     control_characters_are_refused_at_the_edge_on_both_databases,
     sign_in_counts_attempts_per_name_and_source_and_never_locks_the_owner_out,
     pages_and_answers_are_not_kept_by_browsers,
+    weak_etags_never_match_and_numbers_have_ranges,
 );
 
 /// A multipart body with one small text file.
@@ -458,5 +459,126 @@ async fn pages_and_answers_are_not_kept_by_browsers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
+async fn weak_etags_never_match_and_numbers_have_ranges(backend: Backend) {
+    let s = Server::start(backend).await;
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a}),
+        )
+        .await;
+    let path = format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap());
+    // If-Match compares strongly: a weak tag of the current version matches nothing.
+    let r = s
+        .http
+        .patch(s.url(&path))
+        .bearer_auth(&s.agent)
+        .header("if-match", "W/\"1\"")
+        .json(&json!({"title": "changed"}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, StatusCode::PRECONDITION_FAILED).await;
+    assert_eq!(p["current_version"], 1);
+    assert_eq!(
+        s.read_incident(&s.agent, inc["number"].as_str().unwrap()).await["title"],
+        "Mail down"
+    );
+    let r = s
+        .patch(&s.agent, &path, Some(1), json!({"title": "changed"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Every numeric parameter has a range; outside it, 422 names the parameter.
+    for (query, field) in [
+        ("/api/v1/reports/sla-attainment?limit=2147483648", "limit"),
+        ("/api/v1/reports/sla-breaches?limit=2147483648", "limit"),
+        ("/api/v1/reports/sla-breaches?limit=0", "limit"),
+        ("/api/v1/reports/sla-breaches?limit=99999999999999999999", "limit"),
+        ("/api/v1/incidents?limit=201", "limit"),
+        ("/api/v1/incidents?limit=-1", "limit"),
+        ("/api/v1/incidents?priority=70000", "priority"),
+        ("/api/v1/incidents?organization_id=1e3", "organization_id"),
+        (&format!("{path}/history?limit=1001"), "limit"),
+        (&format!("{path}/history?after=-1"), "after"),
+    ] {
+        let p = problem(s.get(&s.agent, query).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(fields(&p), [field], "{query}: {p}");
+    }
+    let p = problem(
+        s.get(&s.admin, "/api/v1/events?limit=5000").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["limit"]);
+    // A computation that cannot answer says so, rather than answering less.
+    let r = s
+        .post(
+            &s.admin,
+            "/api/v1/calendars",
+            json!({"name": "Always", "time_zone": "UTC", "working_hours": "24x7"}),
+        )
+        .await;
+    let cal: Value = r.json().await.unwrap();
+    let cal = format!("/api/v1/calendars/{}", cal["number"].as_str().unwrap());
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("{cal}/elapsed"),
+            json!({"from": "2026-01-01T00:00:00Z", "to": "3026-01-01T00:00:00Z"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["to"]);
+    let ok: Value = s
+        .post(
+            &s.agent,
+            &format!("{cal}/elapsed"),
+            json!({"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["business_minutes"], 1440);
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("{cal}/due"),
+            json!({"start": "2026-01-01T00:00:00Z", "business_minutes": 5_270_401}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["business_minutes"]);
+    // The ranges are in the OpenAPI document.
+    let doc: Value = s
+        .http
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let params = doc["paths"]["/api/v1/reports/sla-breaches"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_f64(),
+            limit["schema"]["maximum"].as_f64()
+        ),
+        (Some(1.0), Some(10000.0)),
+        "{limit}"
+    );
     s.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Checks every request gets at the edge, before any handler reads it: no text it carries (a query
 //! parameter, a form field, a JSON string or key, at any depth) holds a control character other
-//! than tab and newline. Decided once here for every field of every kind, so PostgreSQL (which
+//! than tab and newline. Query strings are checked for every request; a body by the guard of
+//! its route, after the caller is found allowed to send it. Decided once here for every field of every kind, so PostgreSQL (which
 //! cannot store NUL) and SQLite hold the same texts, and a bad value is refused with 422 naming the
 //! field instead of failing deep in a statement. The domain's text checks say the same again.
 
@@ -18,8 +19,8 @@ use crate::error::ApiError;
 /// the extractors behind it would do anyway (the JSON API takes 256 KiB).
 const MAX_CHECKED_BODY: usize = 1024 * 1024;
 
-/// The middleware: checks the query string, then a JSON or URL-encoded body, and hands the
-/// request on unchanged (the body re-assembled from the bytes read).
+/// The middleware every request passes: checks the query string. Bodies are checked by the
+/// guard of the route that takes one, once it knows the caller may act ([`crate::guard`]).
 pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     if let Some(query) = req.uri().query() {
@@ -27,6 +28,12 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
             return refuse(api, &field, c);
         }
     }
+    next.run(req).await
+}
+
+/// Checks a JSON or URL-encoded body and answers the request with the body re-assembled from the
+/// bytes read, or the refusal (a problem for the API, a page for the UI).
+pub async fn checked_body(req: Request, api: bool) -> Result<Request, Response> {
     let body_kind = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -42,19 +49,19 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
             }
         });
     let Some(kind) = body_kind else {
-        return next.run(req).await;
+        return Ok(req);
     };
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_CHECKED_BODY).await {
         Ok(b) => b,
         Err(e) => {
-            return ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Body too large",
                 format!("the body could not be read: {e}"),
             )
-            .into_response()
+            .into_response())
         }
     };
     let found = match kind {
@@ -62,9 +69,9 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
         BodyKind::Json => in_json(&bytes),
     };
     if let Some((field, c)) = found {
-        return refuse(api, &field, c);
+        return Err(refuse(api, &field, c));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 enum BodyKind {

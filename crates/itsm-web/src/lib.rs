@@ -5,6 +5,7 @@
 mod api;
 mod edge;
 mod error;
+mod guard;
 mod observe;
 mod ui;
 
@@ -56,8 +57,8 @@ pub fn routers(app: App, settings: WebSettings) -> Routers {
         settings: Arc::new(settings),
     };
     let main = Router::new()
-        .merge(api::routes())
-        .merge(ui::routes())
+        .merge(api::routes(&state))
+        .merge(ui::routes(&state))
         .merge(observe::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(

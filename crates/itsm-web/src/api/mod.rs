@@ -25,12 +25,17 @@ use crate::AppState;
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
 /// The caller of an API request, authenticated by `Authorization: Bearer <token>`.
+#[derive(Clone)]
 pub struct ApiCaller(pub Ctx);
 
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The route's guard found the caller already.
+        if let Some(c) = parts.extensions.get::<ApiCaller>() {
+            return Ok(c.clone());
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -196,52 +201,71 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
+    use crate::guard::api;
+    use axum::routing::{patch, post};
+    use itsm_domain::access::Permission as P;
     let mut r = Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(records::me))
         .route(
             "/api/v1/incidents",
-            axum::routing::post(incidents::create_incident),
+            api(state, P::CreateIncident, post(incidents::create_incident)),
         )
         .route(
             "/api/v1/incidents/{id}",
-            axum::routing::patch(incidents::update_incident),
+            api(state, P::WorkIncidents, patch(incidents::update_incident)),
         )
         .route("/api/v1/attachments/{id}", get(records::download_attachment))
         .route(
             "/api/v1/calendars",
-            axum::routing::post(service_levels::create_calendar),
+            api(
+                state,
+                P::ManageServiceLevels,
+                post(service_levels::create_calendar),
+            ),
         )
         .route(
             "/api/v1/calendars/{id}",
-            axum::routing::patch(service_levels::update_calendar),
+            api(
+                state,
+                P::ManageServiceLevels,
+                patch(service_levels::update_calendar),
+            ),
         )
         .route(
             "/api/v1/calendars/{id}/due",
-            axum::routing::post(service_levels::due),
+            api(state, P::ReadRecords, post(service_levels::due)),
         )
         .route(
             "/api/v1/calendars/{id}/elapsed",
-            axum::routing::post(service_levels::elapsed),
+            api(state, P::ReadRecords, post(service_levels::elapsed)),
         )
         .route(
             "/api/v1/agreements",
-            axum::routing::post(service_levels::create_agreement),
+            api(
+                state,
+                P::ManageServiceLevels,
+                post(service_levels::create_agreement),
+            ),
         )
         .route(
             "/api/v1/agreements/{id}",
-            axum::routing::patch(service_levels::update_agreement),
+            api(
+                state,
+                P::ManageServiceLevels,
+                patch(service_levels::update_agreement),
+            ),
         )
         .route(
             "/api/v1/service-levels/recompute",
-            axum::routing::post(service_levels::recompute),
+            api(state, P::ManageServiceLevels, post(service_levels::recompute)),
         )
         .route("/api/v1/events", get(service_levels::events))
         .route("/api/v1/reports/sla-attainment", get(service_levels::attainment))
         .route("/api/v1/reports/sla-breaches", get(service_levels::breaches));
     for kind in RecordKind::ALL {
-        r = records::routes_for(r, kind);
+        r = records::routes_for(r, kind, state);
     }
     r.layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))
 }

@@ -15,8 +15,11 @@ use super::{ApiCaller, ApiJson};
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Registers the shared endpoints of one kind.
-pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
+/// Registers the shared endpoints of one kind. A route that takes a body names the permission its
+/// use case asks for, which the guard checks before the body is read.
+pub fn routes_for(r: Router<AppState>, kind: RecordKind, state: &AppState) -> Router<AppState> {
+    use crate::guard::api;
+    use itsm_domain::access::Permission as P;
     let base = format!("/api/v1/{}", kind.collection());
     let mut r = r
         .route(&base, get(move |s, c, q| list_records(kind, s, c, q)))
@@ -30,23 +33,38 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
         )
         .route(
             &format!("{base}/{{id}}/comments"),
-            get(move |s, c, p| list_comments(kind, s, c, p))
-                .post(move |s, c, p, b| add_comment(kind, s, c, p, b)),
+            get(move |s, c, p| list_comments(kind, s, c, p)).merge(api(
+                state,
+                // An internal note also needs CommentInternal, which the use case checks once the
+                // body says which it is.
+                P::CommentPublic,
+                post(move |s, c, p, b| add_comment(kind, s, c, p, b)),
+            )),
         )
         .route(
             &format!("{base}/{{id}}/links"),
-            get(move |s, c, p| list_links(kind, s, c, p)).post(move |s, c, p, b| add_link(kind, s, c, p, b)),
+            get(move |s, c, p| list_links(kind, s, c, p)).merge(api(
+                state,
+                P::LinkRecords,
+                post(move |s, c, p, b| add_link(kind, s, c, p, b)),
+            )),
         )
         .route(
             &format!("{base}/{{id}}/links/{{link_id}}"),
-            delete(move |s, c, p| remove_link(kind, s, c, p)),
+            api(
+                state,
+                P::LinkRecords,
+                delete(move |s, c, p| remove_link(kind, s, c, p)),
+            ),
         )
         .route(
             &format!("{base}/{{id}}/attachments"),
-            get(move |s, c, p| list_attachments(kind, s, c, p)).merge(
+            get(move |s, c, p| list_attachments(kind, s, c, p)).merge(api(
+                state,
+                P::Attach,
                 post(move |s, c, p, m| add_attachment(kind, s, c, p, m))
                     .layer(DefaultBodyLimit::max(12 * 1024 * 1024)),
-            ),
+            )),
         );
     if kind.has_service_levels() {
         r = r.route(
@@ -55,10 +73,21 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind) -> Router<AppState> {
         );
     }
     if kind.is_catalogue_item() {
-        r = r.route(&base, post(move |s, c, b| create_catalogue_item(kind, s, c, b)));
+        r = r.route(
+            &base,
+            api(
+                state,
+                P::ManageCatalogue,
+                post(move |s, c, b| create_catalogue_item(kind, s, c, b)),
+            ),
+        );
         r = r.route(
             &format!("{base}/{{id}}"),
-            axum::routing::patch(move |s, c, p, h, b| update_catalogue_item(kind, s, c, p, h, b)),
+            api(
+                state,
+                P::ManageCatalogue,
+                axum::routing::patch(move |s, c, p, h, b| update_catalogue_item(kind, s, c, p, h, b)),
+            ),
         );
     }
     r

@@ -6,6 +6,8 @@ mod pages;
 mod service_levels;
 mod session;
 
+pub(crate) use session::UiUser;
+
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,22 +15,46 @@ use axum::Router;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
+    use crate::guard::ui;
+    use itsm_domain::access::Permission as P;
     Router::new()
         .route("/", get(|| async { axum::response::Redirect::to("/incidents") }))
-        .route("/login", get(session::login_page).post(session::login))
-        .route("/logout", post(session::logout))
+        .route(
+            "/login",
+            get(session::login_page).merge(ui(state, None, post(session::login))),
+        )
+        .route("/logout", ui(state, Some(P::ReadRecords), post(session::logout)))
         .route("/static/app.css", get(stylesheet))
         .route("/incidents", get(pages::queue))
-        .route("/incidents/new", get(pages::new_form).post(pages::create))
+        .route(
+            "/incidents/new",
+            get(pages::new_form).merge(ui(state, Some(P::CreateIncident), post(pages::create))),
+        )
         .route("/incidents/{number}", get(pages::detail))
-        .route("/incidents/{number}/update", post(pages::update))
-        .route("/incidents/{number}/state", post(pages::change_state))
-        .route("/incidents/{number}/comments", post(pages::comment))
-        .route("/incidents/{number}/links", post(pages::link))
+        .route(
+            "/incidents/{number}/update",
+            ui(state, Some(P::WorkIncidents), post(pages::update)),
+        )
+        .route(
+            "/incidents/{number}/state",
+            ui(state, Some(P::WorkIncidents), post(pages::change_state)),
+        )
+        .route(
+            "/incidents/{number}/comments",
+            ui(state, Some(P::CommentPublic), post(pages::comment)),
+        )
+        .route(
+            "/incidents/{number}/links",
+            ui(state, Some(P::LinkRecords), post(pages::link)),
+        )
         .route(
             "/incidents/{number}/attachments",
-            post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
+            ui(
+                state,
+                Some(P::Attach),
+                post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
+            ),
         )
         .route("/attachments/{id}", get(pages::download))
         .route("/service-levels", get(service_levels::overview))

@@ -15,6 +15,7 @@ use crate::AppState;
 const COOKIE: &str = "itsm_session";
 
 /// A signed-in user of the UI: who they are and the CSRF token their forms must carry.
+#[derive(Clone)]
 pub struct UiUser {
     pub ctx: Ctx,
     pub csrf: String,
@@ -39,6 +40,10 @@ impl FromRequestParts<AppState> for UiUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The route's guard found the user already.
+        if let Some(u) = parts.extensions.get::<UiUser>() {
+            return Ok(u.clone());
+        }
         let to_login = || {
             let next = safe_next(parts.uri.path_and_query().map(|p| p.as_str()));
             Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()

@@ -15,6 +15,7 @@ crate::both!(
     sign_in_counts_attempts_per_name_and_source_and_never_locks_the_owner_out,
     pages_and_answers_are_not_kept_by_browsers,
     weak_etags_never_match_and_numbers_have_ranges,
+    who_may_act_is_checked_before_what_they_sent_is_read,
 );
 
 /// A multipart body with one small text file.
@@ -580,5 +581,75 @@ async fn weak_etags_never_match_and_numbers_have_ranges(backend: Backend) {
         (Some(1.0), Some(10000.0)),
         "{limit}"
     );
+    s.stop().await;
+}
+
+async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) {
+    let s = Server::start(backend).await;
+    let r = s
+        .post(
+            &s.admin,
+            "/api/v1/calendars",
+            json!({"name": "Always", "time_zone": "UTC", "working_hours": "24x7"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a}),
+        )
+        .await;
+    let inc = format!("/api/v1/incidents/{}", inc["number"].as_str().unwrap());
+    // Bodies that are wrong in every way (not JSON, unknown fields, a NUL) from callers who may
+    // not send them at all: 403, never 422.
+    let bad_bodies = [
+        json!({"colour": "\u{0}"}),
+        json!("not an object"),
+        json!({"name": 7, "working_hours": "never"}),
+    ];
+    for body in &bad_bodies {
+        for (token, method, path) in [
+            (&s.auditor, "PATCH", "/api/v1/calendars/CAL-1"),
+            (&s.auditor, "POST", "/api/v1/calendars"),
+            (&s.agent, "POST", "/api/v1/agreements"),
+            (&s.customer_a, "PATCH", inc.as_str()),
+            (&s.auditor, "POST", "/api/v1/incidents"),
+            (&s.auditor, "POST", &format!("{inc}/comments")),
+            (&s.customer_a, "POST", &format!("{inc}/links")),
+            (&s.agent, "POST", "/api/v1/service-levels/recompute"),
+            (&s.customer_a, "POST", "/api/v1/services"),
+        ] {
+            let r = s
+                .http
+                .request(method.parse().unwrap(), s.url(path))
+                .bearer_auth(token)
+                .header("if-match", "\"1\"")
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            problem(r, StatusCode::FORBIDDEN).await;
+        }
+        // Without a token at all: 401.
+        let r = s
+            .http
+            .post(s.url("/api/v1/incidents"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        problem(r, StatusCode::UNAUTHORIZED).await;
+    }
+    // The same in the UI: an auditor's forged form changes nothing and reads as forbidden.
+    let b = s.browser("audra", Role::Auditor, None).await;
+    for path in [
+        "/incidents/new",
+        "/incidents/INC-1/update",
+        "/incidents/INC-1/comments",
+    ] {
+        let r = b.post(&s, path, &[("title", "a\u{0}b"), ("body", "x")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
     s.stop().await;
 }

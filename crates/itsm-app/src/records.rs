@@ -207,6 +207,22 @@ impl App {
         if !ctx.can(Permission::ReadInternalNotes) {
             events.retain(|e| e.summary != INTERNAL_NOTE);
         }
+        if ctx.scope() != Scope::All {
+            // An event about a link names the other record: shown only if the caller may see it.
+            // Link events written before they recorded the other record are not shown at all.
+            let others: Vec<RecordId> = events.iter().filter_map(linked_record).collect();
+            let provider = self.provider_id(&mut c).await?;
+            let visible: Vec<RecordId> = records::get_many(&mut c, &others)
+                .await?
+                .into_iter()
+                .filter(|v| ctx.can_see(v.record.kind, v.record.organization_id, provider))
+                .map(|v| v.record.id)
+                .collect();
+            events.retain(|e| {
+                !LINK_ACTIONS.contains(&e.action.as_str())
+                    || linked_record(e).is_some_and(|id| visible.contains(&id))
+            });
+        }
         Ok(events)
     }
 
@@ -324,26 +340,18 @@ impl App {
         let s = source.readable_number();
         let t = target.readable_number();
         let summary = format!("{s} {} {t}", link_type.label());
-        write_event(
-            &mut tx,
-            ctx,
-            Subject::Record(source.id),
-            "linked",
-            now,
-            summary.clone(),
-            &[],
-        )
-        .await?;
-        write_event(
-            &mut tx,
-            ctx,
-            Subject::Record(target.id),
-            "linked",
-            now,
-            summary,
-            &[],
-        )
-        .await?;
+        for (subject, other) in [(&source, &target), (&target, &source)] {
+            write_event(
+                &mut tx,
+                ctx,
+                Subject::Record(subject.id),
+                "linked",
+                now,
+                summary.clone(),
+                &[link_change(other, link_type, true)],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Link {
             id,
@@ -375,15 +383,28 @@ impl App {
         let (s, t, lt) = links::delete(&mut tx, record.id, link_id)
             .await
             .map_err(|_| AppError::NotFound(format!("link {link_id}")))?;
-        for id in [s, t] {
+        let ends = records::get_many(&mut tx, &[s, t]).await?;
+        let (Some(source), Some(target)) = (
+            ends.iter().find(|v| v.record.id == s),
+            ends.iter().find(|v| v.record.id == t),
+        ) else {
+            return Err(AppError::NotFound(format!("link {link_id}")));
+        };
+        let summary = format!(
+            "{} no longer {} {}",
+            source.record.readable_number(),
+            lt.label(),
+            target.record.readable_number()
+        );
+        for (subject, other) in [(source, target), (target, source)] {
             write_event(
                 &mut tx,
                 ctx,
-                Subject::Record(id),
+                Subject::Record(subject.record.id),
                 "unlinked",
                 now,
-                format!("removed a `{}` link", lt.label()),
-                &[],
+                summary.clone(),
+                &[link_change(&other.record, lt, false)],
             )
             .await?;
         }
@@ -661,6 +682,42 @@ pub(crate) struct Change<'a> {
     pub before: &'a Record,
     pub after: &'a RecordFields,
     pub at: jiff::Timestamp,
+}
+
+/// The actions of events about a link; each carries a [`LINK_FIELD`] change naming the other record.
+const LINK_ACTIONS: [&str; 2] = ["linked", "unlinked"];
+
+/// The audit field of a link's change: the record's links gained (`new`) or lost (`old`) one, to
+/// the record named in the value.
+pub const LINK_FIELD: &str = "link";
+
+fn link_change(other: &Record, link_type: LinkType, added: bool) -> itsm_domain::FieldChange {
+    let value = serde_json::json!({
+        "record_id": other.id.0,
+        "record": other.readable_number().to_string(),
+        "type": link_type,
+    });
+    let (old, new) = if added {
+        (serde_json::Value::Null, value)
+    } else {
+        (value, serde_json::Value::Null)
+    };
+    itsm_domain::FieldChange {
+        field: LINK_FIELD.to_owned(),
+        old,
+        new,
+    }
+}
+
+/// The other record of a link event.
+fn linked_record(e: &Event) -> Option<RecordId> {
+    let change = e.changes.iter().find(|c| c.field == LINK_FIELD)?;
+    let value = if change.new.is_null() {
+        &change.old
+    } else {
+        &change.new
+    };
+    value.get("record_id")?.as_i64().map(RecordId)
 }
 
 /// The summary of a comment event that is an internal note; such events are hidden from customers.

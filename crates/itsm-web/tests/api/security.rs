@@ -16,6 +16,7 @@ crate::both!(
     pages_and_answers_are_not_kept_by_browsers,
     weak_etags_never_match_and_numbers_have_ranges,
     who_may_act_is_checked_before_what_they_sent_is_read,
+    history_of_links_shows_customers_only_records_they_may_see,
 );
 
 /// A multipart body with one small text file.
@@ -651,5 +652,100 @@ async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) 
         let r = b.post(&s, path, &[("title", "a\u{0}b"), ("body", "x")]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
+    s.stop().await;
+}
+
+async fn history_of_links_shows_customers_only_records_they_may_see(backend: Backend) {
+    let s = Server::start(backend).await;
+    let mine = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a}),
+        )
+        .await;
+    let also_mine = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail slow", "organization_id": s.org_a}),
+        )
+        .await;
+    let theirs = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down too", "organization_id": s.org_b}),
+        )
+        .await;
+    let number = |v: &Value| v["number"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/incidents/{}", number(&mine));
+    for other in [&theirs, &also_mine] {
+        let r = s
+            .post(
+                &s.agent,
+                &format!("{path}/links"),
+                json!({"target": number(other), "link_type": "relates_to"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let links: Value = s
+        .get(&s.agent, &format!("{path}/links"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let theirs_link = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["record_number"] == number(&theirs))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .http
+        .delete(s.url(&format!("{path}/links/{theirs_link}")))
+        .bearer_auth(&s.agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let history = |token: String| {
+        let s = &s;
+        let path = path.clone();
+        async move {
+            let v: Value = s
+                .get(&token, &format!("{path}/history"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            v.to_string()
+        }
+    };
+    // Staff see every link event, with both numbers.
+    let staff = history(s.agent.clone()).await;
+    assert!(
+        staff.contains(&format!("{} relates to {}", number(&mine), number(&theirs))),
+        "{staff}"
+    );
+    assert!(
+        staff.contains(&format!(
+            "{} no longer relates to {}",
+            number(&mine),
+            number(&theirs)
+        )),
+        "{staff}"
+    );
+    // The customer sees the link to their own incident, and nothing of the other customer's.
+    let customer = history(s.customer_a.clone()).await;
+    assert!(
+        customer.contains(&format!("{} relates to {}", number(&mine), number(&also_mine))),
+        "{customer}"
+    );
+    assert!(!customer.contains(&number(&theirs)), "{customer}");
+    assert!(
+        !customer.contains(&format!("\"record_id\":{}", theirs["id"])),
+        "{customer}"
+    );
     s.stop().await;
 }

@@ -19,9 +19,41 @@ use crate::error::ApiError;
 /// the extractors behind it would do anyway (the JSON API takes 256 KiB).
 const MAX_CHECKED_BODY: usize = 1024 * 1024;
 
-/// The middleware every request passes: checks the query string. Bodies are checked by the
+/// The longest request target (path and query) accepted; longer ones answer 414.
+const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header fields, and the most bytes of them all, accepted; more answer 431.
+const MAX_HEADERS: usize = 64;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The middleware every request passes: limits the request target and headers (answering the
+/// problem a client can read, where the HTTP library would answer an empty 414 or 431 only at far
+/// larger sizes), then checks the query string. Bodies are checked by the
 /// guard of the route that takes one, once it knows the caller may act ([`crate::guard`]).
 pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "Request target too long",
+            format!("the path and query may hold at most {MAX_URI_BYTES} bytes"),
+        )
+        .into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if req.headers().len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "Request headers too large",
+            format!("at most {MAX_HEADERS} header fields of {MAX_HEADER_BYTES} bytes in all"),
+        )
+        .into_response();
+    }
     let api = req.uri().path().starts_with("/api/");
     if let Some(query) = req.uri().query() {
         if let Some((field, c)) = in_pairs(query.as_bytes()) {
@@ -153,6 +185,39 @@ fn field_name(path: &str) -> String {
     } else {
         path.to_owned()
     }
+}
+
+/// What an unknown route answers: a problem for the API and for clients that do not ask for a
+/// page, the error page with the request id for a browser.
+pub async fn not_found(req: Request) -> Response {
+    let browser = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        crate::ui::error_page(StatusCode::NOT_FOUND, "There is no such page.")
+    } else {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no resource at {}", req.uri().path()),
+        )
+        .into_response()
+    }
+}
+
+/// What a known route answers to a method it does not take.
+pub async fn method_not_allowed(req: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+    .into_response()
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub fn routers(app: App, settings: WebSettings) -> Routers {
         .merge(api::routes(&state))
         .merge(ui::routes(&state))
         .merge(observe::routes())
+        .fallback(edge::not_found)
+        .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -17,6 +17,7 @@ crate::both!(
     weak_etags_never_match_and_numbers_have_ranges,
     who_may_act_is_checked_before_what_they_sent_is_read,
     history_of_links_shows_customers_only_records_they_may_see,
+    errors_the_framework_would_answer_are_problems_with_the_request_id,
 );
 
 /// A multipart body with one small text file.
@@ -747,5 +748,54 @@ async fn history_of_links_shows_customers_only_records_they_may_see(backend: Bac
         !customer.contains(&format!("\"record_id\":{}", theirs["id"])),
         "{customer}"
     );
+    s.stop().await;
+}
+
+async fn errors_the_framework_would_answer_are_problems_with_the_request_id(backend: Backend) {
+    let s = Server::start(backend).await;
+    for path in [
+        "/nothing-here",
+        "/api/v1/nothing-here",
+        "/api/v1/incidents/INC-1/nothing",
+    ] {
+        let r = s.http.get(s.url(path)).send().await.unwrap();
+        problem(r, StatusCode::NOT_FOUND).await;
+    }
+    // A browser gets the error page, with the request id to quote.
+    let r = s
+        .http
+        .get(s.url("/nothing-here"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(r.text().await.unwrap().contains(&id));
+    let r = s
+        .http
+        .delete(s.url("/api/v1/incidents"))
+        .bearer_auth(&s.agent)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("allow").is_some(),
+        "405 names the methods allowed"
+    );
+    problem(r, StatusCode::METHOD_NOT_ALLOWED).await;
+    let long = format!("/api/v1/incidents?q={}", "a".repeat(9000));
+    problem(s.get(&s.agent, &long).await, StatusCode::URI_TOO_LONG).await;
+    let mut req = s.http.get(s.url("/api/v1/incidents")).bearer_auth(&s.agent);
+    for i in 0..70 {
+        req = req.header(format!("x-filler-{i}"), "x");
+    }
+    problem(
+        req.send().await.unwrap(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    )
+    .await;
+    let r = s.get(&s.agent, "/api/v1/incidents").await;
+    assert_eq!(r.status(), StatusCode::OK);
     s.stop().await;
 }

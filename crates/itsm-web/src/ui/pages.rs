@@ -736,6 +736,12 @@ fn show_value(field: &str, v: &Value, names: &HashMap<&'static str, HashMap<i64,
                 _ => n.to_string(),
             }
         }
+        // A link's change names the other record by its number.
+        Value::Object(o) if o.get("record").is_some_and(Value::is_string) => o
+            .get("record")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         other => other.to_string(),
     }
 }

@@ -116,7 +116,7 @@ fn refuse(api: bool, field: &str, c: char) -> Response {
     if api {
         ApiError::invalid_field(field, message).into_response()
     } else {
-        crate::ui::error_page(
+        crate::page::error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("The field “{field}” {message}. Go back, remove it and try again."),
         )
@@ -197,7 +197,7 @@ pub async fn not_found(req: Request) -> Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
     if browser {
-        crate::ui::error_page(StatusCode::NOT_FOUND, "There is no such page.")
+        crate::page::error_page(StatusCode::NOT_FOUND, "There is no such page.")
     } else {
         ApiError::new(
             StatusCode::NOT_FOUND,

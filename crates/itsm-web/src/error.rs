@@ -197,7 +197,7 @@ impl IntoResponse for ApiError {
             status: e.status.as_u16(),
             detail: e.detail,
             request_id: if e.request_id.is_empty() {
-                crate::observe::current_request_id()
+                crate::request_id::current_request_id()
             } else {
                 e.request_id
             },

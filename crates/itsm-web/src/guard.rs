@@ -12,9 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use itsm_domain::access::Permission;
 
-use crate::api::ApiCaller;
+use crate::caller::{ApiCaller, UiUser};
 use crate::error::ApiError;
-use crate::ui::UiUser;
 use crate::AppState;
 
 /// What a guarded route requires.
@@ -82,7 +81,7 @@ async fn ui_guard(State(g): State<Guard>, req: Request, next: Next) -> Response 
             Err(to_sign_in) => return to_sign_in,
         };
         if !user.ctx.can(p) {
-            return crate::ui::error_page(
+            return crate::page::error_page(
                 axum::http::StatusCode::FORBIDDEN,
                 "You are not allowed to do this.",
             );

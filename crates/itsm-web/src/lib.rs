@@ -3,11 +3,15 @@
 //! [`itsm_app::App`] with the caller's identity, and render JSON or HTML; no rule lives here.
 
 mod api;
+mod caller;
 mod edge;
 mod error;
 mod guard;
 mod observe;
+mod page;
+mod request_id;
 mod ui;
+mod wire;
 
 use std::sync::Arc;
 
@@ -85,8 +89,8 @@ pub fn router(app: App, settings: WebSettings) -> Router {
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        wire::ProblemListener(listener),
+        router.into_make_service_with_connect_info::<wire::Peer>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

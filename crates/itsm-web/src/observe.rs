@@ -11,19 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use rand::RngCore;
 
 use crate::error::ApiError;
+use crate::request_id::{new_request_id, REQUEST_ID};
 use crate::AppState;
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being handled, for error bodies and the audit trail.
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -119,11 +110,7 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            let mut b = [0u8; 8];
-            rand::thread_rng().fill_bytes(&mut b);
-            hex::encode(b)
-        });
+        .unwrap_or_else(new_request_id);
     let method = req.method().to_string();
     let route = req
         .extensions()
@@ -244,8 +231,8 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
     ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+            .get::<axum::extract::ConnectInfo<crate::wire::Peer>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip());
         let forwarded = state.settings.client_address_header.as_ref().and_then(|name| {
             let value = parts.headers.get_all(name).iter().next_back()?.to_str().ok()?;
             value.rsplit(',').next()?.trim().parse().ok()

@@ -15,7 +15,7 @@ mod common;
 mod security;
 
 use common::{fields, problem, Server};
-use itsm_app::{Ctx, NewUserInput};
+use itsm_app::Ctx;
 use itsm_domain::Role;
 use itsm_storage::Backend;
 use reqwest::Client;
@@ -972,53 +972,16 @@ async fn ui_forms_need_a_session_and_csrf(backend: Backend) {
     assert_eq!(s.count().await, before);
 
     // With a real session, a form without the session's CSRF token changes nothing.
-    let input = NewUserInput {
-        username: "paula".into(),
-        display_name: None,
-        email: None,
-        role: Role::Agent,
-        organization: None,
-        password: Some("paula's long password".into()),
-    };
-    s.app.add_user(&Ctx::system(), &input).await.unwrap();
-    let r = http
-        .post(s.url("/login"))
-        .form(&[
-            ("username", "paula"),
-            ("password", "paula's long password"),
-            ("next", "/incidents"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let paula = s.browser("paula", Role::Agent, None).await;
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
+        paula.set_cookie.contains("HttpOnly") && paula.set_cookie.contains("SameSite=Strict"),
+        "{}",
+        paula.set_cookie
     );
-    let session = cookie.split(';').next().unwrap().to_owned();
-    let page = http
-        .get(s.url("/incidents/new"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
     for token in ["", "0123456789abcdef0123456789abcdef"] {
         let r = http
             .post(s.url("/incidents/new"))
-            .header("cookie", &session)
+            .header("cookie", &paula.cookie)
             .form(&[("csrf", token), ("title", "forged")])
             .send()
             .await
@@ -1026,17 +989,13 @@ async fn ui_forms_need_a_session_and_csrf(backend: Backend) {
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
     assert_eq!(s.count().await, before);
-    let r = http
-        .post(s.url("/incidents/new"))
-        .header("cookie", &session)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("title", "real"),
-            ("organization_id", &s.org_a.to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = paula
+        .post(
+            &s,
+            "/incidents/new",
+            &[("title", "real"), ("organization_id", &s.org_a.to_string())],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.count().await, before + 1);
     s.stop().await;

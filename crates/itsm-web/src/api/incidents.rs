@@ -10,7 +10,8 @@ use itsm_domain::{GroupId, OrganizationId, RecordId, UserId};
 
 use super::dto;
 use super::records::record_response;
-use super::{ApiCaller, ApiJson};
+use super::ApiJson;
+use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use crate::AppState;
 

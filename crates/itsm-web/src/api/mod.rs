@@ -9,10 +9,9 @@ pub(crate) mod service_levels;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use itsm_app::Ctx;
 use itsm_domain::RecordKind;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,32 +22,6 @@ use crate::AppState;
 
 /// The largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
-
-/// The caller of an API request, authenticated by `Authorization: Bearer <token>`.
-#[derive(Clone)]
-pub struct ApiCaller(pub Ctx);
-
-impl FromRequestParts<AppState> for ApiCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // The route's guard found the caller already.
-        if let Some(c) = parts.extensions.get::<ApiCaller>() {
-            return Ok(c.clone());
-        }
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::from(itsm_app::AppError::Unauthenticated))?;
-        let actor = state.app.authenticate_token(token).await?;
-        Ok(ApiCaller(
-            Ctx::user(actor).with_request_id(crate::observe::current_request_id()),
-        ))
-    }
-}
 
 /// A JSON body whose every failure (not JSON, wrong type, unknown field, too large, wrong content
 /// type) answers a problem naming what is wrong.

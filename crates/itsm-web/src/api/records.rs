@@ -11,7 +11,8 @@ use itsm_app::model::{Cursor, PageRequest, RecordFilter, SortField};
 use itsm_domain::{GroupId, OrganizationId, RecordId, RecordKind, UserId};
 
 use super::dto::{self, record_json};
-use super::{ApiCaller, ApiJson};
+use super::ApiJson;
+use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use crate::AppState;
 

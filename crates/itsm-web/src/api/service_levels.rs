@@ -16,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::incidents::if_match;
 use super::records::record_response;
-use super::{ApiCaller, ApiJson};
+use super::ApiJson;
+use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use crate::AppState;
 

@@ -6,10 +6,10 @@ mod pages;
 mod service_levels;
 mod session;
 
-pub(crate) use session::UiUser;
-
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+use crate::page::error_page;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -88,25 +88,4 @@ pub(crate) fn render<T: askama::Template>(status: StatusCode, t: &T) -> Response
             )
         }
     }
-}
-
-/// A minimal page for errors that have no better place to show, with the request id to quote.
-pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
-    let id = crate::observe::current_request_id();
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} · itsm</title>\
-         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><h1>{code}</h1>\
-         <div class=\"error\" role=\"alert\">{msg}</div><p class=\"meta\">Request id: {id}</p>\
-         <p><a href=\"/incidents\">Back to the incidents</a></p></main></body></html>",
-        code = status.as_u16(),
-        msg = esc(message),
-        id = esc(&id)
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

@@ -18,10 +18,11 @@ use itsm_domain::{GroupId, LinkType, OrganizationId, RecordId, RecordKind, UserI
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::session::{urlencode, UiUser};
-use super::{error_page, render};
+use super::render;
 use crate::api::dto::ListQuery;
 use crate::api::records::parse_list;
+use crate::caller::{urlencode, UiUser};
+use crate::page::error_page;
 use crate::AppState;
 
 /// What every page's frame shows.

@@ -13,9 +13,10 @@ use itsm_domain::RecordKind;
 use serde::Deserialize;
 
 use super::pages::{failure_page, Layout};
-use super::session::UiUser;
-use super::{error_page, render};
+use super::render;
 use crate::api::service_levels::{sla_clock, SlaClock};
+use crate::caller::UiUser;
+use crate::page::error_page;
 use crate::AppState;
 
 /// Minutes as "3 h 05 min" or "45 min".

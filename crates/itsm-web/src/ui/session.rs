@@ -1,106 +1,17 @@
-//! Signing in and out, and the extractor that turns the session cookie into the caller.
+//! Signing in and out.
 
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use itsm_app::{AppError, Ctx};
+use itsm_app::AppError;
 use serde::Deserialize;
 
-use super::{error_page, render};
+use super::render;
+use crate::caller::{safe_next, UiUser, SESSION_COOKIE};
 use crate::observe::ClientAddress;
+use crate::page::error_page;
 use crate::AppState;
-
-const COOKIE: &str = "itsm_session";
-
-/// A signed-in user of the UI: who they are and the CSRF token their forms must carry.
-#[derive(Clone)]
-pub struct UiUser {
-    pub ctx: Ctx,
-    pub csrf: String,
-    pub name: String,
-    pub role: &'static str,
-    session: String,
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
-}
-
-impl FromRequestParts<AppState> for UiUser {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // The route's guard found the user already.
-        if let Some(u) = parts.extensions.get::<UiUser>() {
-            return Ok(u.clone());
-        }
-        let to_login = || {
-            let next = safe_next(parts.uri.path_and_query().map(|p| p.as_str()));
-            Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
-        };
-        let Some(session) = cookie_value(&parts.headers, COOKIE) else {
-            return Err(to_login());
-        };
-        match state.app.session(&session).await {
-            Ok(s) => {
-                let role = s.actor.role.as_str();
-                let ctx = Ctx::user(s.actor).with_request_id(crate::observe::current_request_id());
-                Ok(UiUser {
-                    role,
-                    name: s.display_name,
-                    ctx,
-                    csrf: s.csrf_token,
-                    session,
-                })
-            }
-            Err(AppError::Unauthenticated) => Err(to_login()),
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                Err(error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is not available right now.",
-                ))
-            }
-        }
-    }
-}
-
-impl UiUser {
-    /// Checks a form's CSRF token against the session's, in constant time.
-    #[allow(clippy::result_large_err)]
-    pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
-        if crate::observe::constant_time_eq(self.csrf.as_bytes(), token.as_bytes()) {
-            Ok(())
-        } else {
-            Err(error_page(
-                StatusCode::FORBIDDEN,
-                "This form has expired. Go back, reload the page and try again.",
-            ))
-        }
-    }
-}
-
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 #[derive(askama::Template)]
 #[template(path = "login.html")]
@@ -113,30 +24,6 @@ struct LoginPage {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
-}
-
-/// Where to go after signing in: `next` if it is a path on this site, else home. A path has one
-/// leading slash and no second one after it (`//host` names another host), no backslash (which
-/// browsers read as a slash), no control character or space (a browser drops a tab or newline,
-/// so `/\t/evil.example` becomes `//evil.example`; a newline cannot be put in a header at all) and
-/// no scheme or authority, which the first two rules already exclude.
-pub(crate) fn safe_next(next: Option<&str>) -> String {
-    const HOME: &str = "/incidents";
-    let Some(n) = next else {
-        return HOME.to_owned();
-    };
-    let mut chars = n.chars();
-    let same_site = chars.next() == Some('/')
-        && !matches!(chars.next(), Some('/' | '\\'))
-        && n.len() <= 2048
-        && !n
-            .chars()
-            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
-    if same_site {
-        n.to_owned()
-    } else {
-        HOME.to_owned()
-    }
 }
 
 pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
@@ -190,7 +77,7 @@ pub async fn login(
                 ""
             };
             let cookie = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
                 s.session_token,
                 state.app.settings().session_hours * 3600
             );
@@ -255,37 +142,4 @@ pub async fn logout(State(state): State<AppState>, user: UiUser, Form(f): Form<C
         HeaderValue::from_static("itsm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_is_a_path_on_this_site_or_home() {
-        for ok in [
-            "/incidents",
-            "/incidents/INC-7?tab=history",
-            "/",
-            "/reports/sla?by=month&from=2026-01-01",
-        ] {
-            assert_eq!(safe_next(Some(ok)), ok);
-        }
-        for bad in [
-            "//evil.example/",
-            "/\\evil.example",
-            "/\n/evil.example/",
-            "/\t/evil.example/",
-            "/ /evil.example",
-            "https://evil.example/",
-            "evil.example",
-            "javascript:alert(1)",
-            "/a\\b",
-            "/\u{0}",
-            "",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/incidents", "{bad:?}");
-        }
-        assert_eq!(safe_next(None), "/incidents");
-    }
 }

@@ -795,7 +795,52 @@ async fn errors_the_framework_would_answer_are_problems_with_the_request_id(back
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
     )
     .await;
+    // Requests the HTTP library cannot read are answered before any route or middleware: a
+    // malformed request line or header, a target past 64 KiB, more header fields than it holds.
+    let many_headers: String = (0..120).map(|i| format!("x-filler-{i}: x\r\n")).collect();
+    for (request, status) in [
+        ("G(T / HTTP/1.1\r\nhost: x\r\n\r\n".to_owned(), 400),
+        (
+            "GET / HTTP/1.1\r\nhost: x\r\nno colon here\r\n\r\n".to_owned(),
+            400,
+        ),
+        (
+            format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000)),
+            414,
+        ),
+        (format!("GET / HTTP/1.1\r\nhost: x\r\n{many_headers}\r\n"), 431),
+    ] {
+        let (head, body) = raw(&s.base, request.as_bytes()).await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.contains("content-type: application/problem+json"), "{head}");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], status);
+        let id = body["request_id"].as_str().unwrap();
+        assert!(
+            !id.is_empty() && head.contains(&format!("x-request-id: {id}")),
+            "{head}"
+        );
+    }
     let r = s.get(&s.agent, "/api/v1/incidents").await;
     assert_eq!(r.status(), StatusCode::OK);
     s.stop().await;
+}
+
+/// Sends raw bytes on a new connection and reads the answer to the end: its head and its body.
+async fn raw(base: &str, request: &[u8]) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read all of an oversized request.
+    let _ = conn.write_all(request).await;
+    let mut answer = vec![];
+    let _ = conn.read_to_end(&mut answer).await;
+    let at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer head: {:?}", String::from_utf8_lossy(&answer)));
+    (
+        String::from_utf8_lossy(&answer[..at]).into_owned(),
+        answer[at + 4..].to_vec(),
+    )
 }

@@ -232,7 +232,10 @@ impl Server {
 /// to send and the CSRF token its forms carry.
 pub struct Browser {
     pub http: Client,
+    /// The session cookie to send, `itsm_session=...`.
     pub cookie: String,
+    /// The whole `Set-Cookie` header the sign-in answered, with its attributes.
+    pub set_cookie: String,
     pub csrf: String,
 }
 
@@ -260,8 +263,8 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let cookie = r.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
         let page = http
             .get(self.url("/incidents/new"))
             .header("cookie", &cookie)
@@ -279,7 +282,12 @@ impl Server {
             .next()
             .unwrap()
             .to_owned();
-        Browser { http, cookie, csrf }
+        Browser {
+            http,
+            cookie,
+            set_cookie,
+            csrf,
+        }
     }
 }
 

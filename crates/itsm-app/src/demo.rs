@@ -341,19 +341,19 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     });
     let mut services = Vec::new();
     for (name, description) in SERVICES {
-        let fields = catalogue_fields(provider.id, name, description, RecordKind::Service);
+        let fields = catalogue_fields(provider.id, name, description, RecordKind::SERVICE);
         services.push(
-            app.create_record(&mut tx, &admin, RecordKind::Service, &fields, start)
+            app.create_record(&mut tx, &admin, RecordKind::SERVICE, &fields, start)
                 .await?
                 .id,
         );
     }
     let mut offerings: Vec<(usize, RecordId)> = Vec::new();
     for (service_ix, name, description) in OFFERINGS {
-        let mut fields = catalogue_fields(provider.id, name, description, RecordKind::ServiceOffering);
+        let mut fields = catalogue_fields(provider.id, name, description, RecordKind::SERVICE_OFFERING);
         fields.service_id = services.get(service_ix).copied();
         let id = app
-            .create_record(&mut tx, &admin, RecordKind::ServiceOffering, &fields, start)
+            .create_record(&mut tx, &admin, RecordKind::SERVICE_OFFERING, &fields, start)
             .await?
             .id;
         offerings.push((service_ix, id));
@@ -370,10 +370,10 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 provider.id,
                 &name,
                 &format!("Component of {service}"),
-                RecordKind::ConfigurationItem,
+                RecordKind::CONFIGURATION_ITEM,
             );
             let id = app
-                .create_record(&mut tx, &admin, RecordKind::ConfigurationItem, &fields, start)
+                .create_record(&mut tx, &admin, RecordKind::CONFIGURATION_ITEM, &fields, start)
                 .await?
                 .id;
             if i < services.len() {
@@ -467,7 +467,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             .iter()
             .map(|d| Creation {
                 ctx: &d.ctx,
-                kind: RecordKind::Incident,
+                kind: RecordKind::INCIDENT,
                 fields: &d.fields,
                 at: d.opened,
             })

@@ -319,7 +319,7 @@ mod tests {
                 let (reply, answer) = oneshot::channel();
                 waiting.push(Waiting {
                     ctx: Ctx::system(),
-                    kind: RecordKind::Incident,
+                    kind: RecordKind::INCIDENT,
                     fields,
                     check,
                     at: app.now(),
@@ -352,7 +352,7 @@ mod tests {
             after: None,
             limit: 50,
         };
-        let stored = records::list(&mut c, RecordKind::Incident, &Default::default(), page)
+        let stored = records::list(&mut c, RecordKind::INCIDENT, &Default::default(), page)
             .await
             .unwrap();
         stored.items.into_iter().map(|v| v.record.title).collect()
@@ -423,7 +423,7 @@ mod tests {
         app.add_organization(&sys, "Provider", "provider").await.unwrap();
         let org = app.add_organization(&sys, "Acme", "customer").await.unwrap().id;
         let service = app
-            .create_catalogue_item(&sys, RecordKind::Service, "Mail", "", None)
+            .create_catalogue_item(&sys, RecordKind::SERVICE, "Mail", "", None)
             .await
             .unwrap()
             .record

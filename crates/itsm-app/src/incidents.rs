@@ -57,7 +57,7 @@ impl App {
             }
             (None, _) => Check::Done(None),
         };
-        self.create_gathered(ctx, RecordKind::Incident, fields, check)
+        self.create_gathered(ctx, RecordKind::INCIDENT, fields, check)
             .await
     }
 
@@ -71,7 +71,7 @@ impl App {
     ) -> Result<RecordId> {
         let fields = self.incident_fields(c, ctx, input).await?;
         Ok(self
-            .create_record(c, ctx, RecordKind::Incident, &fields, now)
+            .create_record(c, ctx, RecordKind::INCIDENT, &fields, now)
             .await?
             .id)
     }
@@ -182,7 +182,7 @@ impl App {
             self,
             &mut tx,
             ctx,
-            RecordKind::Incident,
+            RecordKind::INCIDENT,
             reference,
             expected_version,
         )
@@ -326,12 +326,12 @@ fn judge_references(
         }
     }
     if let Some(id) = wanted.service {
-        if found.service_kind.as_deref() != Some(RecordKind::Service.as_str()) {
+        if found.service_kind.as_deref() != Some(RecordKind::SERVICE.as_str()) {
             errors.add("service_id", format!("no service {id}"));
         }
     }
     if let Some(id) = wanted.service_offering {
-        if found.service_offering_kind.as_deref() != Some(RecordKind::ServiceOffering.as_str()) {
+        if found.service_offering_kind.as_deref() != Some(RecordKind::SERVICE_OFFERING.as_str()) {
             errors.add("service_offering_id", format!("no service offering {id}"));
         } else if found.service_offering_service != f.service_id {
             errors.add(
@@ -341,7 +341,7 @@ fn judge_references(
         }
     }
     if let Some(id) = wanted.configuration_item {
-        if found.configuration_item_kind.as_deref() != Some(RecordKind::ConfigurationItem.as_str()) {
+        if found.configuration_item_kind.as_deref() != Some(RecordKind::CONFIGURATION_ITEM.as_str()) {
             errors.add("configuration_item_id", format!("no configuration item {id}"));
         }
     }

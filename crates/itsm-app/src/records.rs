@@ -273,7 +273,7 @@ impl App {
             &[],
         )
         .await?;
-        if !internal && ctx.is_staff() && kind == RecordKind::Incident {
+        if !internal && ctx.is_staff() && kind == RecordKind::INCIDENT {
             if let Some(after) = itsm_domain::incident::note_public_reply(&record, now) {
                 self.change_record(&mut tx, ctx, &record, &after, now).await?;
             }
@@ -533,16 +533,15 @@ impl App {
         let description = optional_text(&mut errors, "description", description, 20_000);
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        match (kind, service_id) {
-            (RecordKind::ServiceOffering, None) => {
-                errors.add("service_id", "an offering belongs to a service")
-            }
-            (RecordKind::ServiceOffering, Some(s)) => match records::get(&mut tx, s).await? {
-                Some(v) if v.record.kind == RecordKind::Service => {}
+        let offering = kind == RecordKind::SERVICE_OFFERING;
+        match service_id {
+            None if offering => errors.add("service_id", "an offering belongs to a service"),
+            Some(s) if offering => match records::get(&mut tx, s).await? {
+                Some(v) if v.record.kind == RecordKind::SERVICE => {}
                 _ => errors.add("service_id", format!("no service {s}")),
             },
-            (_, Some(_)) => errors.add("service_id", "only a service offering belongs to a service"),
-            (_, None) => {}
+            Some(_) => errors.add("service_id", "only a service offering belongs to a service"),
+            None => {}
         }
         errors.into_result()?;
         let provider = self.provider_id(&mut tx).await?;
@@ -606,13 +605,13 @@ impl App {
         }
         .apply(&current, &mut after, &mut errors)?;
         let calendar_changed = match change.calendar_id {
-            Some(_) if kind != RecordKind::Service => {
+            Some(_) if kind != RecordKind::SERVICE => {
                 errors.add("calendar_id", "only services have a calendar");
                 false
             }
             Some(Some(cal)) => {
                 match records::get(&mut tx, cal).await? {
-                    Some(v) if v.record.kind == RecordKind::Calendar => {}
+                    Some(v) if v.record.kind == RecordKind::CALENDAR => {}
                     _ => errors.add("calendar_id", format!("no calendar {cal}")),
                 }
                 after.details.insert(SERVICE_CALENDAR.into(), cal.0.into());
@@ -858,7 +857,7 @@ impl App {
         let created = added.numbered(&returned)?;
         if created
             .iter()
-            .any(|r| matches!(r.kind, RecordKind::Calendar | RecordKind::Agreement))
+            .any(|r| r.kind.capabilities().service_level_configuration)
         {
             itsm_storage::sla::bump_config_version(c).await?;
         }
@@ -943,12 +942,10 @@ impl App {
             })
             .collect();
         audit::write_transitions(c, &transitions).await?;
-        if written.iter().any(|(ch, _)| {
-            matches!(
-                ch.before.kind,
-                RecordKind::Calendar | RecordKind::Agreement | RecordKind::Service
-            )
-        }) {
+        if written
+            .iter()
+            .any(|(ch, _)| ch.before.kind.capabilities().service_level_configuration)
+        {
             itsm_storage::sla::bump_config_version(c).await?;
         }
         let measured: Vec<(Record, jiff::Timestamp)> = written

@@ -417,7 +417,7 @@ impl App {
         c: &mut AnyConnection,
         version: Option<i64>,
     ) -> Result<Arc<SlaConfig>> {
-        let kinds = [RecordKind::Agreement, RecordKind::Calendar, RecordKind::Service];
+        let kinds = [RecordKind::AGREEMENT, RecordKind::CALENDAR, RecordKind::SERVICE];
         let version = match version {
             Some(v) => v,
             None => store::config_version(c).await?,
@@ -434,33 +434,28 @@ impl App {
         let mut agreements = Vec::new();
         for v in &all {
             let r = &v.record;
-            match r.kind {
-                RecordKind::Calendar => {
-                    let Some((calendar, is_default)) = slm::calendar_of(r) else {
-                        tracing::warn!(calendar = r.id.0, "stored calendar does not validate; skipped");
-                        continue;
-                    };
-                    let entry = Arc::new(CalendarEntry {
-                        id: Some(r.id),
-                        name: format!("{} {}", r.readable_number(), r.title),
-                        calendar,
-                    });
-                    if is_default && r.state == "active" {
-                        default_calendar = Some(entry.clone());
-                    }
-                    calendars.insert(r.id, entry);
+            if r.kind == RecordKind::CALENDAR {
+                let Some((calendar, is_default)) = slm::calendar_of(r) else {
+                    tracing::warn!(calendar = r.id.0, "stored calendar does not validate; skipped");
+                    continue;
+                };
+                let entry = Arc::new(CalendarEntry {
+                    id: Some(r.id),
+                    name: format!("{} {}", r.readable_number(), r.title),
+                    calendar,
+                });
+                if is_default && r.state == "active" {
+                    default_calendar = Some(entry.clone());
                 }
-                RecordKind::Service => {
-                    if let Some(cal) = r.detail_i64(crate::records::SERVICE_CALENDAR) {
-                        service_calendars.insert(r.id, RecordId(cal));
-                    }
+                calendars.insert(r.id, entry);
+            } else if r.kind == RecordKind::SERVICE {
+                if let Some(cal) = r.detail_i64(crate::records::SERVICE_CALENDAR) {
+                    service_calendars.insert(r.id, RecordId(cal));
                 }
-                RecordKind::Agreement if r.state == "active" => {
-                    if let Some(a) = Agreement::from_record(r) {
-                        agreements.push(a);
-                    }
+            } else if r.kind == RecordKind::AGREEMENT && r.state == "active" {
+                if let Some(a) = Agreement::from_record(r) {
+                    agreements.push(a);
                 }
-                _ => {}
             }
         }
         let mut measured: Vec<RecordKind> = agreements
@@ -580,8 +575,7 @@ impl App {
         closed_since: Option<jiff::Timestamp>,
         now: jiff::Timestamp,
     ) -> Result<Recomputed> {
-        let kinds: Vec<RecordKind> = RecordKind::ALL
-            .into_iter()
+        let kinds: Vec<RecordKind> = RecordKind::all()
             .filter(|k| k.has_service_levels())
             .collect();
         let config = self.sla_config(c).await?;
@@ -963,7 +957,7 @@ impl App {
             organization_id: Some(provider),
             title,
             description,
-            state: RecordKind::Calendar.lifecycle().initial.to_owned(),
+            state: RecordKind::CALENDAR.lifecycle().initial.to_owned(),
             details: slm::calendar_details(&calendar, input.is_default),
             ..Default::default()
         };
@@ -971,7 +965,7 @@ impl App {
             self.clear_default_calendar(c, ctx, None, now).await?;
         }
         let record = self
-            .create_record(c, ctx, RecordKind::Calendar, &fields, now)
+            .create_record(c, ctx, RecordKind::CALENDAR, &fields, now)
             .await?;
         if input.is_default {
             self.recompute_in(c, None, now).await?;
@@ -986,7 +980,7 @@ impl App {
         except: Option<RecordId>,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        for v in records::all_of_kinds(c, &[RecordKind::Calendar], 100_000).await? {
+        for v in records::all_of_kinds(c, &[RecordKind::CALENDAR], 100_000).await? {
             let r = v.record;
             if Some(r.id) == except || !slm::is_default_calendar(&r) {
                 continue;
@@ -1017,7 +1011,7 @@ impl App {
             self,
             &mut tx,
             ctx,
-            RecordKind::Calendar,
+            RecordKind::CALENDAR,
             reference,
             expected_version,
         )
@@ -1065,7 +1059,7 @@ impl App {
     pub async fn calendar(&self, ctx: &Ctx, reference: &str) -> Result<(RecordView, BusinessCalendar)> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
-        let view = resolve(self, &mut c, ctx, RecordKind::Calendar, reference).await?;
+        let view = resolve(self, &mut c, ctx, RecordKind::CALENDAR, reference).await?;
         let (cal, _) = slm::calendar_of(&view.record)
             .ok_or_else(|| AppError::Setup(format!("calendar {reference} does not validate")))?;
         Ok((view, cal))
@@ -1283,7 +1277,7 @@ impl App {
         // An offering narrows its service: it must be an offering of a service the target and the
         // agreement cover, or the target could never apply.
         for (field, id, target_services) in &offerings {
-            match record(*id).filter(|r| r.kind == RecordKind::ServiceOffering) {
+            match record(*id).filter(|r| r.kind == RecordKind::SERVICE_OFFERING) {
                 None => errors.add(field.clone(), format!("no service offering {id}")),
                 Some(o) => {
                     let covered =
@@ -1298,12 +1292,12 @@ impl App {
             }
         }
         for (field, id) in &services {
-            if kind_of(*id) != Some(RecordKind::Service) {
+            if kind_of(*id) != Some(RecordKind::SERVICE) {
                 errors.add(field.clone(), format!("no service {id}"));
             }
         }
         for (field, id) in &calendars {
-            if kind_of(*id) != Some(RecordKind::Calendar) {
+            if kind_of(*id) != Some(RecordKind::CALENDAR) {
                 errors.add(field.clone(), format!("no calendar {id}"));
             }
         }
@@ -1342,7 +1336,7 @@ impl App {
             organization_id,
             title,
             description,
-            state: RecordKind::Agreement.lifecycle().initial.to_owned(),
+            state: RecordKind::AGREEMENT.lifecycle().initial.to_owned(),
             assignment_group_id: input.assignment_group_id,
             assignee_id: input.owner_id,
             details: terms.to_details(),
@@ -1351,7 +1345,7 @@ impl App {
         self.check_agreement(c, &fields, &terms, &mut errors).await?;
         errors.into_result()?;
         let record = self
-            .create_record(c, ctx, RecordKind::Agreement, &fields, now)
+            .create_record(c, ctx, RecordKind::AGREEMENT, &fields, now)
             .await?;
         Ok(record.id)
     }
@@ -1373,7 +1367,7 @@ impl App {
             self,
             &mut tx,
             ctx,
-            RecordKind::Agreement,
+            RecordKind::AGREEMENT,
             reference,
             expected_version,
         )

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrganizationId, UserId};
 use crate::kind::RecordKind;
+pub use crate::permission::Permission;
 
 /// A role held by a user. Provider staff hold administrator, agent or auditor; people of customer
 /// organizations hold customer.
@@ -52,35 +53,6 @@ pub struct Actor {
 pub enum Scope {
     All,
     Organization(OrganizationId),
-}
-
-/// What an actor wants to do. Each use case asks for exactly one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Read records within the actor's scope.
-    ReadRecords,
-    /// Read internal notes (never shown to customers).
-    ReadInternalNotes,
-    /// Log a new incident.
-    CreateIncident,
-    /// Change an incident's fields, assignment and state.
-    WorkIncidents,
-    /// Add a public reply.
-    CommentPublic,
-    /// Add an internal note.
-    CommentInternal,
-    /// Attach files to records.
-    Attach,
-    /// Link records to each other.
-    LinkRecords,
-    /// Create and change services and configuration items.
-    ManageCatalogue,
-    /// Create users, disable them, issue API tokens for others.
-    ManageUsers,
-    /// Read the directory of users, groups and organizations.
-    ReadDirectory,
-    /// Create and change business calendars and agreements, replay SLA clocks, read the outbox.
-    ManageServiceLevels,
 }
 
 impl Actor {
@@ -139,24 +111,24 @@ mod tests {
     fn customers_see_only_their_own_records_and_published_services() {
         let provider = OrganizationId(1);
         let c = actor(Role::Customer, 2);
-        assert!(c.can_see(RecordKind::Incident, OrganizationId(2), provider));
-        assert!(!c.can_see(RecordKind::Incident, OrganizationId(3), provider));
-        assert!(!c.can_see(RecordKind::Incident, provider, provider));
-        assert!(c.can_see(RecordKind::Service, provider, provider));
-        assert!(!c.can_see(RecordKind::ConfigurationItem, provider, provider));
-        assert!(actor(Role::Agent, 1).can_see(RecordKind::Incident, OrganizationId(3), provider));
+        assert!(c.can_see(RecordKind::INCIDENT, OrganizationId(2), provider));
+        assert!(!c.can_see(RecordKind::INCIDENT, OrganizationId(3), provider));
+        assert!(!c.can_see(RecordKind::INCIDENT, provider, provider));
+        assert!(c.can_see(RecordKind::SERVICE, provider, provider));
+        assert!(!c.can_see(RecordKind::CONFIGURATION_ITEM, provider, provider));
+        assert!(actor(Role::Agent, 1).can_see(RecordKind::INCIDENT, OrganizationId(3), provider));
     }
 
     #[test]
     fn customers_write_only_on_their_own_records_they_raise() {
         let provider = OrganizationId(1);
         let c = actor(Role::Customer, 2);
-        assert!(c.can_contribute(RecordKind::Incident, OrganizationId(2)));
-        assert!(!c.can_contribute(RecordKind::Incident, OrganizationId(3)));
+        assert!(c.can_contribute(RecordKind::INCIDENT, OrganizationId(2)));
+        assert!(!c.can_contribute(RecordKind::INCIDENT, OrganizationId(3)));
         for kind in [
-            RecordKind::Service,
-            RecordKind::ServiceOffering,
-            RecordKind::Calendar,
+            RecordKind::SERVICE,
+            RecordKind::SERVICE_OFFERING,
+            RecordKind::CALENDAR,
         ] {
             assert!(c.can_see(kind, provider, provider));
             assert!(
@@ -165,9 +137,9 @@ mod tests {
             );
         }
         // An agreement with the customer is theirs to read, the provider's to keep.
-        assert!(c.can_see(RecordKind::Agreement, OrganizationId(2), provider));
-        assert!(!c.can_contribute(RecordKind::Agreement, OrganizationId(2)));
-        assert!(actor(Role::Agent, 1).can_contribute(RecordKind::Service, provider));
+        assert!(c.can_see(RecordKind::AGREEMENT, OrganizationId(2), provider));
+        assert!(!c.can_contribute(RecordKind::AGREEMENT, OrganizationId(2)));
+        assert!(actor(Role::Agent, 1).can_contribute(RecordKind::SERVICE, provider));
     }
 
     #[test]

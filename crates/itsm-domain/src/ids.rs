@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn numbers_round_trip() {
         let n: RecordNumber = "INC-1042".parse().unwrap();
-        assert_eq!(n.kind, RecordKind::Incident);
+        assert_eq!(n.kind, RecordKind::INCIDENT);
         assert_eq!(n.number, 1042);
         assert_eq!(n.to_string(), "INC-1042");
     }
@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(
             "inc-5".parse::<RecordRef>().unwrap(),
             RecordRef::Number(RecordNumber {
-                kind: RecordKind::Incident,
+                kind: RecordKind::INCIDENT,
                 number: 5
             })
         );

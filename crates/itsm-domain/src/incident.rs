@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
 use crate::lifecycle::{Lifecycle, State, Transition, TransitionError};
+use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING};
 use crate::validation::{optional_text, required_text, ValidationError};
 use crate::Timestamp;
@@ -20,6 +22,27 @@ pub const RESOLUTION_NOTES_MAX: usize = 20_000;
 pub const CATEGORIES: [&str; 7] = [
     "access", "hardware", "software", "network", "security", "data", "other",
 ];
+
+static INCIDENT_SPEC: KindSpec = KindSpec {
+    name: "incident",
+    prefix: "INC",
+    collection: "incidents",
+    label: "Incident",
+    lifecycle: &LIFECYCLE,
+    capabilities: Capabilities {
+        service_levels: true,
+        customers_contribute: true,
+        ..Capabilities::NONE
+    },
+    access: KindAccess {
+        create: Permission::CreateIncident,
+        change: Permission::WorkIncidents,
+    },
+};
+
+impl RecordKind {
+    pub const INCIDENT: RecordKind = RecordKind::declare(&INCIDENT_SPEC);
+}
 
 /// The incident lifecycle.
 pub static LIFECYCLE: Lifecycle = Lifecycle {
@@ -555,7 +578,7 @@ mod tests {
     fn stored(fields: RecordFields) -> Record {
         Record {
             id: RecordId(1),
-            kind: RecordKind::Incident,
+            kind: RecordKind::INCIDENT,
             number: 1,
             organization_id: fields.organization_id.unwrap(),
             title: fields.title,

@@ -1,150 +1,186 @@
-//! The registry of record kinds. Every kind shares the record mechanism (identity, lifecycle, audit,
-//! comments, attachments, links, lists, search, concurrency, organization scoping); this table says what
-//! differs: its readable prefix, its name in URLs and its lifecycle.
+//! What a kind of record is. Every kind shares the record mechanism (identity, lifecycle, audit,
+//! comments, attachments, links, lists, search, concurrency, organization scoping); its
+//! [`KindSpec`] says what differs: its readable prefix, its name in URLs, its label, its lifecycle,
+//! what it is capable of and which permissions creating and changing it take.
+//!
+//! A kind is declared once, in its own module, as a `static` spec and a [`RecordKind`] constant
+//! on it (`RecordKind::INCIDENT` is declared in `incident.rs`), and registered with one line in
+//! [`crate::registry`]. Code outside the registry asks a kind what it can do (its capabilities)
+//! rather than which kind it is.
 
-use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use serde::{Serialize, Serializer};
 
 use crate::lifecycle::Lifecycle;
+use crate::permission::Permission;
 
-/// A kind of record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordKind {
-    Incident,
-    Service,
-    /// A variant of a service as the catalogue offers it (such as "Email, Gold support"), which
-    /// service level targets can single out.
-    ServiceOffering,
-    ConfigurationItem,
-    /// When the provider works: time zone, working hours, holidays.
-    Calendar,
-    /// A service level agreement, operational level agreement or underpinning contract.
-    Agreement,
+/// The declaration of one kind of record.
+#[derive(Debug)]
+pub struct KindSpec {
+    /// The stable name stored in the database and used in JSON, such as `incident`.
+    pub name: &'static str,
+    /// The prefix of readable numbers, such as `INC` in `INC-1042`.
+    pub prefix: &'static str,
+    /// The plural, kebab-case collection name under `/api/v1`.
+    pub collection: &'static str,
+    /// A label for people.
+    pub label: &'static str,
+    pub lifecycle: &'static Lifecycle,
+    pub capabilities: Capabilities,
+    pub access: KindAccess,
 }
 
+/// What records of a kind take part in, beyond what every record does. Each concern that acts on
+/// some kinds only (service level clocks, the portal, the catalogue) asks for its capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Measured against service level targets: SLA clocks run on its records.
+    pub service_levels: bool,
+    /// Customers may read the provider's records of this kind, such as the services they consume.
+    pub published_to_customers: bool,
+    /// Customers may add to (comment on, attach files to, link) their own organization's records of
+    /// this kind. Only records customers raise themselves: what the provider keeps with or
+    /// publishes to a customer is read-only to them.
+    pub customers_contribute: bool,
+    /// A catalogue item (services, their offerings, configuration items): a plain named record the
+    /// provider keeps, created and changed through the catalogue's use cases.
+    pub catalogue_item: bool,
+    /// Its records decide how SLA clocks run (calendars, agreements, a service's calendar): a
+    /// change to one makes every node read the service level configuration again.
+    pub service_level_configuration: bool,
+}
+
+impl Capabilities {
+    /// None at all; a declaration names the ones its kind has and takes the rest from here.
+    pub const NONE: Capabilities = Capabilities {
+        service_levels: false,
+        published_to_customers: false,
+        customers_contribute: false,
+        catalogue_item: false,
+        service_level_configuration: false,
+    };
+}
+
+/// The permissions that creating and changing records of a kind take. Reading is scoped by
+/// organization for every kind alike ([`crate::access::Actor::can_see`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindAccess {
+    pub create: Permission,
+    /// Changing fields and moving along the lifecycle.
+    pub change: Permission,
+}
+
+/// A kind of record: a handle on its declaration. Copied freely; two handles are equal when they
+/// name the same kind.
+#[derive(Clone, Copy)]
+pub struct RecordKind(&'static KindSpec);
+
 impl RecordKind {
-    pub const ALL: [RecordKind; 6] = [
-        RecordKind::Incident,
-        RecordKind::Service,
-        RecordKind::ServiceOffering,
-        RecordKind::ConfigurationItem,
-        RecordKind::Calendar,
-        RecordKind::Agreement,
-    ];
+    /// The handle of a declared kind, for the constant its module declares.
+    pub const fn declare(spec: &'static KindSpec) -> RecordKind {
+        RecordKind(spec)
+    }
+
+    pub fn spec(self) -> &'static KindSpec {
+        self.0
+    }
 
     /// The stable name stored in the database and used in JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Incident => "incident",
-            RecordKind::Service => "service",
-            RecordKind::ServiceOffering => "service_offering",
-            RecordKind::ConfigurationItem => "configuration_item",
-            RecordKind::Calendar => "calendar",
-            RecordKind::Agreement => "agreement",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RecordKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        self.0.name
     }
 
     /// The prefix of readable numbers, such as `INC` in `INC-1042`.
     pub fn prefix(self) -> &'static str {
-        match self {
-            RecordKind::Incident => "INC",
-            RecordKind::Service => "SVC",
-            RecordKind::ServiceOffering => "OFR",
-            RecordKind::ConfigurationItem => "CI",
-            RecordKind::Calendar => "CAL",
-            RecordKind::Agreement => "AGR",
-        }
-    }
-
-    pub fn from_prefix(prefix: &str) -> Option<RecordKind> {
-        Self::ALL.into_iter().find(|k| k.prefix() == prefix)
+        self.0.prefix
     }
 
     /// The plural, kebab-case collection name under `/api/v1`.
     pub fn collection(self) -> &'static str {
-        match self {
-            RecordKind::Incident => "incidents",
-            RecordKind::Service => "services",
-            RecordKind::ServiceOffering => "service-offerings",
-            RecordKind::ConfigurationItem => "configuration-items",
-            RecordKind::Calendar => "calendars",
-            RecordKind::Agreement => "agreements",
-        }
-    }
-
-    pub fn from_collection(s: &str) -> Option<RecordKind> {
-        Self::ALL.into_iter().find(|k| k.collection() == s)
+        self.0.collection
     }
 
     /// A label for people.
     pub fn label(self) -> &'static str {
-        match self {
-            RecordKind::Incident => "Incident",
-            RecordKind::Service => "Service",
-            RecordKind::ServiceOffering => "Service offering",
-            RecordKind::ConfigurationItem => "Configuration item",
-            RecordKind::Calendar => "Business calendar",
-            RecordKind::Agreement => "Agreement",
-        }
+        self.0.label
     }
 
     pub fn lifecycle(self) -> &'static Lifecycle {
-        match self {
-            RecordKind::Incident => &crate::incident::LIFECYCLE,
-            RecordKind::Service | RecordKind::ServiceOffering => &crate::lifecycle::SERVICE_LIFECYCLE,
-            RecordKind::ConfigurationItem => &crate::lifecycle::CONFIGURATION_ITEM_LIFECYCLE,
-            RecordKind::Calendar => &crate::lifecycle::CALENDAR_LIFECYCLE,
-            RecordKind::Agreement => &crate::lifecycle::AGREEMENT_LIFECYCLE,
-        }
+        self.0.lifecycle
+    }
+
+    pub fn capabilities(self) -> Capabilities {
+        self.0.capabilities
+    }
+
+    pub fn access(self) -> KindAccess {
+        self.0.access
     }
 
     /// Whether records of this kind are measured against service level targets.
     pub fn has_service_levels(self) -> bool {
-        matches!(self, RecordKind::Incident)
+        self.0.capabilities.service_levels
     }
 
-    /// Whether customers may read records of this kind that belong to the provider, such as the
-    /// services they consume.
+    /// Whether customers may read records of this kind that belong to the provider.
     pub fn published_to_customers(self) -> bool {
-        matches!(
-            self,
-            RecordKind::Service | RecordKind::ServiceOffering | RecordKind::Calendar
-        )
+        self.0.capabilities.published_to_customers
     }
 
-    /// Whether customers may add to (comment on, attach files to) their own organization's records
-    /// of this kind. Only the records customers raise themselves: an agreement the provider keeps
-    /// with a customer, or a service the provider publishes, is read-only to the customer.
+    /// Whether customers may add to their own organization's records of this kind.
     pub fn customers_contribute(self) -> bool {
-        matches!(self, RecordKind::Incident)
+        self.0.capabilities.customers_contribute
     }
 
-    /// Whether records of this kind are catalogue items (services, their offerings, configuration
-    /// items): plain named records the provider keeps, until the catalogue and the CMDB give them
-    /// fields of their own.
+    /// Whether records of this kind are catalogue items.
     pub fn is_catalogue_item(self) -> bool {
-        matches!(
-            self,
-            RecordKind::Service | RecordKind::ServiceOffering | RecordKind::ConfigurationItem
-        )
+        self.0.capabilities.catalogue_item
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl PartialEq for RecordKind {
+    fn eq(&self, other: &Self) -> bool {
+        // The same declaration, or (a constant's copy of the address aside) the same name.
+        std::ptr::eq(self.0, other.0) || self.0.name == other.0.name
+    }
+}
 
-    #[test]
-    fn names_are_unique_and_round_trip() {
-        for k in RecordKind::ALL {
-            assert_eq!(RecordKind::parse(k.as_str()), Some(k));
-            assert_eq!(RecordKind::from_prefix(k.prefix()), Some(k));
-            assert_eq!(RecordKind::from_collection(k.collection()), Some(k));
-            assert!(k.lifecycle().is_state(k.lifecycle().initial));
-        }
+impl Eq for RecordKind {}
+
+impl Hash for RecordKind {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl PartialOrd for RecordKind {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RecordKind {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.name.cmp(other.0.name)
+    }
+}
+
+impl std::fmt::Debug for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl Serialize for RecordKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name)
     }
 }

@@ -5,12 +5,15 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod catalogue;
 pub mod ids;
 pub mod incident;
 pub mod kind;
 pub mod lifecycle;
 pub mod link;
+pub mod permission;
 pub mod record;
+pub mod registry;
 pub mod sla;
 pub mod slm;
 pub mod validation;

@@ -12,10 +12,141 @@ use serde_json::{Map, Value};
 
 use crate::calendar::{BusinessCalendar, CalendarDefinition};
 use crate::ids::{GroupId, OrganizationId, RecordId};
-use crate::kind::RecordKind;
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
+use crate::lifecycle::{Lifecycle, State, Transition};
+use crate::permission::Permission;
 use crate::record::Record;
 use crate::sla::{ClockRules, Metric};
 use crate::validation::ValidationError;
+
+const SERVICE_LEVEL_ACCESS: KindAccess = KindAccess {
+    create: Permission::ManageServiceLevels,
+    change: Permission::ManageServiceLevels,
+};
+
+static CALENDAR_SPEC: KindSpec = KindSpec {
+    name: "calendar",
+    prefix: "CAL",
+    collection: "calendars",
+    label: "Business calendar",
+    lifecycle: &CALENDAR_LIFECYCLE,
+    capabilities: Capabilities {
+        // Customers read the hours their targets are counted in.
+        published_to_customers: true,
+        service_level_configuration: true,
+        ..Capabilities::NONE
+    },
+    access: SERVICE_LEVEL_ACCESS,
+};
+
+static AGREEMENT_SPEC: KindSpec = KindSpec {
+    name: "agreement",
+    prefix: "AGR",
+    collection: "agreements",
+    label: "Agreement",
+    lifecycle: &AGREEMENT_LIFECYCLE,
+    capabilities: Capabilities {
+        service_level_configuration: true,
+        ..Capabilities::NONE
+    },
+    access: SERVICE_LEVEL_ACCESS,
+};
+
+impl RecordKind {
+    /// When the provider works: time zone, working hours, holidays.
+    pub const CALENDAR: RecordKind = RecordKind::declare(&CALENDAR_SPEC);
+    /// A service level agreement, operational level agreement or underpinning contract.
+    pub const AGREEMENT: RecordKind = RecordKind::declare(&AGREEMENT_SPEC);
+}
+
+/// A business calendar is in use until it is retired; a retired one can be brought back.
+pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "active",
+    states: &[
+        State {
+            name: "active",
+            label: "Active",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: false,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "active",
+            to: "retired",
+            action: "Retire",
+        },
+        Transition {
+            from: "retired",
+            to: "active",
+            action: "Reactivate",
+        },
+    ],
+};
+
+/// An agreement is drafted, agreed (active), possibly suspended, and finally retired. Only active
+/// agreements give records their targets.
+pub static AGREEMENT_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "draft",
+    states: &[
+        State {
+            name: "draft",
+            label: "Draft",
+            is_final: false,
+        },
+        State {
+            name: "active",
+            label: "Active",
+            is_final: false,
+        },
+        State {
+            name: "suspended",
+            label: "Suspended",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: true,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "draft",
+            to: "active",
+            action: "Put in force",
+        },
+        Transition {
+            from: "draft",
+            to: "retired",
+            action: "Withdraw",
+        },
+        Transition {
+            from: "active",
+            to: "suspended",
+            action: "Suspend",
+        },
+        Transition {
+            from: "suspended",
+            to: "active",
+            action: "Resume",
+        },
+        Transition {
+            from: "active",
+            to: "retired",
+            action: "Retire",
+        },
+        Transition {
+            from: "suspended",
+            to: "retired",
+            action: "Retire",
+        },
+    ],
+};
 
 /// Whom an agreement is with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -104,7 +235,7 @@ impl ServiceLevelTarget {
             key: String::new(),
             name: name.into(),
             metric,
-            record_kind: RecordKind::Incident,
+            record_kind: RecordKind::INCIDENT,
             priorities: priorities.to_vec(),
             service_ids: vec![],
             service_offering_ids: vec![],
@@ -117,7 +248,7 @@ impl ServiceLevelTarget {
 }
 
 fn incident() -> RecordKind {
-    RecordKind::Incident
+    RecordKind::INCIDENT
 }
 
 fn default_warnings() -> Vec<u32> {
@@ -514,7 +645,7 @@ mod tests {
             key: key.into(),
             name: format!("{} {key}", metric.as_str()),
             metric,
-            record_kind: RecordKind::Incident,
+            record_kind: RecordKind::INCIDENT,
             priorities: priorities.to_vec(),
             service_ids: services.to_vec(),
             service_offering_ids: vec![],
@@ -553,7 +684,7 @@ mod tests {
 
     fn facts(priority: i16, service: i64) -> RecordFacts {
         RecordFacts {
-            kind: RecordKind::Incident,
+            kind: RecordKind::INCIDENT,
             organization_id: OrganizationId(2),
             service_id: Some(RecordId(service)),
             service_offering_id: None,

@@ -208,7 +208,7 @@ impl Store {
             Backend::Postgres => {
                 POSTGRES_MIGRATIONS.run(&self.write).await?;
                 let mut c = self.write.acquire().await?;
-                for kind in RecordKind::ALL {
+                for kind in RecordKind::all() {
                     let sql = format!("CREATE SEQUENCE IF NOT EXISTS record_number_{}", kind.as_str());
                     c.execute(sql.as_str()).await?;
                 }

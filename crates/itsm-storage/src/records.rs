@@ -383,7 +383,7 @@ pub async fn prepare_many(
     let inline_numbers = backend == Backend::Postgres || single;
     let mut numbers = vec![0; new.len()];
     if !inline_numbers {
-        for kind in RecordKind::ALL {
+        for kind in RecordKind::all() {
             let wanted = new.iter().filter(|n| n.kind == kind).count();
             if wanted > 0 {
                 let mut mine = next_numbers(c, kind, wanted).await?.into_iter();

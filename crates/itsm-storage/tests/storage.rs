@@ -92,7 +92,7 @@ async fn insert_incident(
     user: UserId,
     when: &str,
 ) -> itsm_domain::Record {
-    records::insert(c, RecordKind::Incident, fields, Some(user), at(when))
+    records::insert(c, RecordKind::INCIDENT, fields, Some(user), at(when))
         .await
         .unwrap()
 }
@@ -117,7 +117,7 @@ fn incidents_at(
     fields
         .iter()
         .map(|(f, secs)| records::NewRecord {
-            kind: RecordKind::Incident,
+            kind: RecordKind::INCIDENT,
             fields: f,
             actor: Some(user),
             at: start + jiff::SignedDuration::from_secs(*secs),
@@ -257,7 +257,7 @@ async fn lists_filter_sort_and_page(backend: Backend) {
         let t = at("2026-03-01T00:00:00Z")
             .checked_add(jiff::SignedDuration::from_mins(i))
             .unwrap();
-        records::insert(&mut tx, RecordKind::Incident, &f, Some(user), t)
+        records::insert(&mut tx, RecordKind::INCIDENT, &f, Some(user), t)
             .await
             .unwrap();
     }
@@ -270,7 +270,7 @@ async fn lists_filter_sort_and_page(backend: Backend) {
     loop {
         let page = records::list(
             &mut c,
-            RecordKind::Incident,
+            RecordKind::INCIDENT,
             &RecordFilter::default(),
             PageRequest {
                 sort: SortField::CreatedAt,
@@ -297,7 +297,7 @@ async fn lists_filter_sort_and_page(backend: Backend) {
     };
     let page = records::list(
         &mut c,
-        RecordKind::Incident,
+        RecordKind::INCIDENT,
         &filter,
         PageRequest {
             sort: SortField::Priority,
@@ -321,7 +321,7 @@ async fn lists_filter_sort_and_page(backend: Backend) {
 
     let none = records::list(
         &mut c,
-        RecordKind::Incident,
+        RecordKind::INCIDENT,
         &RecordFilter {
             visible_organizations: Some(vec![]),
             ..Default::default()
@@ -395,7 +395,7 @@ async fn newest_first_every_page(
     };
     let mut got = Vec::new();
     loop {
-        let p = records::list(c, RecordKind::Incident, filter, page)
+        let p = records::list(c, RecordKind::INCIDENT, filter, page)
             .await
             .unwrap();
         got.extend(p.items.iter().map(|v| v.record.id));
@@ -424,7 +424,7 @@ async fn a_common_search_term_answers_the_same_as_a_rare_one(backend: Backend) {
         .iter()
         .enumerate()
         .map(|(i, f)| records::NewRecord {
-            kind: RecordKind::Incident,
+            kind: RecordKind::INCIDENT,
             fields: f,
             actor: Some(user),
             // Creation order is not update order: the newest update is in the middle.
@@ -632,7 +632,7 @@ async fn open_incident_inputs(
     c: &mut sqlx::AnyConnection,
     after: itsm_domain::RecordId,
 ) -> Vec<itsm_storage::sla::ClockInput> {
-    itsm_storage::sla::clock_inputs(c, &[RecordKind::Incident], None, after, 1000)
+    itsm_storage::sla::clock_inputs(c, &[RecordKind::INCIDENT], None, after, 1000)
         .await
         .unwrap()
 }
@@ -850,9 +850,9 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
     // One record first, so the batch continues its numbering (and ids) rather than starting it.
     let first = insert_incident(&mut tx, &incident(org, "First", 3), user, "2026-02-01T09:00:00Z").await;
     let fields: Vec<(RecordKind, RecordFields)> = vec![
-        (RecordKind::Incident, incident(org, "Second", 1)),
-        (RecordKind::Service, incident(org, "Mail service", 0)),
-        (RecordKind::Incident, incident(org, "Third", 2)),
+        (RecordKind::INCIDENT, incident(org, "Second", 1)),
+        (RecordKind::SERVICE, incident(org, "Mail service", 0)),
+        (RecordKind::INCIDENT, incident(org, "Third", 2)),
     ];
     let new: Vec<records::NewRecord> = fields
         .iter()
@@ -871,9 +871,9 @@ async fn batch_writes_keep_order_numbers_and_audit(backend: Backend) {
     assert_eq!(
         numbers,
         [
-            (RecordKind::Incident, first.number + 1),
-            (RecordKind::Service, 1),
-            (RecordKind::Incident, first.number + 2)
+            (RecordKind::INCIDENT, first.number + 1),
+            (RecordKind::SERVICE, 1),
+            (RecordKind::INCIDENT, first.number + 2)
         ]
     );
     // What was returned is what was stored, row by row.
@@ -1010,7 +1010,7 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     let new: Vec<records::NewRecord> = fields
         .iter()
         .map(|f| records::NewRecord {
-            kind: RecordKind::Incident,
+            kind: RecordKind::INCIDENT,
             fields: f,
             actor: Some(user),
             at: at("2026-02-01T10:00:00Z"),
@@ -1070,7 +1070,7 @@ async fn records_and_their_audit_are_written_together_or_not_at_all(backend: Bac
     let (ids, _) = reserve_ids(&mut tx, &[("records", 1)], None).await.unwrap();
     let lone = [incident(org, "Never stored", 3)];
     let new = [records::NewRecord {
-        kind: RecordKind::Incident,
+        kind: RecordKind::INCIDENT,
         fields: &lone[0],
         actor: Some(user),
         at: at("2026-02-01T11:00:00Z"),
@@ -1136,7 +1136,7 @@ async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(
             after,
             limit: 2,
         };
-        let got = records::list(&mut c, RecordKind::Incident, &filter, page)
+        let got = records::list(&mut c, RecordKind::INCIDENT, &filter, page)
             .await
             .unwrap();
         pages.push(
@@ -1169,7 +1169,7 @@ async fn a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing(
         after: None,
         limit: 50,
     };
-    let got = records::list(&mut c, RecordKind::Incident, &one, page)
+    let got = records::list(&mut c, RecordKind::INCIDENT, &one, page)
         .await
         .unwrap();
     assert_eq!(got.items.len(), 50);
@@ -1195,7 +1195,7 @@ async fn every_page(
             after,
             limit,
         };
-        let got = records::list(c, RecordKind::Incident, filter, page)
+        let got = records::list(c, RecordKind::INCIDENT, filter, page)
             .await
             .unwrap();
         pages += 1;
@@ -1299,7 +1299,7 @@ async fn titles_found(c: &mut sqlx::AnyConnection, q: &str) -> Vec<String> {
         after: None,
         limit: 50,
     };
-    let p = records::list(c, RecordKind::Incident, &filter, page)
+    let p = records::list(c, RecordKind::INCIDENT, &filter, page)
         .await
         .unwrap();
     p.items.iter().map(|v| v.record.title.clone()).collect()

@@ -42,12 +42,12 @@ async fn a_creation_answers_the_incident_as_it_is_read_back(backend: Backend) {
     let sys = Ctx::system();
     let service = s
         .app
-        .create_catalogue_item(&sys, itsm_domain::RecordKind::Service, "Mail", "", None)
+        .create_catalogue_item(&sys, itsm_domain::RecordKind::SERVICE, "Mail", "", None)
         .await
         .unwrap();
     let ci = s
         .app
-        .create_catalogue_item(&sys, itsm_domain::RecordKind::ConfigurationItem, "mx1", "", None)
+        .create_catalogue_item(&sys, itsm_domain::RecordKind::CONFIGURATION_ITEM, "mx1", "", None)
         .await
         .unwrap();
     let caller: Value = s.get(&s.customer_a, "/api/v1/me").await.json().await.unwrap();

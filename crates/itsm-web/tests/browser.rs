@@ -299,13 +299,13 @@ async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
         .unwrap();
     tx.commit().await.unwrap();
     let email = app
-        .create_catalogue_item(&sys, RecordKind::Service, "Email", "", None)
+        .create_catalogue_item(&sys, RecordKind::SERVICE, "Email", "", None)
         .await
         .unwrap();
     for offering in ["Executive mailbox", "Standard mailbox"] {
         app.create_catalogue_item(
             &sys,
-            RecordKind::ServiceOffering,
+            RecordKind::SERVICE_OFFERING,
             offering,
             "",
             Some(email.record.id),
@@ -465,7 +465,7 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     let ours_no = ours.record.readable_number().to_string();
     app.add_comment(
         &sys,
-        RecordKind::Incident,
+        RecordKind::INCIDENT,
         &ours_no,
         "Internal: vendor is slow",
         true,
@@ -474,7 +474,7 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     .unwrap();
     app.add_comment(
         &sys,
-        RecordKind::Incident,
+        RecordKind::INCIDENT,
         &ours_no,
         "A technician is on the way",
         false,

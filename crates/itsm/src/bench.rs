@@ -160,7 +160,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         let batch: Vec<(RecordFields, jiff::Timestamp)> = (0..n)
             .map(|i| bench_incident(&mut rng, loaded + i, &orgs, &groups, agent.id, now, span_secs))
             .collect();
-        app.import_records(&sys, RecordKind::Incident, &batch)
+        app.import_records(&sys, RecordKind::INCIDENT, &batch)
             .await
             .map_err(err)?;
         loaded += n;

@@ -217,7 +217,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
                 (fields, at)
             })
             .collect();
-        app.import_records(&sys, RecordKind::Incident, &batch)
+        app.import_records(&sys, RecordKind::INCIDENT, &batch)
             .await
             .map_err(err)?;
         loaded += n;

@@ -56,7 +56,7 @@ fn responded(at: &str) -> ClockEvent {
 }
 
 fn resolution() -> ClockRules {
-    ClockRules::default_for(RecordKind::Incident, Metric::Resolution)
+    ClockRules::default_for(RecordKind::INCIDENT, Metric::Resolution)
 }
 
 const HOUR: i64 = 3_600_000_000;
@@ -186,7 +186,7 @@ fn reopening_resumes_by_default_and_restarts_when_the_rules_say_so() {
 #[test]
 fn the_first_response_clock_stops_at_the_first_reply() {
     let cal = office();
-    let rules = ClockRules::default_for(RecordKind::Incident, Metric::FirstResponse);
+    let rules = ClockRules::default_for(RecordKind::INCIDENT, Metric::FirstResponse);
     let events = vec![
         state("2026-11-23 16:30", "new"),
         responded("2026-11-24 09:45"),
@@ -305,7 +305,7 @@ proptest! {
         let events = events_from(start, &raw);
         let now = start.checked_add(jiff::SignedDuration::from_hours(80)).unwrap();
         let mut rules = ClockRules::default_for(
-            RecordKind::Incident,
+            RecordKind::INCIDENT,
             if first_response { Metric::FirstResponse } else { Metric::Resolution },
         );
         if restart && !first_response {

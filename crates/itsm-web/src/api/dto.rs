@@ -229,13 +229,21 @@ impl From<&RecordView> for Incident {
     }
 }
 
+/// A record in the shape of its kind.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RecordJson {
+    Incident(Incident),
+    Record(Record),
+}
+
 /// Renders a record in the shape of its kind.
-pub fn record_json(v: &RecordView) -> serde_json::Value {
-    let value = match v.record.kind {
-        RecordKind::Incident => serde_json::to_value(Incident::from(v)),
-        _ => serde_json::to_value(Record::from(v)),
-    };
-    value.unwrap_or(serde_json::Value::Null)
+pub fn record_json(v: &RecordView) -> RecordJson {
+    if v.record.kind == RecordKind::INCIDENT {
+        RecordJson::Incident(Incident::from(v))
+    } else {
+        RecordJson::Record(Record::from(v))
+    }
 }
 
 /// Logging an incident.
@@ -332,7 +340,7 @@ pub struct UpdateCatalogueItem {
 pub struct RecordPage {
     /// Incidents in the incident shape, other kinds in the record shape.
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<RecordJson>,
     /// Pass as `cursor` to get the next page; absent on the last page. A list reads a bounded
     /// stretch of records per page, so when the filters match few records this far down, a page
     /// may hold fewer items than `limit`, or none, and still have a next one.

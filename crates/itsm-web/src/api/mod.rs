@@ -237,7 +237,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/events", get(service_levels::events))
         .route("/api/v1/reports/sla-attainment", get(service_levels::attainment))
         .route("/api/v1/reports/sla-breaches", get(service_levels::breaches));
-    for kind in RecordKind::ALL {
+    for kind in RecordKind::all() {
         r = records::routes_for(r, kind, state);
     }
     r.layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))

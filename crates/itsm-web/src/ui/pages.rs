@@ -159,17 +159,17 @@ impl Directory {
         };
         let services = s
             .app
-            .list_records(&u.ctx, RecordKind::Service, RecordFilter::default(), page)
+            .list_records(&u.ctx, RecordKind::SERVICE, RecordFilter::default(), page)
             .await?;
         let offerings = s
             .app
-            .list_records(&u.ctx, RecordKind::ServiceOffering, RecordFilter::default(), page)
+            .list_records(&u.ctx, RecordKind::SERVICE_OFFERING, RecordFilter::default(), page)
             .await?;
         let cis = if staff_view {
             s.app
                 .list_records(
                     &u.ctx,
-                    RecordKind::ConfigurationItem,
+                    RecordKind::CONFIGURATION_ITEM,
                     RecordFilter::default(),
                     page,
                 )
@@ -324,14 +324,14 @@ pub async fn queue(
         limit: Some(QUEUE_PAGE),
     };
     let mut layout = Layout::of(&u);
-    let (rows, next) = match parse_list(&list, RecordKind::Incident) {
+    let (rows, next) = match parse_list(&list, RecordKind::INCIDENT) {
         Err(e) => {
             layout.error = Some(e.detail.clone());
             (vec![], None)
         }
         Ok((filter, page)) => match s
             .app
-            .list_records(&u.ctx, RecordKind::Incident, filter, page)
+            .list_records(&u.ctx, RecordKind::INCIDENT, filter, page)
             .await
         {
             Ok(p) => (p.items, p.next),
@@ -377,7 +377,7 @@ pub async fn queue(
         opt("all", "All", &state),
     ];
     state_options.extend(
-        RecordKind::Incident
+        RecordKind::INCIDENT
             .lifecycle()
             .states
             .iter()
@@ -768,7 +768,7 @@ async fn detail_page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let kind = RecordKind::Incident;
+    let kind = RecordKind::INCIDENT;
     let loaded = async {
         let v = s.app.get_record(&u.ctx, kind, number).await?;
         let n = v.record.readable_number().to_string();
@@ -872,7 +872,7 @@ async fn detail_page(
                         l.link_type.inverse_label()
                     }
                     .to_owned(),
-                    href: if l.other_kind == RecordKind::Incident {
+                    href: if l.other_kind == RecordKind::INCIDENT {
                         format!("/incidents/{number}")
                     } else {
                         format!("/api/v1/{}/{number}", l.other_kind.collection())
@@ -1087,7 +1087,7 @@ pub async fn comment(
     let internal = f.visibility == "internal";
     let r = s
         .app
-        .add_comment(&u.ctx, RecordKind::Incident, &number, &f.body, internal)
+        .add_comment(&u.ctx, RecordKind::INCIDENT, &number, &f.body, internal)
         .await
         .map(|_| "Added.");
     done(&s, &u, &number, r).await
@@ -1115,7 +1115,7 @@ pub async fn link(
     let r = match LinkType::parse(&f.link_type) {
         Some(t) => s
             .app
-            .add_link(&u.ctx, RecordKind::Incident, &number, &f.target, t)
+            .add_link(&u.ctx, RecordKind::INCIDENT, &number, &f.target, t)
             .await
             .map(|_| "Linked."),
         None => Err(itsm_domain::ValidationError::field("link_type", "choose a link type").into()),
@@ -1170,7 +1170,7 @@ pub async fn attach(
     let r = match file {
         Some((name, ctype, bytes)) => s
             .app
-            .add_attachment(&u.ctx, RecordKind::Incident, &number, &name, &ctype, &bytes)
+            .add_attachment(&u.ctx, RecordKind::INCIDENT, &number, &name, &ctype, &bytes)
             .await
             .map(|_| "Attached."),
         None => Err(itsm_domain::ValidationError::field("file", "choose a file").into()),

@@ -208,8 +208,8 @@ async fn all(
 pub async fn overview(State(s): State<AppState>, u: UiUser) -> Response {
     let loaded = async {
         Ok::<_, AppError>((
-            all(&s, &u, RecordKind::Agreement).await?,
-            all(&s, &u, RecordKind::Calendar).await?,
+            all(&s, &u, RecordKind::AGREEMENT).await?,
+            all(&s, &u, RecordKind::CALENDAR).await?,
         ))
     }
     .await;
@@ -294,10 +294,10 @@ struct AgreementPage {
 
 pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<String>) -> Response {
     let loaded = async {
-        let v = s.app.get_record(&u.ctx, RecordKind::Agreement, &number).await?;
+        let v = s.app.get_record(&u.ctx, RecordKind::AGREEMENT, &number).await?;
         let history = s
             .app
-            .record_history(&u.ctx, RecordKind::Agreement, &number, 0, 500)
+            .record_history(&u.ctx, RecordKind::AGREEMENT, &number, 0, 500)
             .await?;
         Ok::<_, AppError>((v, history))
     }

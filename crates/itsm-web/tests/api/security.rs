@@ -36,14 +36,14 @@ async fn customers_read_what_the_provider_publishes_and_write_nothing_on_it(back
     let sys = Ctx::system();
     let service = s
         .app
-        .create_catalogue_item(&sys, RecordKind::Service, "Mail", "", None)
+        .create_catalogue_item(&sys, RecordKind::SERVICE, "Mail", "", None)
         .await
         .unwrap();
     let offering = s
         .app
         .create_catalogue_item(
             &sys,
-            RecordKind::ServiceOffering,
+            RecordKind::SERVICE_OFFERING,
             "Mail, gold",
             "",
             Some(service.record.id),

@@ -1,0 +1,156 @@
+//! The service catalogue and the configuration items behind it, as the provider keeps them until the
+//! catalogue (8.2.4) and configuration management (8.5.2) give them fields of their own: services,
+//! the offerings of a service (which service level targets can single out), and configuration
+//! items. They are plain named records the provider owns.
+
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
+use crate::lifecycle::{Lifecycle, State, Transition};
+use crate::permission::Permission;
+
+const CATALOGUE_ACCESS: KindAccess = KindAccess {
+    create: Permission::ManageCatalogue,
+    change: Permission::ManageCatalogue,
+};
+
+static SERVICE_SPEC: KindSpec = KindSpec {
+    name: "service",
+    prefix: "SVC",
+    collection: "services",
+    label: "Service",
+    lifecycle: &SERVICE_LIFECYCLE,
+    capabilities: Capabilities {
+        published_to_customers: true,
+        catalogue_item: true,
+        // A service names the calendar its targets run on.
+        service_level_configuration: true,
+        ..Capabilities::NONE
+    },
+    access: CATALOGUE_ACCESS,
+};
+
+static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
+    name: "service_offering",
+    prefix: "OFR",
+    collection: "service-offerings",
+    label: "Service offering",
+    lifecycle: &SERVICE_LIFECYCLE,
+    capabilities: Capabilities {
+        published_to_customers: true,
+        catalogue_item: true,
+        ..Capabilities::NONE
+    },
+    access: CATALOGUE_ACCESS,
+};
+
+static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
+    name: "configuration_item",
+    prefix: "CI",
+    collection: "configuration-items",
+    label: "Configuration item",
+    lifecycle: &CONFIGURATION_ITEM_LIFECYCLE,
+    capabilities: Capabilities {
+        catalogue_item: true,
+        ..Capabilities::NONE
+    },
+    access: CATALOGUE_ACCESS,
+};
+
+impl RecordKind {
+    pub const SERVICE: RecordKind = RecordKind::declare(&SERVICE_SPEC);
+    /// A variant of a service as the catalogue offers it (such as "Email, Gold support").
+    pub const SERVICE_OFFERING: RecordKind = RecordKind::declare(&SERVICE_OFFERING_SPEC);
+    pub const CONFIGURATION_ITEM: RecordKind = RecordKind::declare(&CONFIGURATION_ITEM_SPEC);
+}
+
+/// Services move from being designed to live to retired.
+pub static SERVICE_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "live",
+    states: &[
+        State {
+            name: "pipeline",
+            label: "In pipeline",
+            is_final: false,
+        },
+        State {
+            name: "live",
+            label: "Live",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: true,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "pipeline",
+            to: "live",
+            action: "Go live",
+        },
+        Transition {
+            from: "pipeline",
+            to: "retired",
+            action: "Abandon",
+        },
+        Transition {
+            from: "live",
+            to: "retired",
+            action: "Retire",
+        },
+    ],
+};
+
+/// Configuration items are planned, in use, under maintenance and finally disposed of.
+pub static CONFIGURATION_ITEM_LIFECYCLE: Lifecycle = Lifecycle {
+    initial: "in_use",
+    states: &[
+        State {
+            name: "planned",
+            label: "Planned",
+            is_final: false,
+        },
+        State {
+            name: "in_use",
+            label: "In use",
+            is_final: false,
+        },
+        State {
+            name: "maintenance",
+            label: "Under maintenance",
+            is_final: false,
+        },
+        State {
+            name: "retired",
+            label: "Retired",
+            is_final: true,
+        },
+    ],
+    transitions: &[
+        Transition {
+            from: "planned",
+            to: "in_use",
+            action: "Put in use",
+        },
+        Transition {
+            from: "in_use",
+            to: "maintenance",
+            action: "Start maintenance",
+        },
+        Transition {
+            from: "maintenance",
+            to: "in_use",
+            action: "End maintenance",
+        },
+        Transition {
+            from: "in_use",
+            to: "retired",
+            action: "Retire",
+        },
+        Transition {
+            from: "planned",
+            to: "retired",
+            action: "Abandon",
+        },
+    ],
+};

@@ -1,0 +1,110 @@
+//! The registry of record kinds: the one list of every kind there is. Registering a kind is one
+//! line here; everything else about it is declared in its own module (see [`crate::kind`]). The
+//! storage's per-kind number sequences, the API's routes per collection and every lookup by name,
+//! prefix or collection come from this list.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::kind::RecordKind;
+
+static KINDS: &[RecordKind] = &[
+    RecordKind::INCIDENT,
+    RecordKind::SERVICE,
+    RecordKind::SERVICE_OFFERING,
+    RecordKind::CONFIGURATION_ITEM,
+    RecordKind::CALENDAR,
+    RecordKind::AGREEMENT,
+];
+
+impl RecordKind {
+    /// Every registered kind.
+    pub fn all() -> impl Iterator<Item = RecordKind> {
+        KINDS.iter().copied()
+    }
+
+    /// The kind stored and sent under `name`, such as `incident`.
+    pub fn parse(name: &str) -> Option<RecordKind> {
+        Self::all().find(|k| k.as_str() == name)
+    }
+
+    /// The kind whose readable numbers start with `prefix`, such as `INC`.
+    pub fn from_prefix(prefix: &str) -> Option<RecordKind> {
+        Self::all().find(|k| k.prefix() == prefix)
+    }
+
+    /// The kind served under the collection `name`, such as `incidents`.
+    pub fn from_collection(name: &str) -> Option<RecordKind> {
+        Self::all().find(|k| k.collection() == name)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RecordKind::parse(&name).ok_or_else(|| {
+            let names: Vec<&str> = RecordKind::all().map(RecordKind::as_str).collect();
+            serde::de::Error::custom(format!(
+                "unknown record kind `{name}`, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_prefixes_and_collections_are_unique_and_round_trip() {
+        let mut seen = HashSet::new();
+        for k in RecordKind::all() {
+            for key in [k.as_str(), k.prefix(), k.collection()] {
+                assert!(seen.insert((key, k.as_str())), "{key} twice");
+            }
+            assert_eq!(RecordKind::parse(k.as_str()), Some(k));
+            assert_eq!(RecordKind::from_prefix(k.prefix()), Some(k));
+            assert_eq!(RecordKind::from_collection(k.collection()), Some(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(serde_json::from_str::<RecordKind>(&json).unwrap(), k);
+        }
+        assert_eq!(
+            RecordKind::all().map(RecordKind::as_str).collect::<HashSet<_>>().len(),
+            KINDS.len()
+        );
+        let err = serde_json::from_str::<RecordKind>("\"gadget\"").unwrap_err();
+        assert!(err.to_string().contains("unknown record kind `gadget`"), "{err}");
+    }
+
+    #[test]
+    fn every_lifecycle_is_well_formed() {
+        for kind in RecordKind::all() {
+            let lc = kind.lifecycle();
+            assert!(lc.is_state(lc.initial), "{kind}: unknown initial state");
+            for t in lc.transitions {
+                assert!(lc.is_state(t.from), "{kind}: unknown from-state {}", t.from);
+                assert!(lc.is_state(t.to), "{kind}: unknown to-state {}", t.to);
+                assert_ne!(t.from, t.to, "{kind}: self-transition");
+            }
+            for s in lc.states {
+                assert_eq!(
+                    s.is_final,
+                    lc.allowed_from(s.name).is_empty(),
+                    "{kind}: {}",
+                    s.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn customers_write_only_on_kinds_they_may_read() {
+        for kind in RecordKind::all() {
+            let c = kind.capabilities();
+            // Customers contribute to records they raise; the provider's published records are
+            // read-only to them, so no kind is both.
+            assert!(!(c.customers_contribute && c.published_to_customers), "{kind}");
+        }
+    }
+}

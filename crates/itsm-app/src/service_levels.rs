@@ -575,9 +575,7 @@ impl App {
         closed_since: Option<jiff::Timestamp>,
         now: jiff::Timestamp,
     ) -> Result<Recomputed> {
-        let kinds: Vec<RecordKind> = RecordKind::all()
-            .filter(|k| k.has_service_levels())
-            .collect();
+        let kinds: Vec<RecordKind> = RecordKind::all().filter(|k| k.has_service_levels()).collect();
         let config = self.sla_config(c).await?;
         let mut count = Recomputed::default();
         let mut batch =

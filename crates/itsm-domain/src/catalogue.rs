@@ -26,6 +26,7 @@ static SERVICE_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
+    fields: &[],
 };
 
 static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
@@ -40,6 +41,7 @@ static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
+    fields: &[],
 };
 
 static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
@@ -53,6 +55,7 @@ static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
+    fields: &[],
 };
 
 impl RecordKind {
@@ -83,21 +86,9 @@ pub static SERVICE_LIFECYCLE: Lifecycle = Lifecycle {
         },
     ],
     transitions: &[
-        Transition {
-            from: "pipeline",
-            to: "live",
-            action: "Go live",
-        },
-        Transition {
-            from: "pipeline",
-            to: "retired",
-            action: "Abandon",
-        },
-        Transition {
-            from: "live",
-            to: "retired",
-            action: "Retire",
-        },
+        Transition::new("pipeline", "live", "Go live"),
+        Transition::new("pipeline", "retired", "Abandon").confirmed(),
+        Transition::new("live", "retired", "Retire").confirmed(),
     ],
 };
 
@@ -127,30 +118,10 @@ pub static CONFIGURATION_ITEM_LIFECYCLE: Lifecycle = Lifecycle {
         },
     ],
     transitions: &[
-        Transition {
-            from: "planned",
-            to: "in_use",
-            action: "Put in use",
-        },
-        Transition {
-            from: "in_use",
-            to: "maintenance",
-            action: "Start maintenance",
-        },
-        Transition {
-            from: "maintenance",
-            to: "in_use",
-            action: "End maintenance",
-        },
-        Transition {
-            from: "in_use",
-            to: "retired",
-            action: "Retire",
-        },
-        Transition {
-            from: "planned",
-            to: "retired",
-            action: "Abandon",
-        },
+        Transition::new("planned", "in_use", "Put in use"),
+        Transition::new("in_use", "maintenance", "Start maintenance"),
+        Transition::new("maintenance", "in_use", "End maintenance"),
+        Transition::new("in_use", "retired", "Retire").confirmed(),
+        Transition::new("planned", "retired", "Abandon").confirmed(),
     ],
 };

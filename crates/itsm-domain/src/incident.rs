@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
 use crate::lifecycle::{Lifecycle, State, Transition, TransitionError};
 use crate::permission::Permission;
-use crate::record::{Record, RecordFields, SERVICE_OFFERING};
+use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
 use crate::validation::{optional_text, required_text, ValidationError};
 use crate::Timestamp;
 
@@ -38,7 +39,99 @@ static INCIDENT_SPEC: KindSpec = KindSpec {
         create: Permission::CreateIncident,
         change: Permission::WorkIncidents,
     },
+    fields: &FIELDS,
 };
+
+const LEVELS: &[Choice] = &[
+    Choice {
+        value: "high",
+        label: "High",
+    },
+    Choice {
+        value: "medium",
+        label: "Medium",
+    },
+    Choice {
+        value: "low",
+        label: "Low",
+    },
+];
+
+/// An incident's own fields.
+static FIELDS: [FieldSpec; 11] = [
+    FieldSpec::new("impact", "Impact", FieldType::Choice { choices: LEVELS }),
+    FieldSpec::new("urgency", "Urgency", FieldType::Choice { choices: LEVELS }),
+    FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX }),
+    FieldSpec::new(
+        SERVICE_OFFERING,
+        "Service offering",
+        FieldType::Reference {
+            kind: "service_offering",
+        },
+    ),
+    FieldSpec::new(
+        STATE_REASON,
+        "On hold reason",
+        FieldType::Choice {
+            choices: &[
+                Choice {
+                    value: "awaiting_caller",
+                    label: "Awaiting caller",
+                },
+                Choice {
+                    value: "awaiting_supplier",
+                    label: "Awaiting supplier",
+                },
+                Choice {
+                    value: "awaiting_change",
+                    label: "Awaiting change",
+                },
+            ],
+        },
+    ),
+    FieldSpec::new(
+        "resolution_code",
+        "Resolution code",
+        FieldType::Choice {
+            choices: &[
+                Choice {
+                    value: "solved",
+                    label: "Solved",
+                },
+                Choice {
+                    value: "workaround_provided",
+                    label: "Workaround provided",
+                },
+                Choice {
+                    value: "not_reproducible",
+                    label: "Not reproducible",
+                },
+                Choice {
+                    value: "duplicate",
+                    label: "Duplicate",
+                },
+                Choice {
+                    value: "user_error",
+                    label: "User error",
+                },
+            ],
+        },
+    ),
+    FieldSpec::new(
+        "resolution_notes",
+        "Resolution notes",
+        FieldType::LongText {
+            max: RESOLUTION_NOTES_MAX,
+        },
+    ),
+    FieldSpec::new("first_response_at", "First response", FieldType::Instant),
+    FieldSpec::new("resolved_at", "Resolved at", FieldType::Instant),
+    FieldSpec::new("closed_at", "Closed at", FieldType::Instant),
+    FieldSpec::new("reopen_count", "Times reopened", FieldType::Count),
+];
+
+/// What resolving asks for.
+const RESOLUTION: &[&str] = &["resolution_code", "resolution_notes"];
 
 impl RecordKind {
     pub const INCIDENT: RecordKind = RecordKind::declare(&INCIDENT_SPEC);
@@ -80,66 +173,18 @@ pub static LIFECYCLE: Lifecycle = Lifecycle {
         },
     ],
     transitions: &[
-        Transition {
-            from: "new",
-            to: "in_progress",
-            action: "Start work",
-        },
-        Transition {
-            from: "new",
-            to: "on_hold",
-            action: "Put on hold",
-        },
-        Transition {
-            from: "new",
-            to: "resolved",
-            action: "Resolve",
-        },
-        Transition {
-            from: "new",
-            to: "cancelled",
-            action: "Cancel",
-        },
-        Transition {
-            from: "in_progress",
-            to: "on_hold",
-            action: "Put on hold",
-        },
-        Transition {
-            from: "in_progress",
-            to: "resolved",
-            action: "Resolve",
-        },
-        Transition {
-            from: "in_progress",
-            to: "cancelled",
-            action: "Cancel",
-        },
-        Transition {
-            from: "on_hold",
-            to: "in_progress",
-            action: "Resume",
-        },
-        Transition {
-            from: "on_hold",
-            to: "resolved",
-            action: "Resolve",
-        },
-        Transition {
-            from: "on_hold",
-            to: "cancelled",
-            action: "Cancel",
-        },
-        Transition {
-            from: "resolved",
-            to: "in_progress",
-            action: "Reopen",
-        },
-        Transition {
-            from: "resolved",
-            to: "closed",
-            action: "Close",
-        },
+        Transition::new("new", "in_progress", "Start work"),
+        Transition::new("new", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
+        Transition::new("new", "resolved", "Resolve").requiring(RESOLUTION),
+        Transition::new("new", "cancelled", "Cancel").confirmed(),
+        Transition::new("in_progress", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
+        Transition::new("in_progress", "resolved", "Resolve").requiring(RESOLUTION),
+        Transition::new("in_progress", "cancelled", "Cancel").confirmed(),
+        Transition::new("on_hold", "in_progress", "Resume"),
+        Transition::new("on_hold", "resolved", "Resolve").requiring(RESOLUTION),
+        Transition::new("on_hold", "cancelled", "Cancel").confirmed(),
+        Transition::new("resolved", "in_progress", "Reopen"),
+        Transition::new("resolved", "closed", "Close").confirmed(),
     ],
 };
 
@@ -487,21 +532,17 @@ pub fn apply_change(
             f.details.remove("on_hold_reason");
         }
         match target {
-            "on_hold" => match change.on_hold_reason {
-                Some(r) => {
-                    f.details.insert("on_hold_reason".into(), r.as_str().into());
+            "on_hold" => {
+                if let Some(r) = change.on_hold_reason {
+                    f.details.insert(STATE_REASON.into(), r.as_str().into());
                 }
-                None => errors.add("on_hold_reason", "required when putting an incident on hold"),
-            },
+            }
             "resolved" => {
-                match change.resolution_code {
-                    Some(c) => {
-                        f.details.insert("resolution_code".into(), c.as_str().into());
-                    }
-                    None => errors.add("resolution_code", "required when resolving"),
+                if let Some(c) = change.resolution_code {
+                    f.details.insert("resolution_code".into(), c.as_str().into());
                 }
                 let notes = change.resolution_notes.as_deref().unwrap_or("");
-                let notes = required_text(&mut errors, "resolution_notes", notes, RESOLUTION_NOTES_MAX);
+                let notes = optional_text(&mut errors, "resolution_notes", notes, RESOLUTION_NOTES_MAX);
                 f.details.insert("resolution_notes".into(), notes.into());
                 f.details.insert("resolved_at".into(), ts(now));
             }
@@ -520,6 +561,8 @@ pub fn apply_change(
         if current.state == "new" && !f.details.contains_key("first_response_at") {
             f.details.insert("first_response_at".into(), ts(now));
         }
+        // What the move requires (a reason, a resolution) is the lifecycle's data.
+        LIFECYCLE.check_requirements(&current.state, target, &f.details, &mut errors);
     }
     errors.into_result()?;
     Ok(f)

@@ -13,6 +13,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::{Serialize, Serializer};
 
+use crate::field::FieldSpec;
 use crate::lifecycle::Lifecycle;
 use crate::permission::Permission;
 
@@ -30,6 +31,8 @@ pub struct KindSpec {
     pub lifecycle: &'static Lifecycle,
     pub capabilities: Capabilities,
     pub access: KindAccess,
+    /// The kind's own fields, kept in the record's `details`.
+    pub fields: &'static [FieldSpec],
 }
 
 /// What records of a kind take part in, beyond what every record does. Each concern that acts on
@@ -109,6 +112,16 @@ impl RecordKind {
 
     pub fn lifecycle(self) -> &'static Lifecycle {
         self.0.lifecycle
+    }
+
+    /// The kind's own fields.
+    pub fn fields(self) -> &'static [FieldSpec] {
+        self.0.fields
+    }
+
+    /// One of the kind's own fields, by name.
+    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+        self.0.fields.iter().find(|f| f.name == name)
     }
 
     pub fn capabilities(self) -> Capabilities {

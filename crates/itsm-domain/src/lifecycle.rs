@@ -13,12 +13,50 @@ pub struct State {
     pub is_final: bool,
 }
 
-/// One allowed move, with the verb a person would use for it.
+/// One allowed move, with the verb a person would use for it and what taking it requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Transition {
     pub from: &'static str,
     pub to: &'static str,
     pub action: &'static str,
+    /// The kind's own fields that must hold a value once the move is made (a resolution code to
+    /// resolve, a reason to go on hold). The API, the UI's forms and the check all read them here.
+    pub requires: &'static [&'static str],
+    /// Whether a person is asked to confirm before the move (it ends the record's life).
+    pub confirm: bool,
+}
+
+impl Transition {
+    pub const fn new(from: &'static str, to: &'static str, action: &'static str) -> Transition {
+        Transition {
+            from,
+            to,
+            action,
+            requires: &[],
+            confirm: false,
+        }
+    }
+
+    /// The same move, requiring `fields`.
+    pub const fn requiring(self, fields: &'static [&'static str]) -> Transition {
+        Transition {
+            requires: fields,
+            ..self
+        }
+    }
+
+    /// The same move, asking for confirmation.
+    pub const fn confirmed(self) -> Transition {
+        Transition {
+            confirm: true,
+            ..self
+        }
+    }
+
+    /// What to say of a required field left empty: "required to resolve".
+    pub fn requirement_message(&self) -> String {
+        format!("required to {}", self.action.to_lowercase())
+    }
 }
 
 /// A state machine: the states, the initial one and the allowed moves.
@@ -66,6 +104,35 @@ impl Lifecycle {
 
     pub fn transitions_from<'a>(&'a self, from: &'a str) -> impl Iterator<Item = &'a Transition> + 'a {
         self.transitions.iter().filter(move |t| t.from == from)
+    }
+
+    /// The move from `from` to `to`, if the lifecycle has it.
+    pub fn transition(&self, from: &str, to: &str) -> Option<&'static Transition> {
+        self.transitions.iter().find(|t| t.from == from && t.to == to)
+    }
+
+    /// Checks that the fields a move requires hold a value once it is made: each one left empty
+    /// is reported by name, in the order the lifecycle lists them.
+    pub fn check_requirements(
+        &self,
+        from: &str,
+        to: &str,
+        details: &serde_json::Map<String, serde_json::Value>,
+        errors: &mut crate::validation::ValidationError,
+    ) {
+        let Some(t) = self.transition(from, to) else {
+            return;
+        };
+        for field in t.requires {
+            let given = match details.get(*field) {
+                None | Some(serde_json::Value::Null) => false,
+                Some(serde_json::Value::String(s)) => !s.trim().is_empty(),
+                Some(_) => true,
+            };
+            if !given {
+                errors.add(*field, t.requirement_message());
+            }
+        }
     }
 
     /// Checks one move. Staying in the same state is not a move and is not checked here.

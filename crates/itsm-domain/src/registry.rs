@@ -70,7 +70,10 @@ mod tests {
             assert_eq!(serde_json::from_str::<RecordKind>(&json).unwrap(), k);
         }
         assert_eq!(
-            RecordKind::all().map(RecordKind::as_str).collect::<HashSet<_>>().len(),
+            RecordKind::all()
+                .map(RecordKind::as_str)
+                .collect::<HashSet<_>>()
+                .len(),
             KINDS.len()
         );
         let err = serde_json::from_str::<RecordKind>("\"gadget\"").unwrap_err();
@@ -94,6 +97,30 @@ mod tests {
                     "{kind}: {}",
                     s.name
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_move_requires_is_a_field_people_give_and_an_end_is_confirmed() {
+        for kind in RecordKind::all() {
+            let lc = kind.lifecycle();
+            for t in lc.transitions {
+                for name in t.requires {
+                    let field = kind.field(name);
+                    assert!(
+                        field.is_some_and(|f| f.is_input()),
+                        "{kind}: {} -> {} requires `{name}`, which is no field people give",
+                        t.from,
+                        t.to
+                    );
+                }
+                let ends = lc.state(t.to).is_some_and(|s| s.is_final);
+                assert_eq!(t.confirm, ends, "{kind}: {} -> {}", t.from, t.to);
+            }
+            let mut names = HashSet::new();
+            for f in kind.fields() {
+                assert!(names.insert(f.name), "{kind}: field {} twice", f.name);
             }
         }
     }

@@ -37,6 +37,7 @@ static CALENDAR_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: SERVICE_LEVEL_ACCESS,
+    fields: &[],
 };
 
 static AGREEMENT_SPEC: KindSpec = KindSpec {
@@ -50,6 +51,7 @@ static AGREEMENT_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: SERVICE_LEVEL_ACCESS,
+    fields: &[],
 };
 
 impl RecordKind {
@@ -75,16 +77,8 @@ pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
         },
     ],
     transitions: &[
-        Transition {
-            from: "active",
-            to: "retired",
-            action: "Retire",
-        },
-        Transition {
-            from: "retired",
-            to: "active",
-            action: "Reactivate",
-        },
+        Transition::new("active", "retired", "Retire"),
+        Transition::new("retired", "active", "Reactivate"),
     ],
 };
 
@@ -115,36 +109,12 @@ pub static AGREEMENT_LIFECYCLE: Lifecycle = Lifecycle {
         },
     ],
     transitions: &[
-        Transition {
-            from: "draft",
-            to: "active",
-            action: "Put in force",
-        },
-        Transition {
-            from: "draft",
-            to: "retired",
-            action: "Withdraw",
-        },
-        Transition {
-            from: "active",
-            to: "suspended",
-            action: "Suspend",
-        },
-        Transition {
-            from: "suspended",
-            to: "active",
-            action: "Resume",
-        },
-        Transition {
-            from: "active",
-            to: "retired",
-            action: "Retire",
-        },
-        Transition {
-            from: "suspended",
-            to: "retired",
-            action: "Retire",
-        },
+        Transition::new("draft", "active", "Put in force"),
+        Transition::new("draft", "retired", "Withdraw").confirmed(),
+        Transition::new("active", "suspended", "Suspend"),
+        Transition::new("suspended", "active", "Resume"),
+        Transition::new("active", "retired", "Retire").confirmed(),
+        Transition::new("suspended", "retired", "Retire").confirmed(),
     ],
 };
 

@@ -119,6 +119,38 @@ async fn incident_lifecycle_through_the_api(backend: Backend) {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["assignee"], "agent person");
     assert!(v["first_response_at"].is_string());
+    // The moves it may make next say what each requires, from the lifecycle's declaration.
+    let resolve = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["to"] == "resolved")
+        .unwrap();
+    assert_eq!(
+        resolve,
+        &json!({"to": "resolved", "action": "Resolve",
+                "requires": ["resolution_code", "resolution_notes"], "confirm": false})
+    );
+    let to: Vec<&str> = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        to,
+        v["allowed_states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect::<Vec<_>>()
+    );
+    assert!(v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["to"] == "cancelled" && t["confirm"] == true && t["requires"] == json!([])));
     let r = s
         .patch(
             &s.agent,

@@ -376,7 +376,7 @@ async fn agent_logs_and_works_an_incident_to_closed() {
         .await
         .contains("We are looking into the mail relay."));
     d.click("details.transition summary").await;
-    d.choose("#on_hold_reason", "Awaiting supplier").await;
+    d.choose("#on_hold-on_hold_reason", "Awaiting supplier").await;
     d.click("form[action$='/state'] input[value=on_hold] ~ button")
         .await;
     d.wait_text("#state", "On hold").await;
@@ -385,16 +385,22 @@ async fn agent_logs_and_works_an_incident_to_closed() {
     // Resolving without notes is refused by the browser (required field); with notes it resolves.
     let resolve_summary = "details.transition:nth-of-type(2) summary";
     d.click(resolve_summary).await;
-    d.choose("#resolution_code", "Workaround provided").await;
+    d.choose("#resolved-resolution_code", "Workaround provided").await;
     d.fill(
-        "#resolution_notes",
+        "#resolved-resolution_notes",
         "Raised the attachment size limit on the relay.",
     )
     .await;
-    d.click("form[action$='/state'] textarea#resolution_notes ~ button")
+    d.click("form[action$='/state'] textarea#resolved-resolution_notes ~ button")
         .await;
     d.wait_text("#state", "Resolved").await;
-    d.click("input[value=closed] + button").await;
+    // Closing ends the incident's life: the page asks first.
+    d.click("details.transition summary").await;
+    assert!(d
+        .text("details.transition[open]")
+        .await
+        .contains("can no longer be changed"));
+    d.click("input[value=closed] ~ button").await;
     d.wait_text("#state", "Closed").await;
 
     // The history tells the whole story, with who did it.

@@ -88,6 +88,8 @@ pub struct Incident {
     pub state: String,
     /// States this incident may move to next.
     pub allowed_states: Vec<String>,
+    /// The moves this incident may make next, with what each requires.
+    pub transitions: Vec<TransitionOption>,
     /// 1 (critical) to 5 (planning), from impact and urgency.
     pub priority: Option<i16>,
     pub impact: Option<String>,
@@ -135,6 +137,8 @@ pub struct Record {
     pub description: String,
     pub state: String,
     pub allowed_states: Vec<String>,
+    /// The moves this record may make next, with what each requires.
+    pub transitions: Vec<TransitionOption>,
     pub priority: Option<i16>,
     pub assignment_group: Option<String>,
     pub assignee: Option<String>,
@@ -146,6 +150,33 @@ pub struct Record {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// One move a record may make next, as its lifecycle declares it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionOption {
+    /// The state it moves to: send it as `state` in a change.
+    pub to: String,
+    /// What people call the move, such as "Resolve".
+    pub action: String,
+    /// Fields the change must give with it (a reason to wait, a resolution).
+    pub requires: Vec<String>,
+    /// Whether people confirm it before it is made: it ends the record's life.
+    pub confirm: bool,
+}
+
+fn transitions(v: &RecordView) -> Vec<TransitionOption> {
+    v.record
+        .kind
+        .lifecycle()
+        .transitions_from(&v.record.state)
+        .map(|t| TransitionOption {
+            to: t.to.to_owned(),
+            action: t.action.to_owned(),
+            requires: t.requires.iter().map(|f| (*f).to_owned()).collect(),
+            confirm: t.confirm,
+        })
+        .collect()
 }
 
 fn allowed(v: &RecordView) -> Vec<String> {
@@ -171,6 +202,7 @@ impl From<&RecordView> for Record {
             description: r.description.clone(),
             state: r.state.clone(),
             allowed_states: allowed(v),
+            transitions: transitions(v),
             priority: r.priority,
             service_id: r.service_id.map(|x| x.0),
             assignment_group: v.names.assignment_group.clone(),
@@ -197,6 +229,7 @@ impl From<&RecordView> for Incident {
             description: r.description.clone(),
             state: r.state.clone(),
             allowed_states: allowed(v),
+            transitions: transitions(v),
             priority: r.priority,
             impact: s("impact"),
             urgency: s("urgency"),
@@ -233,16 +266,16 @@ impl From<&RecordView> for Incident {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum RecordJson {
-    Incident(Incident),
-    Record(Record),
+    Incident(Box<Incident>),
+    Record(Box<Record>),
 }
 
 /// Renders a record in the shape of its kind.
 pub fn record_json(v: &RecordView) -> RecordJson {
     if v.record.kind == RecordKind::INCIDENT {
-        RecordJson::Incident(Incident::from(v))
+        RecordJson::Incident(Box::new(Incident::from(v)))
     } else {
-        RecordJson::Record(Record::from(v))
+        RecordJson::Record(Box::new(Record::from(v)))
     }
 }
 
@@ -269,8 +302,9 @@ pub struct CreateIncident {
     pub assignee_id: Option<i64>,
 }
 
-/// Changing an incident. Leave a field out to keep it; send `null` to clear it. Moving `state` to
-/// `on_hold` needs `on_hold_reason`; to `resolved` needs `resolution_code` and `resolution_notes`.
+/// Changing an incident. Leave a field out to keep it; send `null` to clear it. A move of `state`
+/// gives the fields its transition requires (the incident's `transitions[].requires`: a reason to
+/// go on hold, a resolution code and notes to resolve).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIncident {

@@ -5,6 +5,7 @@
 mod pages;
 mod service_levels;
 mod session;
+mod transitions;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

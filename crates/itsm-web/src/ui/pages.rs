@@ -163,7 +163,12 @@ impl Directory {
             .await?;
         let offerings = s
             .app
-            .list_records(&u.ctx, RecordKind::SERVICE_OFFERING, RecordFilter::default(), page)
+            .list_records(
+                &u.ctx,
+                RecordKind::SERVICE_OFFERING,
+                RecordFilter::default(),
+                page,
+            )
             .await?;
         let cis = if staff_view {
             s.app
@@ -687,11 +692,6 @@ pub struct EventView {
     changes: Vec<ChangeView>,
 }
 
-pub struct TransitionView {
-    to: &'static str,
-    action: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct DetailPage {
@@ -702,7 +702,9 @@ struct DetailPage {
     links: Vec<LinkView>,
     attachments: Vec<AttachmentView>,
     history: Vec<EventView>,
-    transitions: Vec<TransitionView>,
+    transitions: Vec<super::transitions::TransitionView>,
+    /// Where the moves are posted.
+    state_path: String,
     can_work: bool,
     can_comment: bool,
     can_note: bool,
@@ -910,13 +912,8 @@ async fn detail_page(
                     .collect(),
             })
             .collect(),
-        transitions: lifecycle
-            .transitions_from(&r.state)
-            .map(|t| TransitionView {
-                to: t.to,
-                action: t.action,
-            })
-            .collect(),
+        transitions: super::transitions::transitions(r.kind, &r.state),
+        state_path: format!("/incidents/{}/state", r.readable_number()),
         can_work: u.ctx.can(Permission::WorkIncidents),
         can_comment: u.ctx.can(Permission::CommentPublic) && !i.is_final,
         can_note: u.ctx.can(Permission::CommentInternal),

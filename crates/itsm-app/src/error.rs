@@ -36,7 +36,7 @@ pub enum AppError {
     #[error("{0}")]
     Setup(String),
     #[error("storage failure: {0}")]
-    Storage(StorageError),
+    Storage(#[source] StorageError),
     /// A failure of the server itself, such as a background writer that went away.
     #[error("internal failure: {0}")]
     Internal(String),

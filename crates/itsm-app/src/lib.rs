@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 
 use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::OrganizationId;
-pub use itsm_storage::{Backend, Conn, Store, StoreOptions};
+pub use itsm_storage::{Backend, Conn, StorageError, Store, StoreOptions};
 
 pub use auth::{hash_password, NewUserInput, Session, SignIn, TOKEN_PREFIX};
 pub use ctx::{Ctx, Principal};

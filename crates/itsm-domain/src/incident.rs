@@ -211,14 +211,6 @@ impl Level {
     pub fn parse(s: &str) -> Option<Level> {
         Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
-
-    fn index(self) -> usize {
-        match self {
-            Level::High => 0,
-            Level::Medium => 1,
-            Level::Low => 2,
-        }
-    }
 }
 
 /// Priority from impact and urgency: `cells[impact][urgency]`, 1 (critical) to 5 (planning).
@@ -250,22 +242,30 @@ impl PriorityMatrix {
     }
 
     pub fn priority(&self, impact: Level, urgency: Level) -> i16 {
-        self.cells
-            .get(impact.index())
-            .and_then(|row| row.get(urgency.index()))
-            .copied()
-            .unwrap_or(5)
+        let [high, medium, low] = &self.cells;
+        let [for_high, for_medium, for_low] = match impact {
+            Level::High => high,
+            Level::Medium => medium,
+            Level::Low => low,
+        };
+        *match urgency {
+            Level::High => for_high,
+            Level::Medium => for_medium,
+            Level::Low => for_low,
+        }
     }
 }
 
-/// A label for a priority number.
-pub fn priority_label(p: i16) -> &'static str {
+/// A label for a priority number. A number outside 1 to 5 (which no rule gives) is shown as it is,
+/// never as another priority.
+pub fn priority_label(p: i16) -> std::borrow::Cow<'static, str> {
     match p {
-        1 => "1 - Critical",
-        2 => "2 - High",
-        3 => "3 - Moderate",
-        4 => "4 - Low",
-        _ => "5 - Planning",
+        1 => "1 - Critical".into(),
+        2 => "2 - High".into(),
+        3 => "3 - Moderate".into(),
+        4 => "4 - Low".into(),
+        5 => "5 - Planning".into(),
+        other => format!("{other} - not a priority").into(),
     }
 }
 
@@ -886,5 +886,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_priority_outside_one_to_five_is_shown_as_it_is() {
+        assert_eq!(priority_label(5), "5 - Planning");
+        assert_eq!(priority_label(9), "9 - not a priority");
+        assert_eq!(priority_label(0), "0 - not a priority");
+        let m = PriorityMatrix::default();
+        assert_eq!(m.priority(Level::High, Level::High), 1);
+        assert_eq!(m.priority(Level::High, Level::Low), 3);
+        assert_eq!(m.priority(Level::Low, Level::Medium), 4);
     }
 }

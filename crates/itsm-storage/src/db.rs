@@ -6,7 +6,7 @@ use std::time::Duration;
 use itsm_domain::RecordKind;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 use crate::Result;
 
@@ -136,6 +136,18 @@ impl Store {
             }
             Backend::Postgres => {
                 let connect = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+                // One connection first: the pool retries a refused connection until its acquire
+                // time-out, so an unreachable server would be reported as a time-out, late.
+                match connect.connect().await {
+                    Ok(c) => c.close().await?,
+                    Err(source @ sqlx::Error::Io(_)) => {
+                        return Err(crate::StorageError::Unreachable {
+                            address: server_address(url).to_owned(),
+                            source,
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 let pool = postgres_pool(options.max_connections, options.acquire_timeout, Plans::Chosen)
                     .connect_with(connect.clone())
                     .await?;
@@ -323,6 +335,14 @@ enum Plans {
     Generic,
 }
 
+/// The host and port of a database URL, without the user name, password or database, for
+/// messages.
+fn server_address(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
+}
+
 fn postgres_pool(max_connections: u32, acquire_timeout: Duration, plans: Plans) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -395,5 +415,25 @@ pub(crate) fn backend_of(c: &AnyConnection) -> Backend {
         Backend::Postgres
     } else {
         Backend::Sqlite
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_address;
+
+    #[test]
+    fn the_address_in_messages_leaves_out_credentials_and_database() {
+        for (url, address) in [
+            ("postgres://postgres@127.0.0.1:5432/itsm", "127.0.0.1:5432"),
+            (
+                "postgres://u:secret@db.example:6543/x?sslmode=require",
+                "db.example:6543",
+            ),
+            ("postgres://db.example/itsm", "db.example"),
+            ("postgres://u:p%40ss@h:1", "h:1"),
+        ] {
+            assert_eq!(server_address(url), address, "{url}");
+        }
     }
 }

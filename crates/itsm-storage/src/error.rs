@@ -17,6 +17,13 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database server could not be reached: nothing listens there, or the network is down.
+    #[error("cannot reach the database server at {address}")]
+    Unreachable {
+        address: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

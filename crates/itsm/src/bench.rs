@@ -12,6 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use crate::error::CliError;
+
 /// What to measure, and where.
 pub struct BenchOptions {
     pub database_url: String,
@@ -84,8 +86,7 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 /// Opens and migrates a benchmark's database, which must be empty (no users, no organizations),
 /// with the provider organization every benchmark needs.
-pub async fn open_empty(database_url: &str, max_connections: u32) -> Result<App, String> {
-    let err = |e: itsm_app::AppError| e.to_string();
+pub async fn open_empty(database_url: &str, max_connections: u32) -> Result<App, CliError> {
     let store = Store::connect(
         database_url,
         &StoreOptions {
@@ -93,25 +94,23 @@ pub async fn open_empty(database_url: &str, max_connections: u32) -> Result<App,
             ..Default::default()
         },
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
+    .await?;
+    store.migrate().await?;
     let app = App::new(store, Arc::new(SystemClock), Settings::default());
     let sys = Ctx::system();
-    let mut c = app.store().read().await.map_err(|e| e.to_string())?;
-    let users = itsm_app::has_users(&mut c).await.map_err(err)?;
+    let mut c = app.store().read().await?;
+    let users = itsm_app::has_users(&mut c).await?;
     drop(c);
-    if users || !app.organizations(&sys).await.map_err(err)?.is_empty() {
-        return Err("the bench database must be empty; give a fresh database URL".into());
+    if users || !app.organizations(&sys).await?.is_empty() {
+        return Err(CliError::Refused(
+            "the bench database must be empty; give a fresh database URL".into(),
+        ));
     }
-    app.add_organization(&sys, "Bench provider", "provider")
-        .await
-        .map_err(err)?;
+    app.add_organization(&sys, "Bench provider", "provider").await?;
     Ok(app)
 }
 
-pub async fn run(o: BenchOptions) -> Result<(), String> {
-    let err = |e: itsm_app::AppError| e.to_string();
+pub async fn run(o: BenchOptions) -> Result<(), CliError> {
     let app = open_empty(&o.database_url, 32).await?;
     println!(
         "itsm bench on {} ({} records to load)",
@@ -123,8 +122,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
     for n in 1..=3 {
         orgs.push(
             app.add_organization(&sys, &format!("Bench customer {n}"), "customer")
-                .await
-                .map_err(err)?
+                .await?
                 .id,
         );
     }
@@ -136,18 +134,17 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         organization: None,
         password: None,
     };
-    let agent = app.add_user(&sys, &agent).await.map_err(err)?;
+    let agent = app.add_user(&sys, &agent).await?;
     let mut groups = Vec::new();
-    let mut tx = app.store().begin().await.map_err(|e| e.to_string())?;
+    let mut tx = app.store().begin().await?;
     for n in 1..=5 {
         groups.push(
             app.add_group_in(&mut tx, &sys, &format!("Group {n}"), "", &[agent.id], app.now())
-                .await
-                .map_err(err)?
+                .await?
                 .id,
         );
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(itsm_app::StorageError::from)?;
 
     // Load: the same audited write path as real creations, in transactions of 5,000.
     let started = Instant::now();
@@ -160,15 +157,13 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         let batch: Vec<(RecordFields, jiff::Timestamp)> = (0..n)
             .map(|i| bench_incident(&mut rng, loaded + i, &orgs, &groups, agent.id, now, span_secs))
             .collect();
-        app.import_records(&sys, RecordKind::INCIDENT, &batch)
-            .await
-            .map_err(err)?;
+        app.import_records(&sys, RecordKind::INCIDENT, &batch).await?;
         loaded += n;
         if loaded % 100_000 == 0 {
             println!("  loaded {loaded} in {:.1} s", started.elapsed().as_secs_f64());
         }
     }
-    app.store().vacuum_analyze().await.map_err(|e| e.to_string())?;
+    app.store().vacuum_analyze().await?;
     let load_secs = started.elapsed().as_secs_f64();
     println!(
         "load: {} incidents in {:.1} s ({:.0}/s, audited, indexed, vacuumed and analyzed)",
@@ -177,18 +172,20 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         o.records as f64 / load_secs.max(0.001)
     );
 
-    let token = app.create_token(&sys, "bench", "bench").await.map_err(err)?;
+    let token = app.create_token(&sys, "bench", "bench").await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| e.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        .map_err(CliError::io("cannot listen on 127.0.0.1"))?;
+    let base = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(CliError::io("cannot read the listening address"))?
+    );
     let router = itsm_web::router(app.clone(), itsm_web::WebSettings::default());
     tokio::spawn(async move { itsm_web::serve(listener, router).await });
     tokio::spawn(crate::upkeep_loop(app.clone()));
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
 
     // Creates through the API with concurrent clients, after a warm-up that is not counted: the
     // server's first seconds (connections opened, plans prepared, the token's first check) are
@@ -222,18 +219,13 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         let token = token.clone();
         async move {
             let t = Instant::now();
-            let r = http
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let r = http.get(&url).bearer_auth(&token).send().await?;
             let status = r.status();
-            let v: Value = r.json().await.map_err(|e| e.to_string())?;
+            let v: Value = r.json().await?;
             if !status.is_success() {
-                return Err(format!("{url}: {status} {v}"));
+                return Err(CliError::Refused(format!("{url}: {status} {v}")));
             }
-            Ok::<_, String>((t.elapsed(), v))
+            Ok::<_, CliError>((t.elapsed(), v))
         }
     };
     // The open incidents get due instants, as they would under a provider's agreements, so that
@@ -245,7 +237,7 @@ pub async fn run(o: BenchOptions) -> Result<(), String> {
         took.as_secs_f64()
     );
     // The replay rewrote every open incident: vacuumed, as autovacuum would have them soon after.
-    app.store().vacuum_analyze().await.map_err(|e| e.to_string())?;
+    app.store().vacuum_analyze().await?;
 
     let list = format!("{base}/api/v1/incidents?state=in_progress&sort=-updated_at&limit=50");
     let mut first = Vec::new();
@@ -383,7 +375,7 @@ async fn create_burst(
     clients: usize,
     total: usize,
     tag: &'static str,
-) -> Result<(Vec<Duration>, usize, f64), String> {
+) -> Result<(Vec<Duration>, usize, f64), CliError> {
     let per_client = total / clients.max(1);
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -416,7 +408,7 @@ async fn create_burst(
     let mut lat = Vec::new();
     let mut failures = 0;
     for h in handles {
-        let (l, f) = h.await.map_err(|e| e.to_string())?;
+        let (l, f) = h.await?;
         lat.extend(l);
         failures += f;
     }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
 use itsm_app::Ctx;
+
+use crate::error::CliError;
 use itsm_domain::calendar::{BusinessCalendar, CalendarDefinition, Pauses, WorkingHoursDefinition};
 use itsm_domain::sla::Metric;
 use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget};
@@ -46,10 +48,10 @@ fn per_call(name: &str, mut samples: Vec<Duration>) {
 }
 
 /// The pure computations: no storage, no async.
-fn calendar_figures(computations: usize) -> Result<(), String> {
-    let cal = BusinessCalendar::new(&office_definition()).map_err(|e| e.to_string())?;
+fn calendar_figures(computations: usize) -> Result<(), CliError> {
+    let cal = BusinessCalendar::new(&office_definition())?;
     let mut rng = StdRng::seed_from_u64(20);
-    let base = jiff::Timestamp::from_second(1_767_225_600).map_err(|e| e.to_string())?; // 2026-01-01
+    let base = jiff::Timestamp::from_second(1_767_225_600)?; // 2026-01-01
     let targets = [30i64, 240, 480, 1_440, 2_400];
     let starts: Vec<(jiff::Timestamp, i64)> = (0..computations)
         .map(|_| {
@@ -64,7 +66,7 @@ fn calendar_figures(computations: usize) -> Result<(), String> {
     let mut sink = 0i64;
     for (start, minutes) in &starts {
         let t = Instant::now();
-        let due = cal.due(*start, *minutes, &none).map_err(|e| e.to_string())?;
+        let due = cal.due(*start, *minutes, &none)?;
         samples.push(t.elapsed());
         sink ^= due.as_second();
     }
@@ -76,7 +78,7 @@ fn calendar_figures(computations: usize) -> Result<(), String> {
             start.as_microsecond() + (*minutes * 30_000_000) + 86_400_000_000,
         )]);
         let t = Instant::now();
-        let due = cal.due(*start, *minutes, &pauses).map_err(|e| e.to_string())?;
+        let due = cal.due(*start, *minutes, &pauses)?;
         samples.push(t.elapsed());
         sink ^= due.as_second();
     }
@@ -106,8 +108,7 @@ fn calendar_figures(computations: usize) -> Result<(), String> {
 pub(crate) async fn put_sla_in_force(
     app: &itsm_app::App,
     customers: &[itsm_domain::OrganizationId],
-) -> Result<(itsm_app::model::RecordView, Duration), String> {
-    let err = |e: itsm_app::AppError| e.to_string();
+) -> Result<(itsm_app::model::RecordView, Duration), CliError> {
     let sys = Ctx::system();
     let cal = app
         .create_calendar(
@@ -119,8 +120,7 @@ pub(crate) async fn put_sla_in_force(
                 is_default: true,
             },
         )
-        .await
-        .map_err(err)?;
+        .await?;
     let target = ServiceLevelTarget::for_incidents;
     let mut took = Duration::ZERO;
     for (n, customer) in customers.iter().enumerate() {
@@ -136,7 +136,7 @@ pub(crate) async fn put_sla_in_force(
                     terms: AgreementTerms {
                         agreement_type: AgreementType::ServiceLevelAgreement,
                         service_ids: vec![],
-                        valid_from: "2020-01-01".parse().map_err(|e: jiff::Error| e.to_string())?,
+                        valid_from: "2020-01-01".parse()?,
                         valid_until: None,
                         review_date: None,
                         calendar_id: Some(cal.record.id.0),
@@ -148,8 +148,7 @@ pub(crate) async fn put_sla_in_force(
                     },
                 },
             )
-            .await
-            .map_err(err)?;
+            .await?;
         let t = Instant::now();
         app.update_agreement(
             &sys,
@@ -160,19 +159,17 @@ pub(crate) async fn put_sla_in_force(
                 ..Default::default()
             },
         )
-        .await
-        .map_err(err)?;
+        .await?;
         took += t.elapsed();
     }
     Ok((cal, took))
 }
 
-pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
+pub async fn run(o: SlaBenchOptions) -> Result<(), CliError> {
     calendar_figures(o.computations)?;
     if o.records == 0 {
         return Ok(());
     }
-    let err = |e: itsm_app::AppError| e.to_string();
     let app = crate::bench::open_empty(&o.database_url, 16).await?;
     println!(
         "clocks on {} with {} open incidents",
@@ -180,11 +177,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
         o.records
     );
     let sys = Ctx::system();
-    let customer = app
-        .add_organization(&sys, "Bench customer", "customer")
-        .await
-        .map_err(err)?
-        .id;
+    let customer = app.add_organization(&sys, "Bench customer", "customer").await?.id;
 
     // Open incidents logged over the last 30 days, in the states a queue holds.
     let started = Instant::now();
@@ -217,12 +210,10 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
                 (fields, at)
             })
             .collect();
-        app.import_records(&sys, RecordKind::INCIDENT, &batch)
-            .await
-            .map_err(err)?;
+        app.import_records(&sys, RecordKind::INCIDENT, &batch).await?;
         loaded += n;
     }
-    app.store().analyze().await.map_err(|e| e.to_string())?;
+    app.store().analyze().await?;
     println!(
         "load: {} open incidents in {:.1} s",
         o.records,
@@ -237,7 +228,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
     );
     for round in 1..=3 {
         let t = Instant::now();
-        let done = app.recompute_clocks(&sys, None).await.map_err(err)?;
+        let done = app.recompute_clocks(&sys, None).await?;
         println!(
             "{:<52} {:>8.3} s ({} changed)",
             format!(
@@ -271,15 +262,14 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), String> {
             ..Default::default()
         },
     )
-    .await
-    .map_err(err)?;
+    .await?;
     println!(
         "{:<52} {:>8.3} s",
         format!("calendar change: replay and rewrite {} clocks", o.records),
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let r = app.run_sla_jobs(500).await.map_err(err)?;
+    let r = app.run_sla_jobs(500).await?;
     println!(
         "{:<52} {:>8.3} s ({} warnings, {} breaches)",
         format!("warning job, one batch of {} records", r.records),

@@ -11,6 +11,8 @@ use itsm_domain::calendar::{
 };
 use serde::Deserialize;
 
+use crate::error::CliError;
+
 #[derive(Subcommand)]
 pub enum CalendarCommand {
     /// Store a calendar from a JSON file (the body of `POST /api/v1/calendars`); prints its number.
@@ -60,12 +62,14 @@ pub struct Which {
     file: Option<PathBuf>,
 }
 
-fn parse_pause(s: &str) -> Result<(jiff::Timestamp, jiff::Timestamp), String> {
-    let (a, b) = s.split_once('/').ok_or_else(|| format!("`{s}` is not FROM/TO"))?;
+fn parse_pause(s: &str) -> Result<(jiff::Timestamp, jiff::Timestamp), CliError> {
+    let (a, b) = s
+        .split_once('/')
+        .ok_or_else(|| CliError::Refused(format!("`{s}` is not FROM/TO")))?;
     let parse = |v: &str| {
         v.trim()
             .parse::<jiff::Timestamp>()
-            .map_err(|_| format!("`{v}` is not an RFC 3339 instant"))
+            .map_err(|_| CliError::Refused(format!("`{v}` is not an RFC 3339 instant")))
     };
     Ok((parse(a)?, parse(b)?))
 }
@@ -88,12 +92,13 @@ struct CalendarFile {
     is_default: bool,
 }
 
-fn read_file(path: &PathBuf) -> Result<(CalendarFile, CalendarDefinition), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut f: CalendarFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_file(path: &PathBuf) -> Result<(CalendarFile, CalendarDefinition), CliError> {
+    let text =
+        std::fs::read_to_string(path).map_err(CliError::io(format!("cannot read {}", path.display())))?;
+    let mut f: CalendarFile = serde_json::from_str(&text).map_err(|e| CliError::in_file(path, e))?;
     let mut holidays = std::mem::take(&mut f.holidays);
     if let Some(ics) = f.holidays_ics.take() {
-        holidays.extend(holidays_from_ics(&ics).map_err(|e| format!("{}: {e}", path.display()))?);
+        holidays.extend(holidays_from_ics(&ics).map_err(|e| CliError::in_file(path, e))?);
     }
     let def = CalendarDefinition {
         time_zone: f.time_zone.clone(),
@@ -103,34 +108,33 @@ fn read_file(path: &PathBuf) -> Result<(CalendarFile, CalendarDefinition), Strin
     Ok((f, def))
 }
 
-fn from_file(path: &PathBuf) -> Result<BusinessCalendar, String> {
+fn from_file(path: &PathBuf) -> Result<BusinessCalendar, CliError> {
     let (_, def) = read_file(path)?;
-    BusinessCalendar::new(&def).map_err(|e| format!("{}: {e}", path.display()))
+    BusinessCalendar::new(&def).map_err(|e| CliError::in_file(path, e))
 }
 
-async fn resolve<F, Fut>(which: &Which, open: F) -> Result<BusinessCalendar, String>
+async fn resolve<F, Fut>(which: &Which, open: F) -> Result<BusinessCalendar, CliError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<App, String>>,
+    Fut: std::future::Future<Output = Result<App, CliError>>,
 {
     match (&which.calendar, &which.file) {
         (_, Some(path)) => from_file(path),
         (Some(reference), None) => {
             let app = open().await?;
-            let (_, cal) = app
-                .calendar(&itsm_app::Ctx::system(), reference)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_, cal) = app.calendar(&itsm_app::Ctx::system(), reference).await?;
             Ok(cal)
         }
-        (None, None) => Err("name a calendar with --calendar or --file".into()),
+        (None, None) => Err(CliError::Refused(
+            "name a calendar with --calendar or --file".into(),
+        )),
     }
 }
 
-pub async fn run<F, Fut>(cmd: CalendarCommand, open: F) -> Result<(), String>
+pub async fn run<F, Fut>(cmd: CalendarCommand, open: F) -> Result<(), CliError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<App, String>>,
+    Fut: std::future::Future<Output = Result<App, CliError>>,
 {
     match cmd {
         CalendarCommand::Add { file, default } => {
@@ -151,8 +155,7 @@ where
                         is_default: default || f.is_default,
                     },
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             println!("{}", v.record.readable_number());
         }
         CalendarCommand::Due {
@@ -162,7 +165,7 @@ where
             pauses,
         } => {
             let cal = resolve(&calendar, open).await?;
-            let answer = due_on(&cal, start, minutes, &pauses).map_err(|e| e.to_string())?;
+            let answer = due_on(&cal, start, minutes, &pauses)?;
             println!("{}", answer.due_local);
         }
         CalendarCommand::Elapsed {
@@ -172,7 +175,7 @@ where
             pauses,
         } => {
             let cal = resolve(&calendar, open).await?;
-            let micros = elapsed_on(&cal, from, to, &pauses).map_err(|e| e.to_string())?;
+            let micros = elapsed_on(&cal, from, to, &pauses)?;
             let minutes = micros as f64 / 60_000_000.0;
             if micros % 60_000_000 == 0 {
                 println!("{}", micros / 60_000_000);

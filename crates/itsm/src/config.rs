@@ -7,6 +7,43 @@ use std::path::PathBuf;
 use itsm_web::http as axum_http;
 use serde::Deserialize;
 
+/// A configuration that cannot be used; the start stops with it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    /// A value that does not read as what the setting holds.
+    #[error("{key}: `{value}` {expected}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A value that reads, but breaks a rule (said without the value, which may be a secret).
+    #[error("{key}: {rule}")]
+    Rule { key: &'static str, rule: &'static str },
+    #[error("cannot create the data folder {}", path.display())]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn invalid(key: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
 /// Everything the binary can be configured with.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -65,16 +102,21 @@ impl Default for Config {
 
 impl Config {
     /// Reads the file (if given, or `itsm.toml` if present) and applies the environment.
-    pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
         let path = file.map(PathBuf::from).or_else(|| {
             let p = PathBuf::from("itsm.toml");
             p.exists().then_some(p)
         });
         let mut cfg = match path {
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-                toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.message()))?
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    message: e.message().to_owned(),
+                    path: p,
+                })?
             }
             None => Config::default(),
         };
@@ -82,7 +124,7 @@ impl Config {
         Ok(cfg)
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("ITSM_DATABASE_URL") {
             self.database_url = Some(v);
         }
@@ -92,7 +134,7 @@ impl Config {
         if let Some(v) = get("ITSM_LISTEN") {
             self.listen = v
                 .parse()
-                .map_err(|_| format!("ITSM_LISTEN: `{v}` is not an address such as 127.0.0.1:8080"))?;
+                .map_err(|_| invalid("ITSM_LISTEN", &v, "is not an address such as 127.0.0.1:8080"))?;
         }
         if let Some(v) = get("ITSM_LOG_LEVEL") {
             self.log_level = v;
@@ -103,12 +145,12 @@ impl Config {
         if let Some(v) = get("ITSM_MAX_CONNECTIONS") {
             self.max_connections = v
                 .parse()
-                .map_err(|_| format!("ITSM_MAX_CONNECTIONS: `{v}` is not a number"))?;
+                .map_err(|_| invalid("ITSM_MAX_CONNECTIONS", &v, "is not a number"))?;
         }
         if let Some(v) = get("ITSM_SLA_JOB_INTERVAL_SECS") {
             self.sla_job_interval_secs = v
                 .parse()
-                .map_err(|_| format!("ITSM_SLA_JOB_INTERVAL_SECS: `{v}` is not a number of seconds"))?;
+                .map_err(|_| invalid("ITSM_SLA_JOB_INTERVAL_SECS", &v, "is not a number of seconds"))?;
         }
         if let Some(v) = get("ITSM_CLIENT_ADDRESS_HEADER") {
             self.client_address_header = Some(v);
@@ -118,29 +160,51 @@ impl Config {
         }
         if let Some(v) = get("ITSM_METRICS_LISTEN") {
             self.metrics_listen = Some(v.parse().map_err(|_| {
-                format!("ITSM_METRICS_LISTEN: `{v}` is not an address such as 127.0.0.1:9090")
+                invalid(
+                    "ITSM_METRICS_LISTEN",
+                    &v,
+                    "is not an address such as 127.0.0.1:9090",
+                )
             })?);
         }
         if let Some(v) = get("ITSM_SECURE_COOKIES") {
-            self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+            self.secure_cookies = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(invalid("ITSM_SECURE_COOKIES", &v, "is not true or false")),
+            };
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(format!("log_format: `{}` must be text or json", self.log_format));
+            return Err(invalid("log_format", &self.log_format, "is not text or json"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return Err(invalid(
+                "log_level",
+                &self.log_level,
+                "is not a log filter such as info or itsm=debug,sqlx=warn",
+            ));
         }
         Ok(())
     }
 
     /// What the web layer reads; a value it cannot use stops the start.
-    pub fn web_settings(&self) -> Result<itsm_web::WebSettings, String> {
+    pub fn web_settings(&self) -> Result<itsm_web::WebSettings, ConfigError> {
         let client_address_header = match &self.client_address_header {
             Some(h) => Some(h.parse::<axum_http::HeaderName>().map_err(|_| {
-                format!("client_address_header: `{h}` is not a header name such as x-forwarded-for")
+                invalid(
+                    "client_address_header",
+                    h,
+                    "is not a header name such as x-forwarded-for",
+                )
             })?),
             None => None,
         };
         if let Some(t) = &self.metrics_token {
             if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err("metrics_token: use at least 16 printable characters, no spaces".into());
+                return Err(ConfigError::Rule {
+                    key: "metrics_token",
+                    rule: "use at least 16 printable characters, no spaces",
+                });
             }
         }
         Ok(itsm_web::WebSettings {
@@ -151,12 +215,14 @@ impl Config {
     }
 
     /// The database URL to use: the configured one, or an SQLite file in the data folder.
-    pub fn database_url(&self) -> Result<String, String> {
+    pub fn database_url(&self) -> Result<String, ConfigError> {
         match &self.database_url {
             Some(u) => Ok(u.clone()),
             None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .map_err(|e| format!("cannot create data folder {}: {e}", self.data_dir.display()))?;
+                std::fs::create_dir_all(&self.data_dir).map_err(|source| ConfigError::DataDir {
+                    path: self.data_dir.clone(),
+                    source,
+                })?;
                 Ok(format!("sqlite://{}", self.data_dir.join("itsm.db").display()))
             }
         }
@@ -178,14 +244,38 @@ mod tests {
         let err = c
             .apply_env(|k| (k == "ITSM_LISTEN").then(|| "nope".to_owned()))
             .unwrap_err();
-        assert!(err.starts_with("ITSM_LISTEN"));
+        assert_eq!(
+            err.to_string(),
+            "ITSM_LISTEN: `nope` is not an address such as 127.0.0.1:8080"
+        );
+        for (key, value) in [
+            ("ITSM_SECURE_COOKIES", "on"),
+            ("ITSM_LOG_LEVEL", "itsm=["),
+            ("ITSM_LOG_FORMAT", "yaml"),
+        ] {
+            let mut c = Config::default();
+            let err = c
+                .apply_env(|k| (k == key).then(|| value.to_owned()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("`{value}`")), "{key}: {err}");
+        }
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "ITSM_SECURE_COOKIES").then(|| "true".to_owned()))
+            .unwrap();
+        assert!(c.secure_cookies);
         assert!(toml::from_str::<Config>("colour = 1").is_err());
         let bad: Config = toml::from_str("metrics_token = \"short\"").unwrap();
-        assert!(bad.web_settings().unwrap_err().starts_with("metrics_token"));
+        assert!(bad
+            .web_settings()
+            .unwrap_err()
+            .to_string()
+            .starts_with("metrics_token"));
         let bad: Config = toml::from_str("client_address_header = \"x forwarded\"").unwrap();
         assert!(bad
             .web_settings()
             .unwrap_err()
+            .to_string()
             .starts_with("client_address_header"));
     }
 }

@@ -5,6 +5,7 @@ mod bench;
 mod bench_sla;
 mod calendar;
 mod config;
+mod error;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::Role;
 
 use crate::config::Config;
+use crate::error::CliError;
 
 #[derive(Parser)]
 #[command(
@@ -213,7 +215,7 @@ fn main() -> std::process::ExitCode {
     };
     let cfg = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&error::one_line(&e.into())),
     };
     init_logging(&cfg);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -222,7 +224,7 @@ fn main() -> std::process::ExitCode {
     };
     match rt.block_on(run(cli.command, cfg)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => fail(&error::one_line(&e)),
     }
 }
 
@@ -244,7 +246,7 @@ fn init_logging(cfg: &Config) {
     }
 }
 
-async fn open(cfg: &Config) -> Result<App, String> {
+async fn open(cfg: &Config) -> Result<App, CliError> {
     let url = cfg.database_url()?;
     let store = Store::connect(
         &url,
@@ -254,18 +256,15 @@ async fn open(cfg: &Config) -> Result<App, String> {
         },
     )
     .await
-    .map_err(|e| format!("cannot open the database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    .map_err(CliError::Open)?;
+    store.migrate().await.map_err(CliError::Migrate)?;
     let mut settings = Settings {
         max_attachment_bytes: cfg.max_attachment_bytes,
         ..Settings::default()
     };
     if let Some(cells) = cfg.priority_matrix {
         let m = PriorityMatrix { cells };
-        m.validate().map_err(|e| e.to_string())?;
+        m.validate()?;
         settings.priority_matrix = m;
     }
     Ok(App::new(store, Arc::new(SystemClock), settings))
@@ -275,7 +274,7 @@ fn cli_ctx() -> Ctx {
     Ctx::system().with_request_id("cli")
 }
 
-async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
+async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
     match cmd {
         Command::Migrate => {
             open(&cfg).await?;
@@ -284,9 +283,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
         }
         Command::Demo { incidents } => {
             let app = open(&cfg).await?;
-            let logins = itsm_app::demo::load(&app, incidents)
-                .await
-                .map_err(|e| e.to_string())?;
+            let logins = itsm_app::demo::load(&app, incidents).await?;
             print_logins(&logins);
             Ok(())
         }
@@ -294,14 +291,12 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             let listen = listen.unwrap_or(cfg.listen);
             let app = open(&cfg).await?;
             if demo {
-                let mut c = app.store().read().await.map_err(|e| e.to_string())?;
+                let mut c = app.store().read().await?;
                 let empty = !database_has_users(&mut c).await?;
                 drop(c);
                 if empty {
                     eprintln!("loading demo data ...");
-                    let logins = itsm_app::demo::load(&app, itsm_app::demo::DEFAULT_INCIDENTS)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let logins = itsm_app::demo::load(&app, itsm_app::demo::DEFAULT_INCIDENTS).await?;
                     print_logins(&logins);
                 } else {
                     eprintln!("the database already holds data; demo sign-ins (if it was loaded as demo) use password `{}`", itsm_app::demo::DEMO_PASSWORD);
@@ -309,7 +304,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                .map_err(CliError::io(format!("cannot listen on {listen}")))?;
             if cfg.sla_job_interval_secs > 0 {
                 tokio::spawn(sla_job_loop(app.clone(), cfg.sla_job_interval_secs));
             }
@@ -318,7 +313,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             if let Some(addr) = cfg.metrics_listen {
                 let metrics = tokio::net::TcpListener::bind(addr)
                     .await
-                    .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+                    .map_err(CliError::io(format!("cannot listen on {addr} for metrics")))?;
                 let router = routers.metrics.clone();
                 tokio::spawn(async move { itsm_web::serve(metrics, router).await });
                 eprintln!("metrics at http://{addr}/metrics");
@@ -338,7 +333,9 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                     no_password,
                 } => {
                     let role = Role::parse(&role).ok_or_else(|| {
-                        format!("--role: `{role}` is not administrator, agent, customer or auditor")
+                        CliError::Refused(format!(
+                            "--role: `{role}` is not administrator, agent, customer or auditor"
+                        ))
                     })?;
                     let password = if no_password { None } else { Some(read_password()?) };
                     let ctx = cli_ctx();
@@ -351,14 +348,12 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                         organization,
                         password,
                     };
-                    let u = app.add_user(&ctx, &input).await.map_err(|e| e.to_string())?;
+                    let u = app.add_user(&ctx, &input).await?;
                     eprintln!("created user {} ({})", u.username, u.role.as_str());
                     Ok(())
                 }
                 UserCommand::Disable { name } => {
-                    app.disable_user(&cli_ctx(), &name)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    app.disable_user(&cli_ctx(), &name).await?;
                     eprintln!("disabled user {name}");
                     Ok(())
                 }
@@ -368,10 +363,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             command: TokenCommand::Create { user, name },
         } => {
             let app = open(&cfg).await?;
-            let token = app
-                .create_token(&cli_ctx(), &user, &name)
-                .await
-                .map_err(|e| e.to_string())?;
+            let token = app.create_token(&cli_ctx(), &user, &name).await?;
             println!("{token}");
             Ok(())
         }
@@ -384,10 +376,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
                 },
         } => {
             let app = open(&cfg).await?;
-            let g = app
-                .add_group(&cli_ctx(), &name, &description, &members)
-                .await
-                .map_err(|e| e.to_string())?;
+            let g = app.add_group(&cli_ctx(), &name, &description, &members).await?;
             eprintln!(
                 "created assignment group {} with {} members",
                 g.name,
@@ -440,17 +429,14 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             let app = open(&cfg).await?;
             match command {
                 SlaCommand::Recompute { closed_since } => {
-                    let done = app
-                        .recompute_clocks(&cli_ctx(), closed_since)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let done = app.recompute_clocks(&cli_ctx(), closed_since).await?;
                     eprintln!(
                         "replayed the SLA clocks of {} records; {} changed",
                         done.records, done.changed
                     );
                 }
                 SlaCommand::RunJobs { limit } => {
-                    let r = app.run_sla_jobs(limit).await.map_err(|e| e.to_string())?;
+                    let r = app.run_sla_jobs(limit).await?;
                     eprintln!(
                         "looked at {} records: {} warnings, {} breaches recorded",
                         r.records, r.warnings, r.breaches
@@ -463,10 +449,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), String> {
             command: OrganizationCommand::Add { name, kind },
         } => {
             let app = open(&cfg).await?;
-            let org = app
-                .add_organization(&cli_ctx(), &name, &kind)
-                .await
-                .map_err(|e| e.to_string())?;
+            let org = app.add_organization(&cli_ctx(), &name, &kind).await?;
             eprintln!("created organization {} ({})", org.name, org.kind);
             Ok(())
         }
@@ -549,24 +532,22 @@ async fn sla_job_loop(app: App, every_secs: u64) {
     }
 }
 
-async fn database_has_users(c: &mut itsm_app::Conn) -> Result<bool, String> {
-    itsm_app::has_users(c).await.map_err(|e| e.to_string())
+async fn database_has_users(c: &mut itsm_app::Conn) -> Result<bool, CliError> {
+    Ok(itsm_app::has_users(c).await?)
 }
 
 /// A fresh installation has no provider organization; the first user created brings one, named
 /// after the installation, so staff have somewhere to belong.
-async fn ensure_provider(app: &App, ctx: &Ctx) -> Result<(), String> {
-    let orgs = app.organizations(ctx).await.map_err(|e| e.to_string())?;
+async fn ensure_provider(app: &App, ctx: &Ctx) -> Result<(), CliError> {
+    let orgs = app.organizations(ctx).await?;
     if !orgs.iter().any(|o| o.kind == "provider") {
-        app.add_organization(ctx, "Service provider", "provider")
-            .await
-            .map_err(|e| e.to_string())?;
+        app.add_organization(ctx, "Service provider", "provider").await?;
         eprintln!("created the provider organization `Service provider`");
     }
     Ok(())
 }
 
-fn read_password() -> Result<String, String> {
+fn read_password() -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("password: ");
@@ -575,10 +556,12 @@ fn read_password() -> Result<String, String> {
     stdin
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password: {e}"))?;
+        .map_err(CliError::io("cannot read the password"))?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
-        return Err("no password given on standard input (use --no-password for a token-only user)".into());
+        return Err(CliError::Refused(
+            "no password given on standard input (use --no-password for a token-only user)".into(),
+        ));
     }
     Ok(p)
 }
@@ -593,10 +576,8 @@ fn print_logins(logins: &[itsm_app::demo::DemoLogin]) {
     }
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, router: axum_router::Router) -> Result<(), String> {
-    itsm_web::serve(listener, router)
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum_router::Router) -> Result<(), CliError> {
+    itsm_web::serve(listener, router).await.map_err(CliError::Serve)
 }
 
 mod axum_router {

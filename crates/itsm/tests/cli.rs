@@ -161,6 +161,51 @@ fn bad_arguments_exit_non_zero_with_one_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("ITSM_LISTEN"));
+    // A value that does not read stops the start, named, rather than meaning something else.
+    for (key, value) in [("ITSM_SECURE_COOKIES", "on"), ("ITSM_LOG_LEVEL", "itsm=[")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_itsm"))
+            .arg("migrate")
+            .env(key, value)
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{key}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{key}: {err}");
+        assert!(err.contains(&format!("`{value}`")), "{key}: {err}");
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_named_at_once() {
+    let dir = scratch("unreachable");
+    // A port nothing listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_itsm"))
+        .arg("migrate")
+        .env(
+            "ITSM_DATABASE_URL",
+            format!("postgres://someone:secret@127.0.0.1:{port}/itsm"),
+        )
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot reach the database server at 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    // Not after the pool's acquire time-out (10 s).
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{err}");
 }
 
 #[test]

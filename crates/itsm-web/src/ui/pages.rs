@@ -389,7 +389,13 @@ pub async fn queue(
             .map(|st| opt(st.name, st.label, &state)),
     );
     let mut priority_options = vec![opt("", "Any", &current(&f.priority))];
-    priority_options.extend((1..=5).map(|p| opt(p.to_string(), priority_label(p), &current(&f.priority))));
+    priority_options.extend((1..=5).map(|p| {
+        opt(
+            p.to_string(),
+            priority_label(p).into_owned(),
+            &current(&f.priority),
+        )
+    }));
     let mut group_options = vec![
         opt("", "Any", &current(&f.group)),
         opt("none", "No group", &current(&f.group)),
@@ -456,7 +462,9 @@ pub async fn queue(
                     state_label: state_label(r.kind, &r.state),
                     state: r.state,
                     priority: r.priority.unwrap_or(5),
-                    priority_label: priority_label(r.priority.unwrap_or(5)).to_owned(),
+                    priority_label: r
+                        .priority
+                        .map_or_else(|| "—".to_owned(), |p| priority_label(p).into_owned()),
                     title: r.title,
                     organization: v.names.organization,
                     service: dash(v.names.service.as_deref()),
@@ -824,7 +832,9 @@ async fn detail_page(
         state_label: state_label(kind, &r.state),
         is_final: lifecycle.state(&r.state).is_some_and(|st| st.is_final),
         priority: r.priority.unwrap_or(5),
-        priority_label: priority_label(r.priority.unwrap_or(5)).to_owned(),
+        priority_label: r
+            .priority
+            .map_or_else(|| "—".to_owned(), |p| priority_label(p).into_owned()),
         impact: humane(&d("impact").unwrap_or_default()),
         urgency: humane(&d("urgency").unwrap_or_default()),
         category: dash(d("category").as_deref()),

@@ -8,6 +8,7 @@ pub mod demo;
 mod directory;
 mod error;
 mod group_commit;
+mod hooks;
 pub mod incidents;
 pub mod records;
 pub mod service_levels;

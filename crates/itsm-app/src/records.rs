@@ -273,10 +273,8 @@ impl App {
             &[],
         )
         .await?;
-        if !internal && ctx.is_staff() && kind == RecordKind::INCIDENT {
-            if let Some(after) = itsm_domain::incident::note_public_reply(&record, now) {
-                self.change_record(&mut tx, ctx, &record, &after, now).await?;
-            }
+        for hook in crate::hooks::serving([record.kind]) {
+            hook.commented(self, &mut tx, ctx, &record, internal, now).await?;
         }
         tx.commit().await?;
         Ok(Comment {
@@ -748,8 +746,8 @@ pub(crate) async fn write_event(
 }
 
 impl App {
-    /// The one way a record is created: insert, audit every field, record the initial state, start its
-    /// SLA clocks.
+    /// The one way a record is created: insert, audit every field, record the initial state, and
+    /// let the hooks of its kind act (see [`crate::hooks`]: its SLA clocks start, for one).
     pub(crate) async fn create_record(
         &self,
         c: &mut AnyConnection,
@@ -782,20 +780,21 @@ impl App {
     }
 
     /// [`App::create_records`], also answering the queue clock of each record that has clocks.
-    /// Ids and the SLA configuration's version are read in one round trip; the clocks are computed
-    /// before anything is written; records, clocks, audit events, their changes and the state
-    /// transitions are then written together (one statement on PostgreSQL).
+    /// Ids (and the one value a hook asks to read with them) are read in one round trip; the hooks
+    /// then prepare what they write with the records; records, audit events, their changes, the
+    /// state transitions and the hooks' rows are written together (one statement on PostgreSQL).
     pub(crate) async fn create_records_and_clocks(
         &self,
         c: &mut AnyConnection,
         creations: &[Creation<'_>],
     ) -> Result<(Vec<Record>, HashMap<RecordId, QueueClock>)> {
         let n = creations.len();
-        let measured = creations.iter().any(|x| self.measures(x.kind));
-        let (mut ids, config_version) = itsm_storage::batch::reserve_ids(
+        let hooks = crate::hooks::serving(creations.iter().map(|x| x.kind));
+        let asked = hooks.iter().find_map(|h| h.read_with_ids());
+        let (mut ids, read) = itsm_storage::batch::reserve_ids(
             c,
             &[("records", n), ("audit_events", n)],
-            measured.then_some(itsm_storage::sla::CONFIG_VERSION),
+            asked,
         )
         .await?;
         let event_ids = ids.pop().unwrap_or_default();
@@ -810,11 +809,17 @@ impl App {
             })
             .collect();
         let mut prepared = records::prepare_many(c, &new, record_ids).await?;
-        let (queue, clock_rows) = match config_version {
-            Some(version) => self.first_clocks(c, prepared.records(), version).await?,
-            None => (Vec::new(), Vec::new()),
-        };
-        itsm_storage::sla::set_new_clocks(&mut prepared, &queue, &clock_rows);
+        let mut hook_rows = itsm_storage::batch::Inserts::default();
+        let mut queue = HashMap::new();
+        for hook in &hooks {
+            let mut creating = crate::hooks::Creating {
+                records: &mut prepared,
+                inserts: &mut hook_rows,
+                read: read.filter(|_| hook.read_with_ids() == asked && asked.is_some()),
+                queue: &mut queue,
+            };
+            hook.creating(self, c, &mut creating).await?;
+        }
         let changes: Vec<Vec<itsm_domain::FieldChange>> = creations
             .iter()
             .map(|n| diff_fields(&FieldMap::new(), &n.fields.audit_map()))
@@ -852,21 +857,19 @@ impl App {
         let added = prepared.add_to(&mut inserts);
         audit::add_events(&mut inserts, &events, &event_ids);
         audit::add_transitions(&mut inserts, &transitions);
-        itsm_storage::sla::add_clock_rows(&mut inserts, &clock_rows);
+        // What the hooks add is written after the records, in the same statement on PostgreSQL.
+        inserts.append(hook_rows);
         let returned = inserts.run(c).await?;
         let created = added.numbered(&returned)?;
-        if created
-            .iter()
-            .any(|r| r.kind.capabilities().service_level_configuration)
-        {
-            itsm_storage::sla::bump_config_version(c).await?;
+        for hook in &hooks {
+            hook.created(self, c, &created).await?;
         }
-        Ok((created, queue.into_iter().map(|r| (r.id, r.queue)).collect()))
+        Ok((created, queue))
     }
 
     /// The one way a record is changed: write under its version, audit the changed fields, record a
-    /// state transition when the state moved, replay its SLA clocks. Returns the new version; a no-op
-    /// change writes nothing.
+    /// state transition when the state moved, and let the hooks of its kind act. Returns the new
+    /// version; a no-op change writes nothing.
     pub(crate) async fn change_record(
         &self,
         c: &mut AnyConnection,
@@ -942,23 +945,28 @@ impl App {
             })
             .collect();
         audit::write_transitions(c, &transitions).await?;
-        if written
-            .iter()
-            .any(|(ch, _)| ch.before.kind.capabilities().service_level_configuration)
-        {
-            itsm_storage::sla::bump_config_version(c).await?;
+        let hooks = crate::hooks::serving(written.iter().map(|(ch, _)| ch.before.kind));
+        if !hooks.is_empty() {
+            // The records as they now are, for the hooks of the kinds they serve.
+            let now: Vec<(Record, jiff::Timestamp)> = written
+                .iter()
+                .map(|(ch, _)| {
+                    let mut record = ch.before.clone();
+                    record.apply(ch.after, ch.before.version + 1, ch.at);
+                    (record, ch.at)
+                })
+                .collect();
+            for hook in hooks {
+                let mine: Vec<(&Record, jiff::Timestamp)> = now
+                    .iter()
+                    .filter(|(r, _)| hook.serves(r.kind))
+                    .map(|(r, at)| (r, *at))
+                    .collect();
+                if !mine.is_empty() {
+                    hook.changed(self, c, &mine).await?;
+                }
+            }
         }
-        let measured: Vec<(Record, jiff::Timestamp)> = written
-            .iter()
-            .filter(|(ch, _)| self.measures(ch.before.kind))
-            .map(|(ch, _)| {
-                let mut record = ch.before.clone();
-                record.apply(ch.after, ch.before.version + 1, ch.at);
-                (record, ch.at)
-            })
-            .collect();
-        let each: Vec<(&Record, jiff::Timestamp)> = measured.iter().map(|(r, at)| (r, *at)).collect();
-        self.refresh_clocks(c, &each, false).await?;
         Ok(changes
             .iter()
             .zip(&diffs)

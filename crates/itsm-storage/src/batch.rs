@@ -234,6 +234,11 @@ impl Inserts {
         }
     }
 
+    /// Adds the parts of `other` after these (on SQLite they run after them).
+    pub fn append(&mut self, other: Inserts) {
+        self.parts.extend(other.parts);
+    }
+
     /// Writes every part; answers the rows the part with a `returning` clause returned.
     pub async fn run(self, c: &mut AnyConnection) -> Result<Vec<AnyRow>> {
         match backend_of(c) {

@@ -2,6 +2,10 @@
 //! their targets, the SLA clocks of every measured record (replayed from its history whenever it or
 //! the agreements change), and the background job that records warnings and breaches once.
 
+mod hooks;
+
+pub(crate) use hooks::{ClockHook, ConfigurationHook, FirstResponseHook};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -128,6 +128,7 @@ fn valid_username(s: &str) -> bool {
 
 impl App {
     /// The actor an API token stands for.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Err(AppError::Unauthenticated);
@@ -149,6 +150,7 @@ impl App {
 
     /// Checks a password and opens a session. Every attempt is counted before its password is
     /// verified, per user name and per source address (see [`crate::throttle`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sign_in(&self, username: &str, password: &str, source: IpAddr) -> Result<SignIn> {
         let now = self.now();
         let s = self.settings();
@@ -204,6 +206,7 @@ impl App {
     }
 
     /// The actor of a browser session and its CSRF token.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session(&self, session_token: &str) -> Result<Session> {
         if session_token.len() != 64 {
             return Err(AppError::Unauthenticated);
@@ -219,6 +222,7 @@ impl App {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sign_out(&self, session_token: &str) -> Result<()> {
         let mut tx = self.store().begin().await?;
         people::delete_session(&mut tx, &digest(session_token)).await?;
@@ -227,6 +231,7 @@ impl App {
     }
 
     /// Creates a user. Staff belong to the provider organization, customers to a customer one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_user(&self, ctx: &Ctx, input: &NewUserInput) -> Result<User> {
         ctx.require(Permission::ManageUsers)?;
         let mut errors = ValidationError::new();
@@ -267,6 +272,7 @@ impl App {
     }
 
     /// Inserts a user with an already hashed password inside the caller's transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_user_in(
         &self,
         c: &mut itsm_storage::AnyConnection,
@@ -357,6 +363,7 @@ impl App {
 
     /// Disables a user: their sessions stop working at once, their API tokens at once on this node
     /// and within [`TOKEN_CACHE_TTL`] on others.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn disable_user(&self, ctx: &Ctx, username: &str) -> Result<()> {
         ctx.require(Permission::ManageUsers)?;
         let mut tx = self.store().begin().await?;
@@ -388,6 +395,7 @@ impl App {
     }
 
     /// Issues an API token for a user and returns it; only its digest is stored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_token(&self, ctx: &Ctx, username: &str, name: &str) -> Result<String> {
         let mut tx = self.store().begin().await?;
         let user = people::user_by_username(&mut tx, username)

@@ -12,6 +12,7 @@ use crate::{App, AppError, Ctx, Result};
 const ORGANIZATION_KINDS: [&str; 3] = ["provider", "customer", "supplier"];
 
 impl App {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_organization(&self, ctx: &Ctx, name: &str, kind: &str) -> Result<Organization> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -20,6 +21,7 @@ impl App {
         Ok(org)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_organization_in(
         &self,
         c: &mut AnyConnection,
@@ -68,6 +70,7 @@ impl App {
         Ok(org)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_group_in(
         &self,
         c: &mut AnyConnection,
@@ -112,6 +115,7 @@ impl App {
     }
 
     /// Creates an assignment group with members named by user name; members must be staff.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_group(
         &self,
         ctx: &Ctx,
@@ -150,18 +154,21 @@ impl App {
         Ok(group)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn organizations(&self, ctx: &Ctx) -> Result<Vec<Organization>> {
         ctx.require(Permission::ReadDirectory)?;
         let mut c = self.store().read().await?;
         Ok(people::organizations(&mut c).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn groups(&self, ctx: &Ctx) -> Result<Vec<AssignmentGroup>> {
         ctx.require(Permission::ReadDirectory)?;
         let mut c = self.store().read().await?;
         Ok(people::groups(&mut c).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn group_members(&self, ctx: &Ctx, group: GroupId) -> Result<Vec<User>> {
         ctx.require(Permission::ReadDirectory)?;
         let mut c = self.store().read().await?;
@@ -169,6 +176,7 @@ impl App {
     }
 
     /// Users, optionally of one organization. Customers see the people of their own organization.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn users(
         &self,
         ctx: &Ctx,
@@ -186,6 +194,7 @@ impl App {
     }
 
     /// The signed-in user's own account.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn me(&self, ctx: &Ctx) -> Result<User> {
         let id = ctx.user_id().ok_or(AppError::Unauthenticated)?;
         let mut c = self.store().read().await?;

@@ -9,7 +9,9 @@
 //! databases take the same path; PostgreSQL lets a few turns write side by side.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use itsm_domain::{RecordFields, RecordKind};
 use itsm_storage::records::{self, RecordNames, RecordView};
@@ -32,6 +34,26 @@ pub(crate) struct CreationQueue {
     /// Wakes the writer thread, started with the first creation (`None` if no thread could be
     /// started). Each message asks for one turn.
     writer: OnceLock<Option<mpsc::UnboundedSender<App>>>,
+    /// Groups written, the creations in them, and the time they took.
+    groups: AtomicU64,
+    grouped: AtomicU64,
+    wait_micros: AtomicU64,
+    write_micros: AtomicU64,
+}
+
+/// What the writer has done since the start, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterStats {
+    /// Creations waiting for the writer now.
+    pub waiting: usize,
+    /// Groups written (each one transaction).
+    pub groups: u64,
+    /// Creations in those groups; divided by `groups`, the mean group size.
+    pub creations: u64,
+    /// Time the creations waited for their group to begin, added up.
+    pub wait_seconds: f64,
+    /// Time the groups took to write, added up.
+    pub write_seconds: f64,
 }
 
 impl CreationQueue {
@@ -105,6 +127,8 @@ struct Waiting {
     fields: RecordFields,
     check: Check,
     at: jiff::Timestamp,
+    /// When it joined the queue, for the wait it had.
+    queued: Instant,
     reply: oneshot::Sender<Result<RecordView>>,
 }
 
@@ -120,6 +144,19 @@ impl Waiting {
 }
 
 impl App {
+    /// What the creation writer has done since the start, and how many creations wait for it.
+    pub fn writer_stats(&self) -> WriterStats {
+        let q = &self.inner.creations;
+        let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
+        WriterStats {
+            waiting: q.waiting.lock().map_or(0, |w| w.len()),
+            groups: q.groups.load(Ordering::Relaxed),
+            creations: q.grouped.load(Ordering::Relaxed),
+            wait_seconds: secs(&q.wait_micros),
+            write_seconds: secs(&q.write_micros),
+        }
+    }
+
     /// Creates a record whose fields the caller has validated, but for what `check` leaves to the
     /// writer, in a transaction shared with the creations that wait at the same time. Answers the
     /// record as a list shows it: with the names of what it refers to (as a check read them) it
@@ -138,6 +175,7 @@ impl App {
             fields,
             check,
             at: self.now(),
+            queued: Instant::now(),
             reply,
         };
         self.inner
@@ -183,14 +221,23 @@ impl App {
             // An earlier turn wrote this caller's creation with its own group.
             return;
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        let waited: u128 = group
+            .iter()
+            .map(|w| started.duration_since(w.queued).as_micros())
+            .sum();
         let all: Vec<&Waiting> = group.iter().collect();
         let written = self.write_group(store, &all).await;
-        tracing::debug!(
-            size = group.len(),
-            micros = started.elapsed().as_micros() as u64,
-            "group commit"
-        );
+        let took = started.elapsed().as_micros();
+        queue.groups.fetch_add(1, Ordering::Relaxed);
+        queue.grouped.fetch_add(group.len() as u64, Ordering::Relaxed);
+        queue
+            .wait_micros
+            .fetch_add(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::Relaxed);
+        queue
+            .write_micros
+            .fetch_add(u64::try_from(took).unwrap_or(u64::MAX), Ordering::Relaxed);
+        tracing::debug!(size = group.len(), micros = took as u64, "group commit");
         match written {
             Ok(answers) => {
                 for (w, answer) in group.into_iter().zip(answers) {
@@ -323,6 +370,7 @@ mod tests {
                     fields,
                     check,
                     at: app.now(),
+                    queued: Instant::now(),
                     reply,
                 });
                 answer

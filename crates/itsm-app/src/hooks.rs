@@ -58,7 +58,12 @@ pub(crate) trait RecordHook: Sync {
     }
 
     /// After new records are written.
-    fn created<'a>(&'a self, _app: &'a App, _c: &'a mut AnyConnection, _records: &'a [Record]) -> HookFuture<'a> {
+    fn created<'a>(
+        &'a self,
+        _app: &'a App,
+        _c: &'a mut AnyConnection,
+        _records: &'a [Record],
+    ) -> HookFuture<'a> {
         done()
     }
 

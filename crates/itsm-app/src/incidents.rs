@@ -34,6 +34,7 @@ pub struct NewIncidentInput {
 impl App {
     /// Logs an incident. Validation reads on a connection of its own; the write joins whatever
     /// other creations are waiting for the writer (see `group_commit`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_incident(&self, ctx: &Ctx, input: NewIncidentInput) -> Result<RecordView> {
         ctx.require(Permission::CreateIncident)?;
         let mut input = input;
@@ -62,6 +63,7 @@ impl App {
     }
 
     /// Logs an incident inside the caller's transaction at instant `now` (used by bulk loaders).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_incident_in(
         &self,
         c: &mut AnyConnection,
@@ -165,6 +167,7 @@ impl App {
     }
 
     /// Changes an incident that is still at `expected_version`.
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn update_incident(
         &self,
         ctx: &Ctx,
@@ -193,6 +196,7 @@ impl App {
     }
 
     /// Applies a change to a loaded incident inside the caller's transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_incident_in(
         &self,
         c: &mut AnyConnection,

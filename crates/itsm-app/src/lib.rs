@@ -23,6 +23,7 @@ pub use itsm_storage::{Backend, Conn, StorageError, Store, StoreOptions};
 pub use auth::{hash_password, NewUserInput, Session, SignIn, TOKEN_PREFIX};
 pub use ctx::{Ctx, Principal};
 pub use error::AppError;
+pub use group_commit::WriterStats;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 

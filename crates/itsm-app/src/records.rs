@@ -171,6 +171,7 @@ async fn visible_organizations(
 }
 
 impl App {
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn get_record(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<RecordView> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -178,6 +179,7 @@ impl App {
     }
 
     /// Lists records of a kind that the caller may see.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
     pub async fn list_records(
         &self,
         ctx: &Ctx,
@@ -192,6 +194,7 @@ impl App {
     }
 
     /// The audit history of a record, oldest first. Customers do not see internal notes in it.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn record_history(
         &self,
         ctx: &Ctx,
@@ -226,6 +229,7 @@ impl App {
         Ok(events)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn comments(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Comment>> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -241,6 +245,7 @@ impl App {
 
     /// Adds a public reply or an internal note. A first public reply by staff counts as the first
     /// response where the kind keeps one.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn add_comment(
         &self,
         ctx: &Ctx,
@@ -289,6 +294,7 @@ impl App {
     }
 
     /// The links of a record, leaving out records the caller may not see.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn links(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Link>> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -300,6 +306,7 @@ impl App {
     }
 
     /// Links a record to another, named by its readable number (`INC-7`, `SVC-2`).
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn add_link(
         &self,
         ctx: &Ctx,
@@ -365,6 +372,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn remove_link(
         &self,
         ctx: &Ctx,
@@ -410,6 +418,7 @@ impl App {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn attachments(&self, ctx: &Ctx, kind: RecordKind, reference: &str) -> Result<Vec<Attachment>> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -418,6 +427,7 @@ impl App {
     }
 
     /// Stores a file on a record after checking its name, size and content type.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn add_attachment(
         &self,
         ctx: &Ctx,
@@ -495,6 +505,7 @@ impl App {
     }
 
     /// An attachment's metadata and content, if its record is visible to the caller.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attachment(&self, ctx: &Ctx, id: i64) -> Result<(Attachment, Vec<u8>)> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -514,6 +525,7 @@ impl App {
     /// Creates a service, a service offering (of the service `service_id`, which only offerings
     /// have) or a configuration item: a plain record for now, until the catalogue and the CMDB give
     /// them their own fields.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
     pub async fn create_catalogue_item(
         &self,
         ctx: &Ctx,
@@ -573,6 +585,7 @@ pub const SERVICE_CALENDAR: &str = "calendar_id";
 impl App {
     /// Changes a service or a configuration item that is still at `expected_version`. A service's
     /// calendar change replays the open SLA clocks.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn update_catalogue_item(
         &self,
         ctx: &Ctx,
@@ -628,6 +641,7 @@ impl App {
 
     /// Imports records in one transaction through the same audited write path as every other
     /// creation, each at its own instant. For administrators: imports and benchmark loads.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
     pub async fn import_records(
         &self,
         ctx: &Ctx,
@@ -791,12 +805,8 @@ impl App {
         let n = creations.len();
         let hooks = crate::hooks::serving(creations.iter().map(|x| x.kind));
         let asked = hooks.iter().find_map(|h| h.read_with_ids());
-        let (mut ids, read) = itsm_storage::batch::reserve_ids(
-            c,
-            &[("records", n), ("audit_events", n)],
-            asked,
-        )
-        .await?;
+        let (mut ids, read) =
+            itsm_storage::batch::reserve_ids(c, &[("records", n), ("audit_events", n)], asked).await?;
         let event_ids = ids.pop().unwrap_or_default();
         let record_ids = ids.pop().unwrap_or_default();
         let new: Vec<records::NewRecord> = creations

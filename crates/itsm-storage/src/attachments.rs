@@ -29,6 +29,7 @@ pub struct NewAttachment<'a> {
     pub content: &'a [u8],
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert(
     c: &mut AnyConnection,
     a: &NewAttachment<'_>,
@@ -78,6 +79,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Attachment> {
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Attachment>> {
     let sql = format!("SELECT {COLUMNS} FROM attachments WHERE record_id = $1 ORDER BY id LIMIT 500");
     let rows = sqlx::query(&sql).bind(record.0).fetch_all(&mut *c).await?;
@@ -85,6 +87,7 @@ pub async fn list(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Attachm
 }
 
 /// An attachment's metadata and content.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(c: &mut AnyConnection, id: i64) -> Result<Option<(Attachment, Vec<u8>)>> {
     let sql = format!("SELECT {COLUMNS}, content FROM attachments WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;

@@ -48,6 +48,7 @@ fn json_text(v: &Value) -> Option<String> {
 }
 
 /// Writes an event and its field changes; returns the event id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
     write_many(c, std::slice::from_ref(ev))
         .await?
@@ -57,6 +58,7 @@ pub async fn write(c: &mut AnyConnection, ev: &NewEvent<'_>) -> Result<i64> {
 
 /// Writes events and their field changes, whatever their number, in three statements at most;
 /// returns the event ids in the order given.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn write_many(c: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<Vec<i64>> {
     let rows = events.iter().map(event_row).collect();
     let ids = batch::insert_with_ids(c, "audit_events", &EVENT_COLUMNS, rows).await?;
@@ -146,11 +148,13 @@ pub struct NewTransition<'a> {
     pub event_id: i64,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn write_transition(c: &mut AnyConnection, t: &NewTransition<'_>) -> Result<()> {
     write_transitions(c, std::slice::from_ref(t)).await
 }
 
 /// Writes state transitions, whatever their number, in one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn write_transitions(c: &mut AnyConnection, transitions: &[NewTransition<'_>]) -> Result<()> {
     let mut inserts = batch::Inserts::default();
     add_transitions(&mut inserts, transitions);
@@ -203,6 +207,7 @@ fn parse_json(v: Option<String>) -> Value {
 }
 
 /// The history of a subject, oldest first, at most `limit` events after event id `after`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn history(c: &mut AnyConnection, subject: Subject, after: i64, limit: u32) -> Result<Vec<Event>> {
     let (stype, sid) = subject.parts();
     let rows = sqlx::query(
@@ -266,6 +271,7 @@ pub struct StoredTransition {
 }
 
 /// The state transitions of a record, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn transitions(c: &mut AnyConnection, record: RecordId) -> Result<Vec<StoredTransition>> {
     let rows = sqlx::query(
         "SELECT from_state, to_state, at, actor_id FROM state_transitions WHERE record_id = $1 ORDER BY at, id LIMIT 10000",
@@ -286,6 +292,7 @@ pub async fn transitions(c: &mut AnyConnection, record: RecordId) -> Result<Vec<
 }
 
 /// The value a field of a subject had at an instant, from the field-level history.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn value_at(
     c: &mut AnyConnection,
     subject: Subject,

@@ -240,6 +240,7 @@ impl Inserts {
     }
 
     /// Writes every part; answers the rows the part with a `returning` clause returned.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn run(self, c: &mut AnyConnection) -> Result<Vec<AnyRow>> {
         match backend_of(c) {
             Backend::Sqlite => {
@@ -304,6 +305,7 @@ impl Inserts {
 /// Fresh ids for several tables and, in the same round trip, the value of `also` (a scalar
 /// query), if given: the ids of table `i` at index `i`. On SQLite this relies on the single
 /// writer, as [`next_ids`] does.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reserve_ids(
     c: &mut AnyConnection,
     wanted: &[(&str, usize)],

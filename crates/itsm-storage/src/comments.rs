@@ -18,6 +18,7 @@ pub struct Comment {
 }
 
 /// Writes a comment; answers its id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert(
     c: &mut AnyConnection,
     record: RecordId,
@@ -51,6 +52,7 @@ pub struct NewComment<'a> {
 
 /// Writes comments, whatever their number, in one statement (two when more than one); answers
 /// their ids in the order given.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_many(c: &mut AnyConnection, new: &[NewComment<'_>]) -> Result<Vec<i64>> {
     use crate::batch::ColumnType::{Int, Text};
     let rows = new
@@ -74,6 +76,7 @@ pub async fn insert_many(c: &mut AnyConnection, new: &[NewComment<'_>]) -> Resul
 }
 
 /// Comments of a record, oldest first; internal notes only when asked for.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     c: &mut AnyConnection,
     record: RecordId,

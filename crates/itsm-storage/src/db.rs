@@ -90,6 +90,7 @@ pub type Tx = Transaction<'static, Any>;
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://...`). An SQLite file is created if missing.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
@@ -191,6 +192,7 @@ impl Store {
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes at once
     /// (sqlx takes an advisory lock on PostgreSQL).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => {
@@ -231,6 +233,7 @@ impl Store {
 
     /// Refreshes the planner's statistics; run after a bulk load, before autovacuum (PostgreSQL) or
     /// `PRAGMA optimize` (SQLite) would get to it, so the first queries get good plans.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn analyze(&self) -> Result<()> {
         let mut c = self.write.acquire().await?;
         c.execute("ANALYZE").await?;
@@ -240,6 +243,7 @@ impl Store {
     /// After a bulk load: what autovacuum does by the time such a database is in use. Statistics
     /// on both databases and, on PostgreSQL, the visibility map, without which every index-only
     /// scan also reads the table (a list walking 5,000 index entries read 5,000 table rows).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn vacuum_analyze(&self) -> Result<()> {
         let mut c = self.write.acquire().await?;
         match self.backend {
@@ -250,11 +254,13 @@ impl Store {
     }
 
     /// A connection for reading.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn read(&self) -> Result<Conn> {
         Ok(self.read.acquire().await?)
     }
 
     /// Starts a write transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.backend {
             // IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
@@ -271,6 +277,7 @@ impl Store {
     /// log over itself: the writer keeps adding to it meanwhile. PostgreSQL: nothing to do.
     ///
     /// Answers how many pages the log still holds that are not in the database file.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn checkpoint(&self) -> Result<i64> {
         let Some(pool) = &self.checkpointer else {
             return Ok(0);
@@ -289,6 +296,7 @@ impl Store {
     /// creations, so the writer's automatic checkpoint (past `WRITER_CHECKPOINT_PAGES`) ran inside
     /// a group commit twice a second, and the side checkpoint's own disk syncs held the writer up
     /// 50 ms each at 1,000,000 incidents. PostgreSQL needs neither.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn upkeep(&self) -> Result<Upkeep> {
         if self.backend != Backend::Sqlite {
             return Ok(Upkeep::default());
@@ -311,12 +319,14 @@ impl Store {
     }
 
     /// Whether the database answers; used by `/readyz`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> Result<()> {
         let mut c = self.read.acquire().await?;
         sqlx::query("SELECT 1").execute(&mut *c).await?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;

@@ -20,6 +20,7 @@ pub struct Link {
     pub created_at: jiff::Timestamp,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert(
     c: &mut AnyConnection,
     source: RecordId,
@@ -44,6 +45,7 @@ pub async fn insert(
 }
 
 /// The links of a record in both directions, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Link>> {
     let rows = sqlx::query(
         "SELECT l.id, l.link_type, CASE WHEN l.source_id = $1 THEN 1 ELSE 0 END AS outgoing, o.id, o.kind, o.number, o.title, o.state, \
@@ -78,6 +80,7 @@ pub async fn list(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Link>> 
 }
 
 /// Removes a link of `record`; returns the removed link's ends and type.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(
     c: &mut AnyConnection,
     record: RecordId,

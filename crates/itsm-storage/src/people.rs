@@ -15,6 +15,7 @@ pub struct Organization {
     pub created_at: jiff::Timestamp,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_organization(
     c: &mut AnyConnection,
     name: &str,
@@ -46,6 +47,7 @@ fn org_from_row(r: &AnyRow) -> Result<Organization> {
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn organizations(c: &mut AnyConnection) -> Result<Vec<Organization>> {
     let rows = sqlx::query("SELECT id, name, kind, created_at FROM organizations ORDER BY name LIMIT 1000")
         .fetch_all(&mut *c)
@@ -53,6 +55,7 @@ pub async fn organizations(c: &mut AnyConnection) -> Result<Vec<Organization>> {
     rows.iter().map(org_from_row).collect()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn organization_by_name(c: &mut AnyConnection, name: &str) -> Result<Option<Organization>> {
     let row = sqlx::query("SELECT id, name, kind, created_at FROM organizations WHERE name = $1")
         .bind(name)
@@ -61,6 +64,7 @@ pub async fn organization_by_name(c: &mut AnyConnection, name: &str) -> Result<O
     row.as_ref().map(org_from_row).transpose()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn organization(c: &mut AnyConnection, id: OrganizationId) -> Result<Option<Organization>> {
     let row = sqlx::query("SELECT id, name, kind, created_at FROM organizations WHERE id = $1")
         .bind(id.0)
@@ -70,6 +74,7 @@ pub async fn organization(c: &mut AnyConnection, id: OrganizationId) -> Result<O
 }
 
 /// The provider organization, once it exists.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn provider(c: &mut AnyConnection) -> Result<Option<Organization>> {
     let row = sqlx::query("SELECT id, name, kind, created_at FROM organizations WHERE kind = 'provider'")
         .fetch_optional(&mut *c)
@@ -118,6 +123,7 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_user(c: &mut AnyConnection, u: &NewUser<'_>, now: jiff::Timestamp) -> Result<User> {
     let id: i64 = sqlx::query(
         "INSERT INTO users (username, display_name, email, organization_id, role, password_hash, created_at) \
@@ -145,12 +151,14 @@ pub async fn insert_user(c: &mut AnyConnection, u: &NewUser<'_>, now: jiff::Time
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn user(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *c).await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn user_by_username(c: &mut AnyConnection, username: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1");
     let row = sqlx::query(&sql).bind(username).fetch_optional(&mut *c).await?;
@@ -158,6 +166,7 @@ pub async fn user_by_username(c: &mut AnyConnection, username: &str) -> Result<O
 }
 
 /// A user and their password hash, for signing in.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn credentials(c: &mut AnyConnection, username: &str) -> Result<Option<(User, Option<String>)>> {
     let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
     let row = sqlx::query(&sql).bind(username).fetch_optional(&mut *c).await?;
@@ -168,6 +177,7 @@ pub async fn credentials(c: &mut AnyConnection, username: &str) -> Result<Option
 }
 
 /// Users, by display name; optionally only one organization's.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn users(
     c: &mut AnyConnection,
     organization: Option<OrganizationId>,
@@ -184,6 +194,7 @@ pub async fn users(
     rows.iter().map(user_from_row).collect()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_user_disabled(c: &mut AnyConnection, id: UserId, disabled: bool) -> Result<()> {
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
@@ -204,6 +215,7 @@ pub struct AssignmentGroup {
     pub description: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_group(
     c: &mut AnyConnection,
     name: &str,
@@ -226,6 +238,7 @@ pub async fn insert_group(
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn groups(c: &mut AnyConnection) -> Result<Vec<AssignmentGroup>> {
     let rows = sqlx::query("SELECT id, name, description FROM assignment_groups ORDER BY name LIMIT 1000")
         .fetch_all(&mut *c)
@@ -241,6 +254,7 @@ pub async fn groups(c: &mut AnyConnection) -> Result<Vec<AssignmentGroup>> {
         .collect()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn group(c: &mut AnyConnection, id: GroupId) -> Result<Option<AssignmentGroup>> {
     let row = sqlx::query("SELECT id, name, description FROM assignment_groups WHERE id = $1")
         .bind(id.0)
@@ -256,6 +270,7 @@ pub async fn group(c: &mut AnyConnection, id: GroupId) -> Result<Option<Assignme
     .transpose()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_member(c: &mut AnyConnection, group: GroupId, user: UserId) -> Result<()> {
     sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
         .bind(group.0)
@@ -265,6 +280,7 @@ pub async fn add_member(c: &mut AnyConnection, group: GroupId, user: UserId) -> 
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn is_member(c: &mut AnyConnection, group: GroupId, user: UserId) -> Result<bool> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2")
@@ -316,6 +332,7 @@ pub struct Referenced {
 /// once, its key fact and its name joined by a space (a kind or an id, neither of which holds one).
 /// Only what is asked for is in the statement's text: PostgreSQL plans and runs every subquery it
 /// is given, even one whose parameter is NULL (one more such subquery cost creations a fifth).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referenced> {
     let mut found = referenced_many(c, std::slice::from_ref(r)).await?;
     Ok(found.pop().unwrap_or_default())
@@ -323,6 +340,7 @@ pub async fn referenced(c: &mut AnyConnection, r: &References) -> Result<Referen
 
 /// [`referenced`] for several records in one round trip, in their order: one row each, joined
 /// with `UNION ALL`. The group-commit writer checks a whole group this way.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn referenced_many(c: &mut AnyConnection, many: &[References]) -> Result<Vec<Referenced>> {
     if many.is_empty() {
         return Ok(Vec::new());
@@ -452,6 +470,7 @@ fn referenced_from(row: &sqlx::any::AnyRow) -> Result<Referenced> {
 }
 
 /// Members of a group, by display name.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn members(c: &mut AnyConnection, group: GroupId) -> Result<Vec<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN group_members m ON m.user_id = u.id \
@@ -461,6 +480,7 @@ pub async fn members(c: &mut AnyConnection, group: GroupId) -> Result<Vec<User>>
     rows.iter().map(user_from_row).collect()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_token(
     c: &mut AnyConnection,
     user: UserId,
@@ -482,6 +502,7 @@ pub async fn insert_token(
 }
 
 /// The user an unrevoked API token belongs to.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn user_by_token(c: &mut AnyConnection, token_hash: &str) -> Result<Option<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
@@ -491,6 +512,7 @@ pub async fn user_by_token(c: &mut AnyConnection, token_hash: &str) -> Result<Op
     row.as_ref().map(user_from_row).transpose()
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_session(
     c: &mut AnyConnection,
     id_hash: &str,
@@ -511,6 +533,7 @@ pub async fn insert_session(
 }
 
 /// The user of an unexpired session and the session's CSRF token.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn session(
     c: &mut AnyConnection,
     id_hash: &str,
@@ -531,6 +554,7 @@ pub async fn session(
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_session(c: &mut AnyConnection, id_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
@@ -539,6 +563,7 @@ pub async fn delete_session(c: &mut AnyConnection, id_hash: &str) -> Result<()> 
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_expired_sessions(c: &mut AnyConnection, now: jiff::Timestamp) -> Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(micros(now))
@@ -548,6 +573,7 @@ pub async fn delete_expired_sessions(c: &mut AnyConnection, now: jiff::Timestamp
 }
 
 /// Whether the database holds any user yet; `serve --demo` loads demo data into an empty one.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn any_user(c: &mut AnyConnection) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) x")
         .fetch_one(&mut *c)

@@ -233,6 +233,7 @@ pub struct NewRecord<'a> {
 }
 
 /// Inserts a new record with the next readable number of its kind, at version 1.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
 pub async fn insert(
     c: &mut AnyConnection,
     kind: RecordKind,
@@ -251,6 +252,7 @@ pub async fn insert(
 
 /// Inserts records in one statement (whatever their number), each with the next readable number
 /// of its kind, at version 1. Answers them in the order given.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_many(c: &mut AnyConnection, new: &[NewRecord<'_>]) -> Result<Vec<Record>> {
     // Ids: a single row's comes back from the insert; a batch's are taken up front.
     let ids = if new.len() == 1 {
@@ -370,6 +372,7 @@ impl AddedRecords {
 /// Prepares new records at version 1 with the ids given (one id of 0 lets the database assign
 /// it). Readable numbers are taken inside the insert where that is safe (PostgreSQL's sequences,
 /// a single SQLite row), else here.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn prepare_many(
     c: &mut AnyConnection,
     new: &[NewRecord<'_>],
@@ -444,6 +447,7 @@ pub async fn prepare_many(
 }
 
 /// Writes a record's new fields if it is still at `expected_version`; returns the new version.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     c: &mut AnyConnection,
     id: RecordId,
@@ -473,6 +477,7 @@ pub struct RecordUpdate<'a> {
 /// Writes records' new fields in one statement, each only if still at its expected version (each
 /// new version is the expected one plus one). When one of them is not, nothing is written and
 /// the first such record's conflict (or absence) is the answer.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) -> Result<()> {
     if changes.is_empty() {
         return Ok(());
@@ -537,6 +542,7 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
 }
 
 /// Reads one record with its names.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(c: &mut AnyConnection, id: RecordId) -> Result<Option<RecordView>> {
     let sql = format!("{SELECT_VIEW} WHERE r.id = $1");
     let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *c).await?;
@@ -544,6 +550,7 @@ pub async fn get(c: &mut AnyConnection, id: RecordId) -> Result<Option<RecordVie
 }
 
 /// Reads several records by id, in id order; ids that do not exist are left out.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_many(c: &mut AnyConnection, ids: &[RecordId]) -> Result<Vec<RecordView>> {
     select_by_ids(
         c,
@@ -587,6 +594,7 @@ pub(crate) async fn select_by_ids<T>(
 
 /// Every record of some kinds, up to `limit`, by id: for small reference sets such as agreements and
 /// calendars, which are read whole.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn all_of_kinds(
     c: &mut AnyConnection,
     kinds: &[RecordKind],
@@ -609,6 +617,7 @@ pub async fn all_of_kinds(
 }
 
 /// Reads one record by its readable number.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_by_number(c: &mut AnyConnection, number: RecordNumber) -> Result<Option<RecordView>> {
     let sql = format!("{SELECT_VIEW} WHERE r.kind = $1 AND r.number = $2");
     let row = sqlx::query(&sql)
@@ -1103,6 +1112,7 @@ fn sqlite_text_condition(id: &str, q: String, terms: &[String]) -> Cond {
 /// made one creation in a hundred wait 20-30 ms (migration `sqlite/0006`). Call it in a write
 /// transaction of its own about once a second (`Store::upkeep`), and after a bulk
 /// import. PostgreSQL derives its search column from the row; nothing to do.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn index_pending_search(c: &mut AnyConnection) -> Result<u64> {
     if backend_of(c) != Backend::Sqlite {
         return Ok(0);
@@ -1179,6 +1189,7 @@ async fn search_page(
 }
 
 /// Lists records of one kind.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
 pub async fn list(
     c: &mut AnyConnection,
     kind: RecordKind,

@@ -85,6 +85,7 @@ pub struct ReplayedRecord {
 /// fingerprint and clock keys, with one statement per table whatever the number of records. The
 /// record rows are written first, so that on PostgreSQL whoever replaces a record's clocks holds
 /// its row lock (a job, a change and a recomputation never interleave).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn replace_clocks(
     c: &mut AnyConnection,
     records: &[ReplayedRecord],
@@ -100,6 +101,7 @@ pub async fn replace_clocks(
 /// update waits for a concurrent writer and then sees its version), so a change that replayed a
 /// record's clocks meanwhile is never overwritten by the older replay. Answers how many records
 /// were written.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn replace_clocks_at_versions(
     c: &mut AnyConnection,
     records: &[(ReplayedRecord, i64)],
@@ -363,6 +365,7 @@ fn parse_keys(text: Option<&str>) -> Result<Vec<ClockKey>> {
 }
 
 /// The clocks stored for each of some records (`records.sla_clock_keys`), by record id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clock_keys_of(
     c: &mut AnyConnection,
     records: &[RecordId],
@@ -417,6 +420,7 @@ fn parse_input(r: InRecord) -> Result<ClockInput> {
 /// The replay inputs of up to `limit` records of `kinds` after `after` (by id) whose clocks may still
 /// move (see `measured_filter`), each with its transitions and the fingerprint of its last replay
 /// (not its clock rows, which would be four fifths of the document).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clock_inputs(
     c: &mut AnyConnection,
     kinds: &[RecordKind],
@@ -449,6 +453,7 @@ impl ClockInputBatch {
 }
 
 /// Reads a batch of [`clock_inputs`] without parsing it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn read_clock_inputs(
     c: &mut AnyConnection,
     kinds: &[RecordKind],
@@ -488,11 +493,13 @@ pub async fn read_clock_inputs(
 }
 
 /// The clocks of a record, SLA first, then by metric.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clocks(c: &mut AnyConnection, record: RecordId) -> Result<Vec<ClockRow>> {
     clocks_of(c, &[record]).await
 }
 
 /// The stored clocks of some records, by record, then as [`clocks`] orders them.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clocks_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<ClockRow>> {
     select_by_ids(
         c,
@@ -518,6 +525,7 @@ pub struct TransitionRow {
 }
 
 /// The state transitions of some records, by record and then in the order they happened.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn transitions_of(c: &mut AnyConnection, records: &[RecordId]) -> Result<Vec<TransitionRow>> {
     select_by_ids(
         c,
@@ -589,6 +597,7 @@ fn measured_filter(
 /// the records' rows stay locked until the transaction ends and other job runners skip them (a record,
 /// not a clock, is the unit: its clocks are replaced together); on SQLite the single writer already
 /// runs one job transaction at a time.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim_due_notices(
     c: &mut AnyConnection,
     now: jiff::Timestamp,
@@ -634,6 +643,7 @@ pub struct Notice {
 
 /// Records notices unless they are recorded already; answers, in the order given, whether this
 /// call recorded each (the primary key makes a notice exactly-once across nodes).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_notices(c: &mut AnyConnection, notices: &[Notice]) -> Result<Vec<bool>> {
     if notices.is_empty() {
         return Ok(vec![]);
@@ -692,6 +702,7 @@ pub async fn insert_notices(c: &mut AnyConnection, notices: &[Notice]) -> Result
 }
 
 /// Links notices to the audit events that reported them.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_notice_events(c: &mut AnyConnection, links: &[(&Notice, i64)]) -> Result<()> {
     if links.is_empty() {
         return Ok(());
@@ -728,6 +739,7 @@ pub async fn set_notice_events(c: &mut AnyConnection, links: &[(&Notice, i64)]) 
 }
 
 /// The notices of a record, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn notices(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Notice>> {
     let rows = sqlx::query(
         "SELECT record_id, agreement_id, target_key, started_at, percent, due_at, recorded_at \
@@ -752,6 +764,7 @@ pub async fn notices(c: &mut AnyConnection, record: RecordId) -> Result<Vec<Noti
 }
 
 /// Sets when each clock (record, agreement, target key) next needs the warning job.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_next_notices(
     c: &mut AnyConnection,
     next: &[(RecordId, RecordId, &str, Option<jiff::Timestamp>)],
@@ -804,6 +817,7 @@ pub struct NewOutboxEvent<'a> {
 }
 
 /// Puts events in the outbox, in the same transaction as what they report.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn enqueue(c: &mut AnyConnection, events: &[NewOutboxEvent<'_>]) -> Result<()> {
     use crate::batch::ColumnType::{Int, Text};
     let rows = events
@@ -825,6 +839,7 @@ pub async fn enqueue(c: &mut AnyConnection, events: &[NewOutboxEvent<'_>]) -> Re
 }
 
 /// Events after `after`, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn outbox(c: &mut AnyConnection, after: i64, limit: u32) -> Result<Vec<OutboxEvent>> {
     let rows = sqlx::query(
         "SELECT id, topic, record_id, payload, created_at FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
@@ -880,6 +895,7 @@ const ENDED: &str = "FROM sla_clocks c JOIN records r ON r.id = c.record_id \
 /// Met and breached clocks between two instants, grouped. For a `customer`, only its own records'
 /// clocks under agreements it is party to: never the provider's internal agreements (OLAs) that
 /// also measure those records.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn attainment(
     c: &mut AnyConnection,
     from: jiff::Timestamp,
@@ -947,6 +963,7 @@ pub struct Breach {
 
 /// Breaches between two instants, latest first, at most `limit`; for a `customer` as in
 /// [`attainment`].
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn breaches(
     c: &mut AnyConnection,
     from: jiff::Timestamp,
@@ -995,6 +1012,7 @@ pub async fn breaches(
 }
 
 /// The version of agreements and calendars as a whole; see [`bump_config_version`].
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn config_version(c: &mut AnyConnection) -> Result<i64> {
     let row = sqlx::query(CONFIG_VERSION).fetch_one(&mut *c).await?;
     Ok(row.try_get(0)?)
@@ -1004,6 +1022,7 @@ pub async fn config_version(c: &mut AnyConnection) -> Result<i64> {
 pub const CONFIG_VERSION: &str = "SELECT version FROM sla_config_version WHERE id = 1";
 
 /// Marks agreements and calendars as changed, in the caller's transaction.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn bump_config_version(c: &mut AnyConnection) -> Result<()> {
     sqlx::query("UPDATE sla_config_version SET version = version + 1 WHERE id = 1")
         .execute(&mut *c)

@@ -182,11 +182,48 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    writer_metrics(&mut text, &state.app.writer_stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The creation writer's queue and groups (see `itsm_app`'s group commit).
+fn writer_metrics(out: &mut String, w: &itsm_app::WriterStats) {
+    let series: [(&str, &str, &str, String); 5] = [
+        (
+            "itsm_writer_waiting",
+            "gauge",
+            "Creations waiting for the writer.",
+            w.waiting.to_string(),
+        ),
+        (
+            "itsm_writer_groups_total",
+            "counter",
+            "Groups of creations written, one transaction each.",
+            w.groups.to_string(),
+        ),
+        (
+            "itsm_writer_creations_total",
+            "counter",
+            "Creations written in groups; over the groups, the mean group size.",
+            w.creations.to_string(),
+        ),
+        (
+            "itsm_writer_wait_seconds_total",
+            "counter",
+            "Time creations waited for their group to begin, added up.",
+            w.wait_seconds.to_string(),
+        ),
+        (
+            "itsm_writer_write_seconds_total",
+            "counter",
+            "Time the groups took to write, added up.",
+            w.write_seconds.to_string(),
+        ),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
 }
 
 /// `/metrics` on the main listener: only with `Authorization: Bearer <metrics_token>`, and not at

@@ -919,6 +919,14 @@ async fn openapi_health_and_metrics(backend: Backend) {
         StatusCode::OK
     );
     s.get(&s.agent, "/api/v1/incidents").await;
+    let r = s
+        .post(
+            &s.agent,
+            "/api/v1/incidents",
+            json!({"title": "Counted", "organization_id": s.org_a}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
     // The main listener serves the metrics to the configured token only; the metrics listener to
     // anyone who reaches it.
     problem(
@@ -950,6 +958,19 @@ async fn openapi_health_and_metrics(backend: Backend) {
         "{metrics}"
     );
     assert!(metrics.contains("itsm_http_request_duration_seconds_bucket"));
+    // The creation writer: the test server's incidents were written in at least one group.
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("itsm_writer_waiting"), 0.0);
+    assert!(value("itsm_writer_groups_total") >= 1.0);
+    assert!(value("itsm_writer_creations_total") >= value("itsm_writer_groups_total"));
+    assert!(value("itsm_writer_write_seconds_total") > 0.0);
     let me: Value = s.get(&s.agent, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["role"], "agent");
     s.stop().await;

@@ -177,6 +177,40 @@ fn bad_arguments_exit_non_zero_with_one_line() {
 }
 
 #[test]
+fn use_cases_and_storage_calls_leave_spans_without_secrets() {
+    let dir = scratch("spans");
+    let password = "a long and secret password";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_itsm"))
+        .args(["user", "add", "ada", "--role", "agent"])
+        .env("ITSM_DATA_DIR", dir.0.join("data"))
+        .env("ITSM_LOG_LEVEL", "itsm_app=debug,itsm_storage=debug")
+        .env_remove("ITSM_DATABASE_URL")
+        .current_dir(&dir.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(password.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal colours in a log that is not a terminal"
+    );
+    // The use case's span, and the storage call inside it, each with the time it took.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("add_user:add_user_in:insert_user: itsm_storage") && l.contains("time.busy")),
+        "{log}"
+    );
+    assert!(!log.contains(password), "{log}");
+}
+
+#[test]
 fn an_unreachable_database_is_named_at_once() {
     let dir = scratch("unreachable");
     // A port nothing listens on: bind one, note it, let it go.

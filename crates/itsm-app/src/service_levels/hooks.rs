@@ -24,7 +24,12 @@ impl RecordHook for ClockHook {
 
     /// Computes the first clocks and writes them with the records: their queue columns in the
     /// records' rows, the clock rows in the same statement.
-    fn creating<'a>(&'a self, app: &'a App, c: &'a mut AnyConnection, w: &'a mut Creating<'_>) -> HookFuture<'a> {
+    fn creating<'a>(
+        &'a self,
+        app: &'a App,
+        c: &'a mut AnyConnection,
+        w: &'a mut Creating<'_>,
+    ) -> HookFuture<'a> {
         Box::pin(async move {
             let Some(version) = w.read else {
                 return Ok(());
@@ -55,7 +60,10 @@ impl RecordHook for ClockHook {
 pub(crate) struct ConfigurationHook;
 
 impl ConfigurationHook {
-    async fn bump_if_any(c: &mut AnyConnection, mut kinds: impl Iterator<Item = RecordKind>) -> crate::Result<()> {
+    async fn bump_if_any(
+        c: &mut AnyConnection,
+        mut kinds: impl Iterator<Item = RecordKind>,
+    ) -> crate::Result<()> {
         if kinds.any(|k| k.capabilities().service_level_configuration) {
             itsm_storage::sla::bump_config_version(c).await?;
         }
@@ -68,7 +76,12 @@ impl RecordHook for ConfigurationHook {
         kind.capabilities().service_level_configuration
     }
 
-    fn created<'a>(&'a self, _app: &'a App, c: &'a mut AnyConnection, records: &'a [Record]) -> HookFuture<'a> {
+    fn created<'a>(
+        &'a self,
+        _app: &'a App,
+        c: &'a mut AnyConnection,
+        records: &'a [Record],
+    ) -> HookFuture<'a> {
         Box::pin(Self::bump_if_any(c, records.iter().map(|r| r.kind)))
     }
 

@@ -608,6 +608,7 @@ impl App {
 
     /// Replays every open clock (and, when asked, those of records closed since an instant) after a
     /// change an administrator knows of, such as an import.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recompute_clocks(
         &self,
         ctx: &Ctx,
@@ -623,6 +624,7 @@ impl App {
 
     /// Finds clocks with a warning or breach due, records each once in the record's history and the
     /// outbox, and schedules the next look. Safe to run from several processes at once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn run_sla_jobs(&self, limit: u32) -> Result<JobReport> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -789,6 +791,7 @@ impl App {
 
     /// The clocks of a record, replayed now, with what explains them. Customers do not see the
     /// provider's internal agreements.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind, reference))]
     pub async fn record_sla(
         &self,
         ctx: &Ctx,
@@ -849,6 +852,7 @@ impl App {
     }
 
     /// The events queued for notifications, after `after`; for administrators and integrations.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn outbox(&self, ctx: &Ctx, after: i64, limit: u32) -> Result<Vec<store::OutboxEvent>> {
         ctx.require(Permission::ManageServiceLevels)?;
         let mut c = self.store().read().await?;
@@ -926,6 +930,7 @@ fn what_if_pauses(pauses: &[(jiff::Timestamp, jiff::Timestamp)]) -> Result<Pause
 
 impl App {
     /// Creates a business calendar.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_calendar(&self, ctx: &Ctx, input: CalendarInput) -> Result<RecordView> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -998,6 +1003,7 @@ impl App {
 
     /// Changes a calendar that is still at `expected_version`, then replays the open clocks, so
     /// every figure follows the new working time (earlier pauses kept: they come from history).
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn update_calendar(
         &self,
         ctx: &Ctx,
@@ -1058,6 +1064,7 @@ impl App {
     }
 
     /// A stored calendar, ready for computations.
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn calendar(&self, ctx: &Ctx, reference: &str) -> Result<(RecordView, BusinessCalendar)> {
         ctx.require(Permission::ReadRecords)?;
         let mut c = self.store().read().await?;
@@ -1068,6 +1075,7 @@ impl App {
     }
 
     /// When a target of `minutes` business minutes started at `start` is due on a calendar.
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn calendar_due(
         &self,
         ctx: &Ctx,
@@ -1081,6 +1089,7 @@ impl App {
     }
 
     /// Business time between two instants on a calendar, in microseconds.
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn calendar_elapsed(
         &self,
         ctx: &Ctx,
@@ -1307,6 +1316,7 @@ impl App {
     }
 
     /// Creates an agreement (as a draft unless its terms say otherwise) with its targets.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_agreement(&self, ctx: &Ctx, input: AgreementInput) -> Result<RecordView> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -1354,6 +1364,7 @@ impl App {
 
     /// Changes an agreement that is still at `expected_version`, then replays the open clocks so
     /// that new targets, validity or state take effect on every record they concern.
+    #[tracing::instrument(level = "debug", skip_all, fields(reference))]
     pub async fn update_agreement(
         &self,
         ctx: &Ctx,
@@ -1490,6 +1501,7 @@ fn report_period(
 impl App {
     /// Met and missed targets from `from` to `to` (whole UTC days, both included), grouped. Customers
     /// see only their own records' figures under the agreements they are party to.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sla_attainment(
         &self,
         ctx: &Ctx,
@@ -1545,6 +1557,7 @@ impl App {
 
     /// Missed targets from `from` to `to`, latest first, with their records; for customers as in
     /// [`App::sla_attainment`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sla_breaches(
         &self,
         ctx: &Ctx,

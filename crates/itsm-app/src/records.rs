@@ -671,7 +671,7 @@ impl App {
         self.create_records(&mut tx, &creations).await?;
         // A bulk import is indexed for search with it, rather than by the server's next pass
         // (there may be no server running).
-        itsm_storage::records::index_pending_search(&mut tx).await?;
+        itsm_storage::search::index_pending_search(&mut tx).await?;
         tx.commit().await?;
         Ok(records.len())
     }

@@ -9,12 +9,32 @@
 //! Ids are allocated before the insert rather than read back with `RETURNING`, because neither
 //! database promises that returned rows come in the order of the input.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
-use crate::db::{backend_of, Backend};
-use crate::records::{bind_all, Bind};
+use crate::backend::{backend_of, Backend};
 use crate::Result;
+
+/// A value bound to a placeholder of dynamically built SQL.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+pub(crate) fn bind_all<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(v) => q.bind(v.as_deref()),
+        };
+    }
+    q
+}
 
 /// SQLite's limit on parameters per statement (the bundled library's default).
 const SQLITE_MAX_PARAMETERS: usize = 32_766;

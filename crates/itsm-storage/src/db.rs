@@ -8,36 +8,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
+use crate::backend::Backend;
 use crate::Result;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Which database is behind the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        }
-    }
-}
 
 /// Pool sizes and time-outs.
 #[derive(Debug, Clone)]
@@ -287,7 +262,7 @@ impl Store {
     }
 
     /// SQLite's upkeep, which a server runs every second: indexes the text of the records created
-    /// since the last run for search (see `records::index_pending_search`), then checkpoints the
+    /// since the last run for search (see `search::index_pending_search`), then checkpoints the
     /// write-ahead log, both on the write connection, so that creations wait for them once, together.
     ///
     /// The checkpoint is here because only one that runs while nobody writes can copy the whole
@@ -304,7 +279,7 @@ impl Store {
         let mut c = self.write.acquire().await?;
         let started = std::time::Instant::now();
         let mut tx = sqlx::Connection::begin_with(&mut *c, "BEGIN IMMEDIATE").await?;
-        let indexed = crate::records::index_pending_search(&mut tx).await?;
+        let indexed = crate::search::index_pending_search(&mut tx).await?;
         tx.commit().await?;
         let indexing = started.elapsed();
         let log_left = checkpoint_on(&mut c).await?;
@@ -417,15 +392,6 @@ async fn checkpoint_on(c: &mut AnyConnection) -> Result<i64> {
         .fetch_one(&mut *c)
         .await?;
     Ok((in_log - copied).max(0))
-}
-
-/// Which backend a connection talks to, for the few dialect branches.
-pub(crate) fn backend_of(c: &AnyConnection) -> Backend {
-    if c.backend_name() == "PostgreSQL" {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Every function takes a connection, so a use case can run any number of them in one transaction
 //! (see [`Store::begin`]), which is how a change and its audit event always commit together.
 
+mod backend;
 pub mod batch;
 mod db;
 mod error;
@@ -15,10 +16,12 @@ pub mod comments;
 pub mod links;
 pub mod people;
 pub mod records;
+pub mod search;
 pub mod sla;
 pub mod testing;
 
-pub use db::{Backend, Conn, Store, StoreOptions, Tx, Upkeep};
+pub use backend::Backend;
+pub use db::{Conn, Store, StoreOptions, Tx, Upkeep};
 pub use error::StorageError;
 /// The connection every storage function takes; a transaction or a pooled connection derefs to it.
 pub use sqlx::AnyConnection;

@@ -10,8 +10,9 @@ use itsm_domain::{RecordId, RecordKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{backend_of, Backend};
-use crate::records::{bind_all, planned_per_call, select_by_ids, Bind, QueueClock};
+use crate::backend::{backend_of, Backend};
+use crate::batch::{bind_all, Bind};
+use crate::records::{planned_per_call, select_by_ids, QueueClock};
 use crate::{instant, micros, Result};
 
 /// A replayed clock.

@@ -3,10 +3,9 @@
 //! included), list pages (first and deep, filtered and sorted), full-text search and reading one
 //! incident. Prints the figures; nothing here is a pass/fail test.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use itsm_app::{App, Ctx, NewUserInput, Settings, Store, StoreOptions, SystemClock};
+use itsm_app::{Ctx, NewUserInput};
 use itsm_domain::{GroupId, OrganizationId, RecordFields, RecordKind, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -84,34 +83,8 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-/// Opens and migrates a benchmark's database, which must be empty (no users, no organizations),
-/// with the provider organization every benchmark needs.
-pub async fn open_empty(database_url: &str, max_connections: u32) -> Result<App, CliError> {
-    let store = Store::connect(
-        database_url,
-        &StoreOptions {
-            max_connections,
-            ..Default::default()
-        },
-    )
-    .await?;
-    store.migrate().await?;
-    let app = App::new(store, Arc::new(SystemClock), Settings::default());
-    let sys = Ctx::system();
-    let mut c = app.store().read().await?;
-    let users = itsm_app::has_users(&mut c).await?;
-    drop(c);
-    if users || !app.organizations(&sys).await?.is_empty() {
-        return Err(CliError::Refused(
-            "the bench database must be empty; give a fresh database URL".into(),
-        ));
-    }
-    app.add_organization(&sys, "Bench provider", "provider").await?;
-    Ok(app)
-}
-
 pub async fn run(o: BenchOptions) -> Result<(), CliError> {
-    let app = open_empty(&o.database_url, 32).await?;
+    let app = crate::bench_db::open_empty(&o.database_url, 32).await?;
     println!(
         "itsm bench on {} ({} records to load)",
         app.store().backend().name(),

@@ -170,7 +170,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), CliError> {
     if o.records == 0 {
         return Ok(());
     }
-    let app = crate::bench::open_empty(&o.database_url, 16).await?;
+    let app = crate::bench_db::open_empty(&o.database_url, 16).await?;
     println!(
         "clocks on {} with {} open incidents",
         app.store().backend().name(),

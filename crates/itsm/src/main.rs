@@ -2,6 +2,7 @@
 //! Every command calls the application layer in process; errors end as one line and a non-zero exit.
 
 mod bench;
+mod bench_db;
 mod bench_sla;
 mod calendar;
 mod config;

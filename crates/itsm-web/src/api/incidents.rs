@@ -2,14 +2,14 @@
 //! the record endpoints.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use itsm_app::incidents::NewIncidentInput;
 use itsm_domain::incident::IncidentChange;
 use itsm_domain::{GroupId, OrganizationId, RecordId, UserId};
 
 use super::dto;
-use super::records::record_response;
+use super::respond::{if_match, record_response};
 use super::ApiJson;
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
@@ -41,29 +41,6 @@ pub async fn create_incident(
     let v = s.app.create_incident(&ctx, input).await?;
     Ok(record_response(StatusCode::CREATED, &v))
 }
-
-/// Reads the version an update is based on from `If-Match` (`"3"`, `W/"3"` or `3`).
-pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let s = v.to_str().unwrap_or("").trim();
-    // If-Match compares strongly (RFC 9110, 13.1.1): a weak tag matches no version, so the
-    // change is refused with 412 and the current version, as for a stale one. Versions start at
-    // 1, so 0 is one that no record has.
-    if s.starts_with("W/") {
-        return Ok(Some(NO_RECORD_HAS_THIS_VERSION));
-    }
-    s.strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(s)
-        .parse()
-        .map(Some)
-        .map_err(|_| ApiError::invalid_field("If-Match", "must be the ETag of the record, such as \"3\""))
-}
-
-/// A version no record has (versions start at 1).
-const NO_RECORD_HAS_THIS_VERSION: i64 = 0;
 
 /// Change an incident: fields, assignment, state. Requires `If-Match` with the current ETag.
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", request_body = dto::UpdateIncident,

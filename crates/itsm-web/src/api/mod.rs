@@ -4,6 +4,7 @@
 pub(crate) mod dto;
 mod incidents;
 pub(crate) mod records;
+mod respond;
 pub(crate) mod service_levels;
 
 use axum::extract::rejection::JsonRejection;

@@ -4,13 +4,14 @@
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use itsm_app::model::{Cursor, PageRequest, RecordFilter, SortField};
 use itsm_domain::{GroupId, OrganizationId, RecordId, RecordKind, UserId};
 
 use super::dto::{self, record_json};
+use super::respond::record_response;
 use super::ApiJson;
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
@@ -92,25 +93,6 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind, state: &AppState) -> Ro
         );
     }
     r
-}
-
-/// Answers with the record as JSON and its version as a strong ETag.
-pub fn record_response(status: StatusCode, v: &itsm_app::model::RecordView) -> Response {
-    let mut resp = (status, Json(record_json(v))).into_response();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.record.version)) {
-        resp.headers_mut().insert(header::ETAG, etag);
-    }
-    if status == StatusCode::CREATED {
-        let loc = format!(
-            "/api/v1/{}/{}",
-            v.record.kind.collection(),
-            v.record.readable_number()
-        );
-        if let Ok(loc) = HeaderValue::from_str(&loc) {
-            resp.headers_mut().insert(header::LOCATION, loc);
-        }
-    }
-    resp
 }
 
 fn id_or_none(field: &str, v: &Option<String>) -> Result<Option<Option<i64>>, ApiError> {
@@ -495,7 +477,7 @@ pub async fn update_catalogue_item(
     headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<dto::UpdateCatalogueItem>,
 ) -> Result<Response, ApiError> {
-    let version = super::incidents::if_match(&headers)?;
+    let version = super::respond::if_match(&headers)?;
     let change = itsm_app::records::CatalogueChange {
         name: body.name,
         description: body.description,

@@ -14,8 +14,8 @@ use itsm_domain::{GroupId, OrganizationId, RecordKind, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::incidents::if_match;
-use super::records::record_response;
+use super::respond::if_match;
+use super::respond::record_response;
 use super::ApiJson;
 use crate::caller::ApiCaller;
 use crate::error::ApiError;

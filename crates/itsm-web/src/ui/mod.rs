@@ -2,6 +2,7 @@
 //! post to these handlers, which call the same use cases as the API; every form carries the session's
 //! CSRF token, and the session cookie is HTTP-only and SameSite=Strict.
 
+mod frame;
 mod pages;
 mod service_levels;
 mod session;

@@ -18,6 +18,7 @@ use itsm_domain::{GroupId, LinkType, OrganizationId, RecordId, RecordKind, UserI
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::frame::{dash, failure, humane, opt, state_label, when, when_str, Layout, Opt};
 use super::render;
 use crate::api::dto::ListQuery;
 use crate::api::records::parse_list;
@@ -25,109 +26,9 @@ use crate::caller::{urlencode, UiUser};
 use crate::page::error_page;
 use crate::AppState;
 
-/// What every page's frame shows.
-pub struct Layout {
-    pub user_name: String,
-    pub role: &'static str,
-    pub csrf: String,
-    pub error: Option<String>,
-    pub notice: Option<String>,
-}
-
-impl Layout {
-    pub(super) fn of(u: &UiUser) -> Layout {
-        Layout {
-            user_name: u.name.clone(),
-            role: u.role,
-            csrf: u.csrf.clone(),
-            error: None,
-            notice: None,
-        }
-    }
-}
-
-/// One `<option>`.
-pub struct Opt {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-fn opt(value: impl Into<String>, label: impl Into<String>, current: &str) -> Opt {
-    let value = value.into();
-    let selected = value == current;
-    Opt {
-        value,
-        label: label.into(),
-        selected,
-    }
-}
-
-fn when(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn when_str(s: Option<&str>) -> String {
-    s.and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(when)
-        .unwrap_or_else(|| "—".into())
-}
-
-fn dash(s: Option<&str>) -> String {
-    s.filter(|s| !s.is_empty()).unwrap_or("—").to_owned()
-}
-
-fn humane(s: &str) -> String {
-    let s = s.replace('_', " ");
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => s,
-    }
-}
-
-fn state_label(kind: RecordKind, state: &str) -> String {
-    kind.lifecycle()
-        .state(state)
-        .map(|s| s.label.to_owned())
-        .unwrap_or_else(|| state.to_owned())
-}
-
-/// Maps a use-case error to a page: problems the user can fix are shown on the page they came
-/// from; the rest get an error page.
-// A response is the natural error of a handler helper; it is built once per request, never hot.
-#[allow(clippy::result_large_err)]
-fn failure(e: AppError) -> Result<String, Response> {
-    match e {
-        AppError::Invalid(v) => Ok(v.errors.iter().map(|f| format!("{}: {}", humane(&f.field), f.message)).collect::<Vec<_>>().join("; ")),
-        AppError::Transition(t) => Ok(t.to_string()),
-        AppError::VersionMismatch { .. } => {
-            Ok("Someone else changed this incident meanwhile. The page now shows the current version; please redo your change.".into())
-        }
-        AppError::Conflict(m) => Ok(m),
-        AppError::NotFound(what) => Err(error_page(StatusCode::NOT_FOUND, &format!("{what} was not found."))),
-        AppError::Forbidden => Err(error_page(StatusCode::FORBIDDEN, "You are not allowed to do this.")),
-        AppError::Unauthenticated => Err(Redirect::to("/login").into_response()),
-        other => {
-            tracing::error!(error = %other, "use case failed");
-            Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side."))
-        }
-    }
-}
-
 /// Business minutes as hours and days, for templates.
 fn minutes_text(m: &f64) -> String {
     super::service_levels::minutes_text(m)
-}
-
-/// A page for a use-case error when there is no form to show it on.
-pub(super) fn failure_page(e: AppError) -> Response {
-    failure(e).err().unwrap_or_else(|| {
-        error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The request could not be completed.",
-        )
-    })
 }
 
 /// Pickers' contents, loaded once per page.

@@ -12,7 +12,7 @@ use itsm_domain::slm::AgreementTerms;
 use itsm_domain::RecordKind;
 use serde::Deserialize;
 
-use super::pages::{failure_page, Layout};
+use super::frame::{failure_page, Layout};
 use super::render;
 use crate::api::service_levels::{sla_clock, SlaClock};
 use crate::caller::UiUser;

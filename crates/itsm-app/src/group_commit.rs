@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use itsm_domain::{RecordFields, RecordKind};
 use itsm_storage::records::{self, RecordNames, RecordView};
-use itsm_storage::{people, Backend, Store};
+use itsm_storage::{people, Store};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::records::Creation;
@@ -23,9 +23,6 @@ use crate::{App, AppError, Ctx, Result};
 
 /// The largest group written in one transaction; more waiting creations go in the next.
 const MAX_GROUP: usize = 256;
-
-/// Turns that may write at once on PostgreSQL (see `CreationQueue::writer`).
-const PARALLEL_TURNS: usize = 4;
 
 /// Creations waiting for the writer, and the writer's thread.
 #[derive(Debug, Default)]
@@ -187,10 +184,7 @@ impl App {
         // The write runs apart from the caller: a caller that goes away (a closed connection drops
         // its request) must not cancel the transaction that holds the others' creations.
         let app = self.clone();
-        let turns = match self.store().backend() {
-            Backend::Sqlite => 1,
-            Backend::Postgres => PARALLEL_TURNS,
-        };
+        let turns = self.store().write_shape().turns;
         match self.inner.creations.writer(turns) {
             Some(writer) => {
                 writer
@@ -355,6 +349,7 @@ mod tests {
     use crate::{Settings, SystemClock};
     use itsm_domain::OrganizationId;
     use itsm_storage::testing::TestDb;
+    use itsm_storage::Backend;
 
     /// Leaves `creations` waiting for the writer as incidents of the system, in order; answers
     /// each one's reply.

@@ -805,10 +805,7 @@ impl App {
         let n = creations.len();
         let hooks = crate::hooks::serving(creations.iter().map(|x| x.kind));
         let asked = hooks.iter().find_map(|h| h.read_with_ids());
-        let (mut ids, read) =
-            itsm_storage::batch::reserve_ids(c, &[("records", n), ("audit_events", n)], asked).await?;
-        let event_ids = ids.pop().unwrap_or_default();
-        let record_ids = ids.pop().unwrap_or_default();
+        let (record_ids, event_ids, read) = records::reserve_for_creations(c, n, asked).await?;
         let new: Vec<records::NewRecord> = creations
             .iter()
             .map(|n| records::NewRecord {

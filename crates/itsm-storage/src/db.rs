@@ -14,6 +14,22 @@ use crate::Result;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How a store is best written to. The figures behind each choice were measured with `itsm bench`
+/// (16 clients creating incidents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteShape {
+    /// Write transactions that may usefully run at once: one on SQLite, which has one writer
+    /// anyway; several on PostgreSQL, where a transaction spends most of its time waiting for the
+    /// server's answers and others can run meanwhile.
+    pub turns: usize,
+    /// Whether a creation's references are best read before it joins the writer's queue. On
+    /// SQLite the one writer is the bottleneck and reads run beside it (checking in the writer:
+    /// 3,510-3,660 creations/s against 4,080-4,340/s). On PostgreSQL each statement costs the
+    /// server about as much as the rows it reads, so one query for the whole group in the
+    /// writer's transaction beats a statement per creation (2,570-2,710/s against 3,120-3,320/s).
+    pub check_references_first: bool,
+}
+
 /// Pool sizes and time-outs.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -163,6 +179,21 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How this store is best written to, for the write path's choices.
+    pub fn write_shape(&self) -> WriteShape {
+        match self.backend {
+            // One writer: more turns only queue for it, and reads run beside it.
+            Backend::Sqlite => WriteShape {
+                turns: 1,
+                check_references_first: true,
+            },
+            Backend::Postgres => WriteShape {
+                turns: 4,
+                check_references_first: false,
+            },
+        }
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes at once

@@ -21,7 +21,7 @@ pub mod sla;
 pub mod testing;
 
 pub use backend::Backend;
-pub use db::{Conn, Store, StoreOptions, Tx, Upkeep};
+pub use db::{Conn, Store, StoreOptions, Tx, Upkeep, WriteShape};
 pub use error::StorageError;
 /// The connection every storage function takes; a transaction or a pooled connection derefs to it.
 pub use sqlx::AnyConnection;

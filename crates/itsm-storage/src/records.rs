@@ -15,6 +15,20 @@ use crate::batch;
 use crate::batch::{bind_all, Bind};
 use crate::{instant, micros, Result, StorageError};
 
+/// The ids new records and their creation events will take, and in the same round trip the value
+/// of `also` (a scalar query a caller needs with them), if given.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn reserve_for_creations(
+    c: &mut AnyConnection,
+    n: usize,
+    also: Option<&str>,
+) -> Result<(Vec<i64>, Vec<i64>, Option<i64>)> {
+    let (mut ids, value) = batch::reserve_ids(c, &[("records", n), ("audit_events", n)], also).await?;
+    let events = ids.pop().unwrap_or_default();
+    let records = ids.pop().unwrap_or_default();
+    Ok((records, events, value))
+}
+
 /// Marks a query whose best plan depends on its parameters (a list page, a report, a replay
 /// batch): PostgreSQL plans it afresh for each call as an unnamed statement, because a cached
 /// generic plan of such a query can be many times slower (a replay batch took a second). Every

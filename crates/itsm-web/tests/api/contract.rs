@@ -1,0 +1,240 @@
+//! The contract every registered kind keeps, through the API, on both databases: created, read,
+//! changed under `If-Match` (a stale version is 412), moved along its lifecycle (an illegal move is
+//! 409 with the allowed ones), its history, a comment, an attachment, a link, found by its state and
+//! by a word of its title, and seen by customers exactly as its declaration says. A new kind is
+//! covered by registering it and giving its sample creation below; without one, this test fails.
+
+use super::common::{problem, Server};
+use itsm_domain::RecordKind;
+use itsm_storage::Backend;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+crate::both!(every_kind_keeps_the_record_contract);
+
+/// Who owns a sample record.
+#[derive(Clone, Copy, PartialEq)]
+enum Owner {
+    Provider,
+    CustomerA,
+}
+
+/// A creation body of each kind, with a word that appears in nothing else, and who owns it.
+async fn sample(s: &Server, kind: RecordKind, word: &str) -> (Value, Owner) {
+    let named = |extra: Value| {
+        let mut body = json!({ "name": format!("Contract {word}") });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    match kind.as_str() {
+        "incident" => (
+            json!({"title": format!("Contract {word}"), "organization_id": s.org_a}),
+            Owner::CustomerA,
+        ),
+        "service" | "configuration_item" => (named(json!({})), Owner::Provider),
+        "service_offering" => {
+            let service: Value = s
+                .post(
+                    &s.admin,
+                    "/api/v1/services",
+                    json!({"name": format!("For {word}")}),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            (named(json!({"service_id": service["id"]})), Owner::Provider)
+        }
+        "calendar" => (
+            named(json!({"time_zone": "Europe/Berlin", "working_hours": "24x7"})),
+            Owner::Provider,
+        ),
+        "agreement" => (
+            json!({"title": format!("Contract {word}"), "organization_id": s.org_a, "terms": {
+                "agreement_type": "service_level_agreement", "valid_from": "2026-01-01",
+                "targets": [{"name": "Resolution", "metric": "resolution", "minutes": 480}]}}),
+            Owner::CustomerA,
+        ),
+        other => panic!("kind `{other}` is registered but has no sample creation in the contract test"),
+    }
+}
+
+fn words(v: &Value, key: &str) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|x| x[key].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn create(s: &Server, kind: RecordKind, word: &str) -> (Value, Owner) {
+    let (body, owner) = sample(s, kind, word).await;
+    let r = s
+        .post(&s.admin, &format!("/api/v1/{}", kind.collection()), body)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
+    assert_eq!(r.headers()["etag"], "\"1\"", "{kind}");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["state"], kind.lifecycle().initial, "{kind}");
+    (v, owner)
+}
+
+async fn every_kind_keeps_the_record_contract(backend: Backend) {
+    let s = Server::start(backend).await;
+    for (i, kind) in RecordKind::all().enumerate() {
+        let word = format!("zq{i}contract");
+        let (v, owner) = create(&s, kind, &word).await;
+        let number = v["number"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/{}/{number}", kind.collection());
+        let read: Value = s.get(&s.admin, &path).await.json().await.unwrap();
+        assert_eq!(read["id"], v["id"], "{kind}");
+
+        // A move along the lifecycle that asks for nothing, under the version read.
+        let lifecycle = kind.lifecycle();
+        let step = lifecycle
+            .transitions_from(lifecycle.initial)
+            .find(|t| t.requires.is_empty())
+            .unwrap_or_else(|| panic!("{kind}: no move from the initial state without fields"));
+        let r = s.patch(&s.admin, &path, Some(1), json!({"state": step.to})).await;
+        assert_eq!(r.status(), StatusCode::OK, "{kind}: {}", r.text().await.unwrap());
+        let moved: Value = r.json().await.unwrap();
+        assert_eq!(moved["state"], step.to, "{kind}");
+        assert_eq!(moved["version"], 2, "{kind}");
+        // The version read before is stale now.
+        let p = problem(
+            s.patch(&s.admin, &path, Some(1), json!({"state": step.to})).await,
+            StatusCode::PRECONDITION_FAILED,
+        )
+        .await;
+        assert_eq!(p["current_version"], 2, "{kind}");
+        // A move the lifecycle does not have, with the ones it does (a lifecycle in which every
+        // state is one move from every other, like a calendar's two, has none).
+        let allowed = lifecycle.allowed_from(step.to);
+        let illegal = lifecycle
+            .states
+            .iter()
+            .map(|st| st.name)
+            .find(|st| *st != step.to && !allowed.contains(st));
+        if let Some(illegal) = illegal {
+            let p = problem(
+                s.patch(&s.admin, &path, Some(2), json!({"state": illegal})).await,
+                StatusCode::CONFLICT,
+            )
+            .await;
+            assert_eq!(p["allowed_states"], json!(allowed), "{kind}");
+        }
+
+        // What every record has: history, conversation, attachments, links.
+        let history: Value = s
+            .get(&s.admin, &format!("{path}/history"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let actions = words(&history, "action");
+        assert!(actions.contains(&"created".to_owned()), "{kind}: {actions:?}");
+        assert!(actions.contains(&"updated".to_owned()), "{kind}: {actions:?}");
+        let r = s
+            .post(
+                &s.admin,
+                &format!("{path}/comments"),
+                json!({"body": "Contract note"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
+        let comments: Value = s
+            .get(&s.admin, &format!("{path}/comments"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(words(&comments, "body"), ["Contract note"], "{kind}");
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"contract".to_vec())
+                .file_name("contract.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+        let r = s
+            .http
+            .post(s.url(&format!("{path}/attachments")))
+            .bearer_auth(&s.admin)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
+        let (other, _) = create(&s, kind, &format!("yv{i}other")).await;
+        let r = s
+            .post(
+                &s.admin,
+                &format!("{path}/links"),
+                json!({"target": other["number"], "link_type": "relates_to"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
+        let links: Value = s
+            .get(&s.admin, &format!("{path}/links"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(links.as_array().map(Vec::len), Some(1), "{kind}: {links}");
+
+        // Found by its state, and by a word of its title.
+        let list = |query: String| {
+            let s = &s;
+            async move {
+                let page: Value = s
+                    .get(&s.admin, &format!("/api/v1/{}?{query}", kind.collection()))
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                words(&page["items"], "number")
+            }
+        };
+        assert!(
+            list(format!("state={}", step.to)).await.contains(&number),
+            "{kind}"
+        );
+        assert_eq!(
+            list(format!("q={word}")).await,
+            std::slice::from_ref(&number),
+            "{kind}"
+        );
+
+        // Customers see what the declaration says, and write only where it lets them.
+        let published = owner == Owner::Provider && kind.published_to_customers();
+        for (token, own) in [(&s.customer_a, true), (&s.customer_b, false)] {
+            let sees = (own && owner == Owner::CustomerA) || published;
+            let r = s.get(token, &path).await;
+            let expected = if sees {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(r.status(), expected, "{kind}, own: {own}");
+            let r = s
+                .post(
+                    token,
+                    &format!("{path}/comments"),
+                    json!({"body": "From a customer"}),
+                )
+                .await;
+            let expected = match (
+                sees,
+                own && owner == Owner::CustomerA && kind.customers_contribute(),
+            ) {
+                (false, _) => StatusCode::NOT_FOUND,
+                (true, true) => StatusCode::CREATED,
+                (true, false) => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(r.status(), expected, "{kind}: a customer's comment, own: {own}");
+        }
+    }
+    s.stop().await;
+}

@@ -71,7 +71,7 @@ impl App {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_group_in(
+    pub(crate) async fn add_group_in(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,

@@ -10,6 +10,7 @@ mod error;
 mod group_commit;
 mod hooks;
 pub mod incidents;
+mod maintenance;
 pub mod records;
 pub mod service_levels;
 mod throttle;
@@ -18,7 +19,8 @@ use std::sync::{Arc, RwLock};
 
 use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::OrganizationId;
-pub use itsm_storage::{Backend, Conn, StorageError, Store, StoreOptions};
+use itsm_storage::Store;
+pub use itsm_storage::{StorageError, Upkeep};
 
 pub use auth::{hash_password, NewUserInput, Session, SignIn, TOKEN_PREFIX};
 pub use ctx::{Ctx, Principal};
@@ -136,7 +138,7 @@ impl App {
         }
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
@@ -166,9 +168,4 @@ impl App {
         }
         Ok(org.id)
     }
-}
-
-/// Whether the database holds any user yet (`serve --demo` loads the demo only into an empty one).
-pub async fn has_users(c: &mut Conn) -> Result<bool> {
-    Ok(itsm_storage::people::any_user(c).await?)
 }

@@ -172,7 +172,7 @@ pub fn metrics_routes() -> Router<AppState> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.app.store().ping().await {
+    match state.app.ready().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

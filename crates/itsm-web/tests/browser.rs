@@ -293,11 +293,9 @@ async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
     )
     .await
     .unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    app.add_group_in(&mut tx, &sys, "Service Desk", "", &[agent.id], app.now())
+    app.add_group(&sys, "Service Desk", "", std::slice::from_ref(&agent.username))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     let email = app
         .create_catalogue_item(&sys, RecordKind::SERVICE, "Email", "", None)
         .await

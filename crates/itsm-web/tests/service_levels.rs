@@ -12,8 +12,9 @@
 mod common;
 
 use common::{fields, problem, Server};
-use itsm_app::{App, Settings, Store, StoreOptions};
+use itsm_app::{App, Settings};
 use itsm_storage::Backend;
+use itsm_storage::{Store, StoreOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -666,7 +667,7 @@ async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) 
     )
     .await;
     assert_eq!(fields(&p), ["from"]);
-    other.store().close().await;
+    other.close().await;
     s.stop().await;
 }
 

@@ -87,7 +87,7 @@ pub async fn run(o: BenchOptions) -> Result<(), CliError> {
     let app = crate::bench_db::open_empty(&o.database_url, 32).await?;
     println!(
         "itsm bench on {} ({} records to load)",
-        app.store().backend().name(),
+        app.database_name(),
         o.records
     );
     let sys = Ctx::system();
@@ -109,15 +109,10 @@ pub async fn run(o: BenchOptions) -> Result<(), CliError> {
     };
     let agent = app.add_user(&sys, &agent).await?;
     let mut groups = Vec::new();
-    let mut tx = app.store().begin().await?;
     for n in 1..=5 {
-        groups.push(
-            app.add_group_in(&mut tx, &sys, &format!("Group {n}"), "", &[agent.id], app.now())
-                .await?
-                .id,
-        );
+        let members = [agent.username.clone()];
+        groups.push(app.add_group(&sys, &format!("Group {n}"), "", &members).await?.id);
     }
-    tx.commit().await.map_err(itsm_app::StorageError::from)?;
 
     // Load: the same audited write path as real creations, in transactions of 5,000.
     let started = Instant::now();
@@ -136,7 +131,7 @@ pub async fn run(o: BenchOptions) -> Result<(), CliError> {
             println!("  loaded {loaded} in {:.1} s", started.elapsed().as_secs_f64());
         }
     }
-    app.store().vacuum_analyze().await?;
+    app.refresh_statistics(true).await?;
     let load_secs = started.elapsed().as_secs_f64();
     println!(
         "load: {} incidents in {:.1} s ({:.0}/s, audited, indexed, vacuumed and analyzed)",
@@ -210,7 +205,7 @@ pub async fn run(o: BenchOptions) -> Result<(), CliError> {
         took.as_secs_f64()
     );
     // The replay rewrote every open incident: vacuumed, as autovacuum would have them soon after.
-    app.store().vacuum_analyze().await?;
+    app.refresh_statistics(true).await?;
 
     let list = format!("{base}/api/v1/incidents?state=in_progress&sort=-updated_at&limit=50");
     let mut first = Vec::new();

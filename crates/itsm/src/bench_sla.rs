@@ -173,7 +173,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), CliError> {
     let app = crate::bench_db::open_empty(&o.database_url, 16).await?;
     println!(
         "clocks on {} with {} open incidents",
-        app.store().backend().name(),
+        app.database_name(),
         o.records
     );
     let sys = Ctx::system();
@@ -213,7 +213,7 @@ pub async fn run(o: SlaBenchOptions) -> Result<(), CliError> {
         app.import_records(&sys, RecordKind::INCIDENT, &batch).await?;
         loaded += n;
     }
-    app.store().analyze().await?;
+    app.refresh_statistics(false).await?;
     println!(
         "load: {} open incidents in {:.1} s",
         o.records,

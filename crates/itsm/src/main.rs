@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use itsm_app::{App, Ctx, NewUserInput, Settings, Store, StoreOptions, SystemClock};
+use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};
 use itsm_domain::incident::PriorityMatrix;
 use itsm_domain::Role;
 
@@ -262,16 +262,6 @@ fn init_logging(cfg: &Config) {
 
 async fn open(cfg: &Config) -> Result<App, CliError> {
     let url = cfg.database_url()?;
-    let store = Store::connect(
-        &url,
-        &StoreOptions {
-            max_connections: cfg.max_connections,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(CliError::Open)?;
-    store.migrate().await.map_err(CliError::Migrate)?;
     let mut settings = Settings {
         max_attachment_bytes: cfg.max_attachment_bytes,
         ..Settings::default()
@@ -281,7 +271,11 @@ async fn open(cfg: &Config) -> Result<App, CliError> {
         m.validate()?;
         settings.priority_matrix = m;
     }
-    Ok(App::new(store, Arc::new(SystemClock), settings))
+    let app = App::connect(&url, cfg.max_connections, Arc::new(SystemClock), settings)
+        .await
+        .map_err(CliError::Open)?;
+    app.migrate().await.map_err(CliError::Migrate)?;
+    Ok(app)
 }
 
 fn cli_ctx() -> Ctx {
@@ -305,9 +299,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
             let listen = listen.unwrap_or(cfg.listen);
             let app = open(&cfg).await?;
             if demo {
-                let mut c = app.store().read().await?;
-                let empty = !database_has_users(&mut c).await?;
-                drop(c);
+                let empty = !app.has_users().await?;
                 if empty {
                     eprintln!("loading demo data ...");
                     let logins = itsm_app::demo::load(&app, itsm_app::demo::DEFAULT_INCIDENTS).await?;
@@ -504,12 +496,12 @@ pub(crate) async fn upkeep_loop(app: App) {
     loop {
         tick.tick().await;
         // `Store::upkeep` logs what it did, and how long each part took, at debug level.
-        if let Err(e) = app.store().upkeep().await {
+        if let Err(e) = app.upkeep().await {
             tracing::warn!(error = %e, "upkeep failed; searches read new records' text meanwhile, and the writer checkpoints when the log grows")
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let started = std::time::Instant::now();
-        match app.store().checkpoint().await {
+        match app.checkpoint().await {
             Ok(left) => tracing::debug!(left, micros = started.elapsed().as_micros() as u64, "checkpoint"),
             Err(e) => tracing::warn!(error = %e, "checkpoint failed; the upkeep checkpoints anyway"),
         }
@@ -544,10 +536,6 @@ async fn sla_job_loop(app: App, every_secs: u64) {
             }
         }
     }
-}
-
-async fn database_has_users(c: &mut itsm_app::Conn) -> Result<bool, CliError> {
-    Ok(itsm_app::has_users(c).await?)
 }
 
 /// A fresh installation has no provider organization; the first user created brings one, named

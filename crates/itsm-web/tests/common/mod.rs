@@ -116,12 +116,10 @@ impl Server {
         app.add_user(&sys, &user("adam", Role::Administrator, None))
             .await
             .unwrap();
-        let mut tx = app.store().begin().await.unwrap();
         let group = app
-            .add_group_in(&mut tx, &sys, "Service Desk", "", &[agent.id], app.now())
+            .add_group(&sys, "Service Desk", "", &["agent".to_owned()])
             .await
             .unwrap();
-        tx.commit().await.unwrap();
         let token = |u: &'static str| {
             let app = app.clone();
             async move { app.create_token(&Ctx::system(), u, "test").await.unwrap() }

@@ -4,7 +4,7 @@
 //! items. They are plain named records the provider owns.
 
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
-use crate::lifecycle::{Lifecycle, State, Transition};
+use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 
 const CATALOGUE_ACCESS: KindAccess = KindAccess {
@@ -69,21 +69,9 @@ impl RecordKind {
 pub static SERVICE_LIFECYCLE: Lifecycle = Lifecycle {
     initial: "live",
     states: &[
-        State {
-            name: "pipeline",
-            label: "In pipeline",
-            is_final: false,
-        },
-        State {
-            name: "live",
-            label: "Live",
-            is_final: false,
-        },
-        State {
-            name: "retired",
-            label: "Retired",
-            is_final: true,
-        },
+        State::new("pipeline", "In pipeline", Phase::Active),
+        State::new("live", "Live", Phase::Active),
+        State::new("retired", "Retired", Phase::Closed),
     ],
     transitions: &[
         Transition::new("pipeline", "live", "Go live"),
@@ -96,26 +84,10 @@ pub static SERVICE_LIFECYCLE: Lifecycle = Lifecycle {
 pub static CONFIGURATION_ITEM_LIFECYCLE: Lifecycle = Lifecycle {
     initial: "in_use",
     states: &[
-        State {
-            name: "planned",
-            label: "Planned",
-            is_final: false,
-        },
-        State {
-            name: "in_use",
-            label: "In use",
-            is_final: false,
-        },
-        State {
-            name: "maintenance",
-            label: "Under maintenance",
-            is_final: false,
-        },
-        State {
-            name: "retired",
-            label: "Retired",
-            is_final: true,
-        },
+        State::new("planned", "Planned", Phase::Active),
+        State::new("in_use", "In use", Phase::Active),
+        State::new("maintenance", "Under maintenance", Phase::Active),
+        State::new("retired", "Retired", Phase::Closed),
     ],
     transitions: &[
         Transition::new("planned", "in_use", "Put in use"),

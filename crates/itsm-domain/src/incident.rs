@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
-use crate::lifecycle::{Lifecycle, State, Transition, TransitionError};
+use crate::lifecycle::{Lifecycle, Phase, State, Transition, TransitionError};
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
 use crate::validation::{optional_text, required_text, ValidationError};
@@ -141,36 +141,12 @@ impl RecordKind {
 pub static LIFECYCLE: Lifecycle = Lifecycle {
     initial: "new",
     states: &[
-        State {
-            name: "new",
-            label: "New",
-            is_final: false,
-        },
-        State {
-            name: "in_progress",
-            label: "In progress",
-            is_final: false,
-        },
-        State {
-            name: "on_hold",
-            label: "On hold",
-            is_final: false,
-        },
-        State {
-            name: "resolved",
-            label: "Resolved",
-            is_final: false,
-        },
-        State {
-            name: "closed",
-            label: "Closed",
-            is_final: true,
-        },
-        State {
-            name: "cancelled",
-            label: "Cancelled",
-            is_final: true,
-        },
+        State::new("new", "New", Phase::Active),
+        State::new("in_progress", "In progress", Phase::Active),
+        State::new("on_hold", "On hold", Phase::Waiting),
+        State::new("resolved", "Resolved", Phase::Done),
+        State::new("closed", "Closed", Phase::Closed),
+        State::new("cancelled", "Cancelled", Phase::Cancelled),
     ],
     transitions: &[
         Transition::new("new", "in_progress", "Start work"),
@@ -513,7 +489,7 @@ pub fn apply_change(
             return Err(errors.into());
         }
         LIFECYCLE.check(&current.state, target)?;
-    } else if LIFECYCLE.state(&current.state).is_some_and(|s| s.is_final) && change_touches_fields(change) {
+    } else if LIFECYCLE.state(&current.state).is_some_and(|s| s.is_final()) && change_touches_fields(change) {
         errors.add(
             "state",
             format!("a {} incident can no longer be changed", current.state),

@@ -9,8 +9,41 @@ use serde::Serialize;
 pub struct State {
     pub name: &'static str,
     pub label: &'static str,
+    pub phase: Phase,
+}
+
+/// Where a state stands in a record's life. What concerns every kind alike reads this rather than
+/// a kind's state names: the open work in a queue, when service level clocks pause and stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Work is to be done or under way, or the record is in use.
+    Active,
+    /// Waiting on someone else (a caller, a supplier); clocks may pause.
+    Waiting,
+    /// The work is done but the record may still come back (a resolved incident, a retired
+    /// calendar).
+    Done,
+    /// Its life ended with the work done. No transition leaves it.
+    Closed,
+    /// Its life ended without the work done (withdrawn, cancelled). No transition leaves it.
+    Cancelled,
+}
+
+impl State {
+    pub const fn new(name: &'static str, label: &'static str, phase: Phase) -> State {
+        State { name, label, phase }
+    }
+
     /// No transition leaves a final state.
-    pub is_final: bool,
+    pub fn is_final(&self) -> bool {
+        matches!(self.phase, Phase::Closed | Phase::Cancelled)
+    }
+
+    /// Whether work on the record is still to be finished: a queue's "open" records.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Active | Phase::Waiting)
+    }
 }
 
 /// One allowed move, with the verb a person would use for it and what taking it requires.
@@ -85,6 +118,15 @@ fn allowed_list(allowed: &[&str]) -> String {
 }
 
 impl Lifecycle {
+    /// The names of the states in `phases`, in the order the lifecycle lists them.
+    pub fn states_in(&self, phases: &[Phase]) -> Vec<&'static str> {
+        self.states
+            .iter()
+            .filter(|s| phases.contains(&s.phase))
+            .map(|s| s.name)
+            .collect()
+    }
+
     pub fn is_state(&self, name: &str) -> bool {
         self.state(name).is_some()
     }

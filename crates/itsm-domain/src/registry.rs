@@ -85,6 +85,10 @@ mod tests {
         for kind in RecordKind::all() {
             let lc = kind.lifecycle();
             assert!(lc.is_state(lc.initial), "{kind}: unknown initial state");
+            assert!(
+                lc.state(lc.initial).is_some_and(|s| s.is_open()),
+                "{kind}: a record starts with its work open"
+            );
             for t in lc.transitions {
                 assert!(lc.is_state(t.from), "{kind}: unknown from-state {}", t.from);
                 assert!(lc.is_state(t.to), "{kind}: unknown to-state {}", t.to);
@@ -92,7 +96,7 @@ mod tests {
             }
             for s in lc.states {
                 assert_eq!(
-                    s.is_final,
+                    s.is_final(),
                     lc.allowed_from(s.name).is_empty(),
                     "{kind}: {}",
                     s.name
@@ -115,7 +119,7 @@ mod tests {
                         t.to
                     );
                 }
-                let ends = lc.state(t.to).is_some_and(|s| s.is_final);
+                let ends = lc.state(t.to).is_some_and(|s| s.is_final());
                 assert_eq!(t.confirm, ends, "{kind}: {} -> {}", t.from, t.to);
             }
             let mut names = HashSet::new();

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{BusinessCalendar, CalendarError, Pauses, MICROS_PER_MINUTE};
 use crate::kind::RecordKind;
+use crate::lifecycle::Phase as LifePhase;
 use crate::Timestamp;
 
 /// What a service level target measures.
@@ -73,27 +74,32 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 impl ClockRules {
-    /// Sensible rules for a kind and metric; an administrator may replace them per target.
+    /// Sensible rules for a kind and metric, read from the phases of the kind's lifecycle (so no
+    /// kind's state names are written here); an administrator may replace them per target. A
+    /// clock stops once the work is done (resolved or closed), is withdrawn when the record is
+    /// cancelled, and a resolution clock pauses while the record waits for the requester.
     pub fn default_for(kind: RecordKind, metric: Metric) -> ClockRules {
-        let _ = kind; // every kind with targets so far shares the incident states
+        let lifecycle = kind.lifecycle();
+        let stop_states = strings(&lifecycle.states_in(&[LifePhase::Done, LifePhase::Closed]));
+        let cancel_states = strings(&lifecycle.states_in(&[LifePhase::Cancelled]));
         match metric {
             Metric::FirstResponse => ClockRules {
                 start_states: vec![],
                 pause_states: vec![],
                 pause_reasons: vec![],
-                stop_states: strings(&["resolved", "closed"]),
+                stop_states,
                 stop_on_first_response: true,
-                cancel_states: strings(&["cancelled"]),
+                cancel_states,
                 on_reopen: OnReopen::Ignore,
             },
             Metric::Resolution | Metric::Custom => ClockRules {
                 start_states: vec![],
-                pause_states: strings(&["on_hold"]),
+                pause_states: strings(&lifecycle.states_in(&[LifePhase::Waiting])),
                 // Waiting for a supplier or a change is the provider's own time.
                 pause_reasons: strings(&["awaiting_caller"]),
-                stop_states: strings(&["resolved", "closed"]),
+                stop_states,
                 stop_on_first_response: false,
-                cancel_states: strings(&["cancelled"]),
+                cancel_states,
                 on_reopen: OnReopen::Resume,
             },
         }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::calendar::{BusinessCalendar, CalendarDefinition};
 use crate::ids::{GroupId, OrganizationId, RecordId};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
-use crate::lifecycle::{Lifecycle, State, Transition};
+use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::Record;
 use crate::sla::{ClockRules, Metric};
@@ -65,16 +65,8 @@ impl RecordKind {
 pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
     initial: "active",
     states: &[
-        State {
-            name: "active",
-            label: "Active",
-            is_final: false,
-        },
-        State {
-            name: "retired",
-            label: "Retired",
-            is_final: false,
-        },
+        State::new("active", "Active", Phase::Active),
+        State::new("retired", "Retired", Phase::Done),
     ],
     transitions: &[
         Transition::new("active", "retired", "Retire"),
@@ -87,26 +79,10 @@ pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
 pub static AGREEMENT_LIFECYCLE: Lifecycle = Lifecycle {
     initial: "draft",
     states: &[
-        State {
-            name: "draft",
-            label: "Draft",
-            is_final: false,
-        },
-        State {
-            name: "active",
-            label: "Active",
-            is_final: false,
-        },
-        State {
-            name: "suspended",
-            label: "Suspended",
-            is_final: false,
-        },
-        State {
-            name: "retired",
-            label: "Retired",
-            is_final: true,
-        },
+        State::new("draft", "Draft", Phase::Active),
+        State::new("active", "Active", Phase::Active),
+        State::new("suspended", "Suspended", Phase::Waiting),
+        State::new("retired", "Retired", Phase::Closed),
     ],
     transitions: &[
         Transition::new("draft", "active", "Put in force"),

@@ -569,7 +569,7 @@ fn measured_filter(
             .lifecycle()
             .states
             .iter()
-            .filter(|s| s.is_final)
+            .filter(|s| s.is_final())
             .map(|s| s.name)
             .collect();
         if !finals.is_empty() {

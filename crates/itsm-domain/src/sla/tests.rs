@@ -342,3 +342,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn default_rules_come_from_the_phases_of_the_lifecycle() {
+    let response = ClockRules::default_for(RecordKind::INCIDENT, Metric::FirstResponse);
+    assert_eq!(response.stop_states, ["resolved", "closed"]);
+    assert_eq!(response.cancel_states, ["cancelled"]);
+    assert!(response.pause_states.is_empty() && response.stop_on_first_response);
+    let resolution = ClockRules::default_for(RecordKind::INCIDENT, Metric::Resolution);
+    assert_eq!(resolution.pause_states, ["on_hold"]);
+    assert_eq!(resolution.pause_reasons, ["awaiting_caller"]);
+    assert_eq!(resolution.stop_states, ["resolved", "closed"]);
+    assert_eq!(resolution.cancel_states, ["cancelled"]);
+}

@@ -194,8 +194,6 @@ struct QueuePage {
     short_page: bool,
 }
 
-const OPEN: &str = "new,in_progress,on_hold";
-
 /// Rows on one page of the incident queue.
 const QUEUE_PAGE: u32 = 50;
 
@@ -214,7 +212,15 @@ pub async fn queue(
     };
     let list = ListQuery {
         state: Some(match state.as_str() {
-            "open" => OPEN.to_owned(),
+            // The states still to be worked, from the lifecycle's phases.
+            "open" => RecordKind::INCIDENT
+                .lifecycle()
+                .states
+                .iter()
+                .filter(|st| st.is_open())
+                .map(|st| st.name)
+                .collect::<Vec<_>>()
+                .join(","),
             "all" => String::new(),
             other => other.to_owned(),
         }),
@@ -731,7 +737,7 @@ async fn detail_page(
         description: r.description.clone(),
         state: r.state.clone(),
         state_label: state_label(kind, &r.state),
-        is_final: lifecycle.state(&r.state).is_some_and(|st| st.is_final),
+        is_final: lifecycle.state(&r.state).is_some_and(|st| st.is_final()),
         priority: r.priority.unwrap_or(5),
         priority_label: r
             .priority

@@ -127,6 +127,9 @@ pub struct Incident {
 
 /// Any record, with the fields every kind shares; incidents carry theirs in `details`.
 #[derive(Debug, Serialize, ToSchema)]
+// Documents `additionalProperties: false`, so that an incident (which has more) is not also a
+// record to a client that tells the shapes apart by the schema.
+#[serde(deny_unknown_fields)]
 pub struct Record {
     pub id: i64,
     pub number: String,
@@ -263,7 +266,7 @@ impl From<&RecordView> for Incident {
 }
 
 /// A record in the shape of its kind.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum RecordJson {
     Incident(Box<Incident>),
@@ -373,7 +376,6 @@ pub struct UpdateCatalogueItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordPage {
     /// Incidents in the incident shape, other kinds in the record shape.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<RecordJson>,
     /// Pass as `cursor` to get the next page; absent on the last page. A list reads a bounded
     /// stretch of records per page, so when the filters match few records this far down, a page
@@ -426,9 +428,8 @@ pub struct HistoryEvent {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// The value before: any JSON value, `null` when there was none.
     pub old: serde_json::Value,
-    #[schema(value_type = Object)]
     pub new: serde_json::Value,
 }
 

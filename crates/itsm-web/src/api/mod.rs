@@ -154,7 +154,7 @@ fn named_field(detail: &str) -> Option<String> {
         service_levels::breaches,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Collection)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Problems),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -168,6 +168,87 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every error the API answers is a problem (RFC 9457) in `application/problem+json`, and every
+/// status an operation can answer is documented on it: the ones all operations share are added
+/// here rather than written on each handler.
+struct Problems;
+
+impl Problems {
+    fn response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+            .into()
+    }
+}
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+impl Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_a_record = path.contains('{');
+            for (is_patch, op) in [
+                (false, &mut item.get),
+                (false, &mut item.post),
+                (false, &mut item.put),
+                (false, &mut item.delete),
+                (true, &mut item.patch),
+            ] {
+                let Some(op) = op.as_mut() else { continue };
+                // Errors written on a handler as `body = Problem` are problems too.
+                for (code, response) in op.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(r)) = (code.starts_with(['4', '5']), response) {
+                        if let Some(c) = r.content.shift_remove("application/json") {
+                            r.content.insert(PROBLEM_JSON.to_owned(), c);
+                        }
+                    }
+                }
+                let mut shared = vec![
+                    ("401", "No bearer token, or one that is not valid."),
+                    ("403", "The caller's role may not do this."),
+                    (
+                        "422",
+                        "A parameter or the body is not valid; `errors` names each field.",
+                    ),
+                    ("500", "The server failed; the request id is in its log."),
+                ];
+                if names_a_record {
+                    shared.push(("404", "No such record, or none the caller may see."));
+                }
+                if op.request_body.is_some() {
+                    shared.push(("400", "The body is not well-formed (not JSON, a broken form)."));
+                    shared.push(("413", "The body is larger than accepted."));
+                    shared.push(("415", "The body is not of the type the operation takes."));
+                }
+                if is_patch {
+                    shared.push((
+                        "409",
+                        "The change is not allowed now, such as a move the lifecycle does not have.",
+                    ));
+                    shared.push(("412", "`If-Match` names a version that is not the current one."));
+                    shared.push(("428", "`If-Match` is missing."));
+                }
+                for (code, description) in shared {
+                    if !op.responses.responses.contains_key(code) {
+                        op.responses
+                            .responses
+                            .insert(code.to_owned(), Self::response(description));
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -201,7 +201,7 @@ pub async fn list_records(
 /// Read one record by number (`INC-1042`) or id.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}", tag = "records",
     params(("collection" = dto::Collection, Path), ("id" = String, Path, description = "number or id")),
-    responses((status = 200, body = dto::Incident, headers(("ETag" = String))), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = dto::RecordJson, headers(("ETag" = String))), (status = 404, body = crate::error::Problem)))]
 pub async fn get_record(
     kind: RecordKind,
     State(s): State<AppState>,

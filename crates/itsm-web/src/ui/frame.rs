@@ -108,3 +108,8 @@ pub(super) fn failure_page(e: AppError) -> Response {
         )
     })
 }
+
+/// The id a picker posted, if it is one (an empty choice is none).
+pub(super) fn id_field(v: &str) -> Option<i64> {
+    v.trim().parse().ok()
+}

@@ -3,7 +3,12 @@
 //! CSRF token, and the session cookie is HTTP-only and SameSite=Strict.
 
 mod frame;
-mod pages;
+mod incident;
+mod incident_forms;
+mod incident_new;
+mod pickers;
+mod queue;
+mod record_panels;
 mod service_levels;
 mod session;
 mod transitions;
@@ -28,37 +33,37 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/logout", ui(state, Some(P::ReadRecords), post(session::logout)))
         .route("/static/app.css", get(stylesheet))
-        .route("/incidents", get(pages::queue))
+        .route("/incidents", get(queue::queue))
         .route(
             "/incidents/new",
-            get(pages::new_form).merge(ui(state, Some(P::CreateIncident), post(pages::create))),
+            get(incident_new::new_form).merge(ui(state, Some(P::CreateIncident), post(incident_new::create))),
         )
-        .route("/incidents/{number}", get(pages::detail))
+        .route("/incidents/{number}", get(incident::detail))
         .route(
             "/incidents/{number}/update",
-            ui(state, Some(P::WorkIncidents), post(pages::update)),
+            ui(state, Some(P::WorkIncidents), post(incident_forms::update)),
         )
         .route(
             "/incidents/{number}/state",
-            ui(state, Some(P::WorkIncidents), post(pages::change_state)),
+            ui(state, Some(P::WorkIncidents), post(incident_forms::change_state)),
         )
         .route(
             "/incidents/{number}/comments",
-            ui(state, Some(P::CommentPublic), post(pages::comment)),
+            ui(state, Some(P::CommentPublic), post(incident_forms::comment)),
         )
         .route(
             "/incidents/{number}/links",
-            ui(state, Some(P::LinkRecords), post(pages::link)),
+            ui(state, Some(P::LinkRecords), post(incident_forms::link)),
         )
         .route(
             "/incidents/{number}/attachments",
             ui(
                 state,
                 Some(P::Attach),
-                post(pages::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
+                post(incident_forms::attach).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
             ),
         )
-        .route("/attachments/{id}", get(pages::download))
+        .route("/attachments/{id}", get(record_panels::download))
         .route("/service-levels", get(service_levels::overview))
         .route("/agreements/{number}", get(service_levels::agreement))
         .route("/calendars/{number}", get(service_levels::calendar))

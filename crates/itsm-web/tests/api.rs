@@ -720,21 +720,9 @@ async fn comments_links_and_attachments(backend: Backend) {
     assert!(links.as_array().unwrap().is_empty());
 
     let png = b"\x89PNG\r\n\x1a\nrest-of-image".to_vec();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png.clone())
-            .file_name("../../shot.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
     let r = s
-        .http
-        .post(s.url(&format!("{apath}/attachments")))
-        .bearer_auth(&s.customer_a)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .attach(&s.customer_a, &apath, "../../shot.png", "image/png", png.clone())
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let att: Value = r.json().await.unwrap();
     assert_eq!(att["filename"], "shot.png");
@@ -756,21 +744,7 @@ async fn comments_links_and_attachments(backend: Backend) {
         (b"not a png at all".to_vec(), "fake.png", "image/png"),
         (vec![b'a'; 70 * 1024], "big.txt", "text/plain"),
     ] {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name(name)
-                .mime_str(mime)
-                .unwrap(),
-        );
-        let r = s
-            .http
-            .post(s.url(&format!("{apath}/attachments")))
-            .bearer_auth(&s.agent)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let r = s.attach(&s.agent, &apath, name, mime, bytes).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
     }
     let list: Value = s

@@ -28,10 +28,15 @@ fn scratch(name: &str) -> Dir {
 }
 
 fn itsm(dir: &Dir, args: &[&str], stdin: Option<&str>) -> Output {
+    itsm_logging(dir, args, stdin, "warn")
+}
+
+/// [`itsm`] with the log filter given.
+fn itsm_logging(dir: &Dir, args: &[&str], stdin: Option<&str>, log_level: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_itsm"))
         .args(args)
         .env("ITSM_DATA_DIR", dir.0.join("data"))
-        .env("ITSM_LOG_LEVEL", "warn")
+        .env("ITSM_LOG_LEVEL", log_level)
         .env_remove("ITSM_DATABASE_URL")
         .current_dir(&dir.0)
         .stdin(Stdio::piped())
@@ -180,21 +185,12 @@ fn bad_arguments_exit_non_zero_with_one_line() {
 fn use_cases_and_storage_calls_leave_spans_without_secrets() {
     let dir = scratch("spans");
     let password = "a long and secret password";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_itsm"))
-        .args(["user", "add", "ada", "--role", "agent"])
-        .env("ITSM_DATA_DIR", dir.0.join("data"))
-        .env("ITSM_LOG_LEVEL", "itsm_app=debug,itsm_storage=debug")
-        .env_remove("ITSM_DATABASE_URL")
-        .current_dir(&dir.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(password.as_bytes()).unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
+    let out = itsm_logging(
+        &dir,
+        &["user", "add", "ada", "--role", "agent"],
+        Some(password),
+        "itsm_app=debug,itsm_storage=debug",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stderr);
     assert!(

@@ -151,21 +151,15 @@ async fn every_kind_keeps_the_record_contract(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(words(&comments, "body"), ["Contract note"], "{kind}");
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(b"contract".to_vec())
-                .file_name("contract.txt")
-                .mime_str("text/plain")
-                .unwrap(),
-        );
         let r = s
-            .http
-            .post(s.url(&format!("{path}/attachments")))
-            .bearer_auth(&s.admin)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .attach(
+                &s.admin,
+                &path,
+                "contract.txt",
+                "text/plain",
+                b"contract".to_vec(),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED, "{kind}");
         let (other, _) = create(&s, kind, &format!("yv{i}other")).await;
         let r = s

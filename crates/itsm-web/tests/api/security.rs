@@ -20,17 +20,6 @@ crate::both!(
     errors_the_framework_would_answer_are_problems_with_the_request_id,
 );
 
-/// A multipart body with one small text file.
-fn a_file() -> reqwest::multipart::Form {
-    reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"hello".to_vec())
-            .file_name("note.txt")
-            .mime_str("text/plain")
-            .unwrap(),
-    )
-}
-
 async fn customers_read_what_the_provider_publishes_and_write_nothing_on_it(backend: Backend) {
     let s = Server::start(backend).await;
     let sys = Ctx::system();
@@ -81,13 +70,8 @@ async fn customers_read_what_the_provider_publishes_and_write_nothing_on_it(back
             .await;
         problem(r, StatusCode::FORBIDDEN).await;
         let r = s
-            .http
-            .post(s.url(&format!("{path}/attachments")))
-            .bearer_auth(&s.customer_a)
-            .multipart(a_file())
-            .send()
-            .await
-            .unwrap();
+            .attach(&s.customer_a, path, "note.txt", "text/plain", b"hello".to_vec())
+            .await;
         problem(r, StatusCode::FORBIDDEN).await;
         let r = s
             .post(
@@ -170,13 +154,8 @@ async fn customers_read_what_the_provider_publishes_and_write_nothing_on_it(back
     .await;
     assert_eq!(fields(&p), ["body"]);
     let r = s
-        .http
-        .post(s.url(&format!("{path}/attachments")))
-        .bearer_auth(&s.customer_a)
-        .multipart(a_file())
-        .send()
-        .await
-        .unwrap();
+        .attach(&s.customer_a, &path, "note.txt", "text/plain", b"hello".to_vec())
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     // The other customer cannot even tell the incident exists.
     let r = s

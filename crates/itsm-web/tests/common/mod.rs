@@ -188,6 +188,31 @@ impl Server {
             .unwrap()
     }
 
+    /// Attaches one file to the record at `record_path` (`/api/v1/incidents/INC-1`) as `token`.
+    pub async fn attach(
+        &self,
+        token: &str,
+        record_path: &str,
+        filename: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(filename.to_owned())
+                .mime_str(mime)
+                .unwrap(),
+        );
+        self.http
+            .post(self.url(&format!("{record_path}/attachments")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn patch(&self, token: &str, path: &str, version: Option<i64>, body: Value) -> Response {
         let mut rb = self.http.patch(self.url(path)).bearer_auth(token).json(&body);
         if let Some(v) = version {

@@ -9,8 +9,8 @@ use itsm_storage::records::{RecordNames, RecordView};
 use itsm_storage::{people, AnyConnection};
 
 use crate::group_commit::Check;
-use crate::records::{commit_with_view, current_for_change};
-use crate::{App, AppError, Ctx, Result};
+use crate::records::{commit_with_view, Changing};
+use crate::{App, Ctx, Result};
 
 /// What a caller gives to log an incident.
 #[derive(Debug, Clone, Default)]
@@ -171,21 +171,9 @@ impl App {
         expected_version: Option<i64>,
         change: IncidentChange,
     ) -> Result<RecordView> {
-        ctx.require(Permission::WorkIncidents)?;
-        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        // No row lock is needed: the versioned UPDATE in `change_record` refuses the write if anyone
-        // changed the incident since this read, so the check here only answers early.
-        let current = current_for_change(
-            self,
-            &mut tx,
-            ctx,
-            RecordKind::INCIDENT,
-            reference,
-            expected_version,
-        )
-        .await?;
+        let Changing { mut tx, current, now } = self
+            .begin_change(ctx, RecordKind::INCIDENT, reference, expected_version)
+            .await?;
         self.update_incident_in(&mut tx, ctx, &current, &change, now)
             .await?;
         commit_with_view(tx, current.id).await

@@ -6,7 +6,7 @@ use itsm_domain::validation::{optional_text, required_text};
 use itsm_domain::{RecordFields, RecordId, RecordKind, ValidationError};
 use itsm_storage::records::{self, RecordView};
 
-use super::resolve::{commit_with_view, current_for_change, CommonChange};
+use super::resolve::{commit_with_view, Changing, CommonChange};
 use crate::{App, AppError, Ctx, Result};
 
 impl App {
@@ -90,10 +90,8 @@ impl App {
         if change.calendar_id.is_some() {
             ctx.require(Permission::ManageServiceLevels)?;
         }
-        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let current = current_for_change(self, &mut tx, ctx, kind, reference, expected_version).await?;
+        let Changing { mut tx, current, now } =
+            self.begin_change(ctx, kind, reference, expected_version).await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         CommonChange {

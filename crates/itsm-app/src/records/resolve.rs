@@ -77,6 +77,35 @@ pub(crate) async fn current_for_change(
     Ok(current)
 }
 
+/// A change about to be written: its transaction, the record as it is, and the instant.
+pub(crate) struct Changing {
+    pub tx: itsm_storage::Tx,
+    pub current: Record,
+    pub now: jiff::Timestamp,
+}
+
+impl App {
+    /// How every change of every kind begins: the permission the kind's declaration names for
+    /// changing it, the version the change is based on (428 without one), a write transaction,
+    /// and the record within the caller's scope at that version (412 otherwise). No row lock is
+    /// needed: the versioned update refuses the write if anyone changed the record since this
+    /// read, so the check here only answers early.
+    pub(crate) async fn begin_change(
+        &self,
+        ctx: &Ctx,
+        kind: RecordKind,
+        reference: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Changing> {
+        ctx.require(kind.access().change)?;
+        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = current_for_change(self, &mut tx, ctx, kind, reference, expected_version).await?;
+        Ok(Changing { tx, current, now })
+    }
+}
+
 /// What every kind's change may set: the title (called `title_field` for people, such as `name`),
 /// the description and, as its lifecycle allows, the state.
 pub(crate) struct CommonChange<'a> {

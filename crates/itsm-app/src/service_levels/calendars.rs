@@ -135,19 +135,9 @@ impl App {
         expected_version: Option<i64>,
         change: CalendarChange,
     ) -> Result<RecordView> {
-        ctx.require(Permission::ManageServiceLevels)?;
-        let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let current = crate::records::current_for_change(
-            self,
-            &mut tx,
-            ctx,
-            RecordKind::CALENDAR,
-            reference,
-            expected_version,
-        )
-        .await?;
+        let crate::records::Changing { mut tx, current, now } = self
+            .begin_change(ctx, RecordKind::CALENDAR, reference, expected_version)
+            .await?;
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         CommonChange {

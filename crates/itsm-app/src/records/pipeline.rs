@@ -290,13 +290,14 @@ impl App {
             // The records as they now are, for the hooks of the kinds they serve.
             let now: Vec<(Record, jiff::Timestamp)> = written
                 .iter()
+                .filter(|(ch, _)| hooks.iter().any(|h| h.serves(ch.before.kind)))
                 .map(|(ch, _)| {
                     let mut record = ch.before.clone();
                     record.apply(ch.after, ch.before.version + 1, ch.at);
                     (record, ch.at)
                 })
                 .collect();
-            for hook in hooks {
+            for hook in &hooks {
                 let mine: Vec<(&Record, jiff::Timestamp)> = now
                     .iter()
                     .filter(|(r, _)| hook.serves(r.kind))

@@ -1,7 +1,7 @@
 //! What a use case can answer besides success. The web layer maps each variant to one HTTP status
 //! and problem type; the CLI prints it as one line.
 
-use itsm_domain::incident::IncidentError;
+use itsm_domain::draft::ChangeError;
 use itsm_domain::{TransitionError, ValidationError};
 use itsm_storage::StorageError;
 
@@ -52,11 +52,11 @@ impl From<StorageError> for AppError {
     }
 }
 
-impl From<IncidentError> for AppError {
-    fn from(e: IncidentError) -> Self {
+impl From<ChangeError> for AppError {
+    fn from(e: ChangeError) -> Self {
         match e {
-            IncidentError::Invalid(v) => AppError::Invalid(v),
-            IncidentError::Transition(t) => AppError::Transition(t),
+            ChangeError::Invalid(v) => AppError::Invalid(v),
+            ChangeError::Transition(t) => AppError::Transition(t),
         }
     }
 }

@@ -15,10 +15,11 @@ use std::time::Instant;
 
 use itsm_domain::{RecordFields, RecordKind};
 use itsm_storage::records::{self, RecordNames, RecordView};
-use itsm_storage::{people, Store};
+use itsm_storage::references::{self, Lookup};
+use itsm_storage::Store;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::records::Creation;
+use crate::records::{Creation, Wanted};
 use crate::{App, AppError, Ctx, Result};
 
 /// The largest group written in one transaction; more waiting creations go in the next.
@@ -109,13 +110,8 @@ pub(crate) enum Check {
     Done(Option<RecordNames>),
     /// Its references, read for the whole group in one query inside the writer's transaction,
     /// and the verdict on what was read.
-    Pending(people::References, Verdict),
+    Pending(Wanted),
 }
-
-/// Judges a creation's references from what was read: the names its view shows (`None` when one
-/// is missing), or what is wrong with them.
-pub(crate) type Verdict =
-    fn(&RecordFields, &people::References, &people::Referenced) -> Result<Option<RecordNames>>;
 
 #[derive(Debug)]
 struct Waiting {
@@ -265,22 +261,22 @@ impl App {
     /// are read back. An error of the whole transaction is the outer one.
     async fn write_group(&self, store: &Store, group: &[&Waiting]) -> Result<Vec<Result<RecordView>>> {
         let mut tx = store.begin().await?;
-        let pending: Vec<people::References> = group
+        let pending: Vec<Lookup> = group
             .iter()
             .filter_map(|w| match &w.check {
-                Check::Pending(wanted, _) => Some(*wanted),
+                Check::Pending(wanted) => Some(wanted.lookup.clone()),
                 Check::Done(_) => None,
             })
             .collect();
-        let mut found = people::referenced_many(&mut tx, &pending).await?.into_iter();
+        let mut found = references::look_up_many(&mut tx, &pending).await?.into_iter();
         // Each creation's verdict: the names it is answered with, or its error.
         let verdicts: Vec<Result<Option<RecordNames>>> = group
             .iter()
             .map(|w| match &w.check {
                 Check::Done(names) => Ok(names.clone()),
-                Check::Pending(wanted, verdict) => {
+                Check::Pending(wanted) => {
                     let read = found.next().unwrap_or_default();
-                    verdict(&w.fields, wanted, &read)
+                    crate::records::verdict(&w.fields, wanted, &read)
                 }
             })
             .collect();
@@ -466,7 +462,11 @@ mod tests {
         app.add_organization(&sys, "Provider", "provider").await.unwrap();
         let org = app.add_organization(&sys, "Acme", "customer").await.unwrap().id;
         let service = app
-            .create_catalogue_item(&sys, RecordKind::SERVICE, "Mail", "", None)
+            .create(
+                &sys,
+                RecordKind::SERVICE,
+                serde_json::json!({"name": "Mail"}).as_object().unwrap(),
+            )
             .await
             .unwrap()
             .record
@@ -487,12 +487,8 @@ mod tests {
         let creations = wanted
             .into_iter()
             .map(|f| {
-                let references = people::References {
-                    organization: f.organization_id,
-                    service: f.service_id,
-                    ..Default::default()
-                };
-                let check = Check::Pending(references, crate::incidents::references_verdict);
+                let wanted = crate::records::wanted(RecordKind::INCIDENT, &f, None);
+                let check = wanted.map_or(Check::Done(None), Check::Pending);
                 (f, check)
             })
             .collect();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use itsm_domain::{Record, RecordId, RecordKind};
+use itsm_domain::{FieldChange, Record, RecordId, RecordKind};
 use itsm_storage::batch::Inserts;
 use itsm_storage::records::{PreparedRecords, QueueClock};
 use itsm_storage::AnyConnection;
@@ -33,6 +33,20 @@ pub(crate) struct Creating<'w> {
     pub read: Option<i64>,
     /// The queue clock of each record that has clocks, for the caller's answer.
     pub queue: &'w mut HashMap<RecordId, QueueClock>,
+}
+
+/// A record that changed: as it now is, when, and the fields that changed.
+pub(crate) struct Changed<'a> {
+    pub record: &'a Record,
+    pub at: jiff::Timestamp,
+    pub fields: &'a [FieldChange],
+}
+
+impl Changed<'_> {
+    /// Whether the field `name` is among those that changed.
+    pub fn touched(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.field == name)
+    }
 }
 
 /// A concern that takes part in record writes. Every method has a default that does nothing, so a
@@ -67,12 +81,12 @@ pub(crate) trait RecordHook: Sync {
         done()
     }
 
-    /// After records changed: each as it now is, with the instant of its change.
+    /// After records changed: each as it now is, with the instant of its change and what changed.
     fn changed<'a>(
         &'a self,
         _app: &'a App,
         _c: &'a mut AnyConnection,
-        _changed: &'a [(&'a Record, jiff::Timestamp)],
+        _changed: &'a [Changed<'a>],
     ) -> HookFuture<'a> {
         done()
     }
@@ -95,6 +109,7 @@ pub(crate) trait RecordHook: Sync {
 pub(crate) static HOOKS: &[&dyn RecordHook] = &[
     &crate::service_levels::ClockHook,
     &crate::service_levels::ConfigurationHook,
+    &crate::service_levels::ServiceCalendarHook,
     &crate::service_levels::FirstResponseHook,
 ];
 

@@ -6,10 +6,11 @@ use itsm_domain::{
     GroupId, OrganizationId, RecordFields, RecordId, RecordKind, Role, UserId, ValidationError,
 };
 use itsm_storage::records::{RecordNames, RecordView};
+use itsm_storage::references;
 use itsm_storage::{people, AnyConnection};
 
 use crate::group_commit::Check;
-use crate::records::{commit_with_view, Changing};
+use crate::records::{commit_with_view, judge, verdict, wanted, Changing, Wanted};
 use crate::{App, Ctx, Result};
 
 /// What a caller gives to log an incident.
@@ -48,10 +49,10 @@ impl App {
         let check = match references {
             Some(wanted) if self.store().write_shape().check_references_first => {
                 let mut c = self.store().read().await?;
-                let found = people::referenced(&mut c, &wanted).await?;
-                Check::Done(references_verdict(&fields, &wanted, &found)?)
+                let found = references::look_up(&mut c, &wanted.lookup).await?;
+                Check::Done(verdict(&fields, &wanted, &found)?)
             }
-            Some(wanted) => Check::Pending(wanted, references_verdict),
+            Some(wanted) => Check::Pending(wanted),
             None => Check::Done(None),
         };
         self.create_gathered(ctx, RecordKind::INCIDENT, fields, check)
@@ -100,8 +101,8 @@ impl App {
         let (fields, references) = self.drafted_incident(ctx, input)?;
         let names = match references {
             Some(wanted) => {
-                let found = people::referenced(c, &wanted).await?;
-                references_verdict(&fields, &wanted, &found)?
+                let found = references::look_up(c, &wanted.lookup).await?;
+                verdict(&fields, &wanted, &found)?
             }
             None => None,
         };
@@ -115,7 +116,7 @@ impl App {
         &self,
         ctx: &Ctx,
         mut input: NewIncidentInput,
-    ) -> Result<(RecordFields, Option<people::References>)> {
+    ) -> Result<(RecordFields, Option<Wanted>)> {
         ctx.require(Permission::CreateIncident)?;
         let mut errors = ValidationError::new();
         if let Some(actor) = ctx.actor().filter(|a| a.role == Role::Customer) {
@@ -158,7 +159,7 @@ impl App {
         };
         errors.into_result()?;
         let fields = fields.ok_or_else(ValidationError::new)?;
-        let references = wanted_references(&fields, None);
+        let references = wanted(RecordKind::INCIDENT, &fields, None);
         Ok((fields, references))
     }
 
@@ -205,32 +206,12 @@ impl App {
     ) -> Result<RecordFields> {
         ctx.require(Permission::WorkIncidents)?;
         let after = incident::apply_change(current, change, &self.settings().priority_matrix, now)?;
-        if let Some(wanted) = wanted_references(&after, Some(&current.fields())) {
-            let found = people::referenced(c, &wanted).await?;
-            judge_references(&after, &wanted, &found).into_result()?;
+        if let Some(wanted) = wanted(RecordKind::INCIDENT, &after, Some(&current.fields())) {
+            let found = references::look_up(c, &wanted.lookup).await?;
+            judge(&after, &wanted, &found).into_result()?;
         }
         Ok(after)
     }
-}
-
-/// The names a view of a new record with fields `f` shows, from what its check read; `None` when one
-/// is missing.
-fn names_of(f: &RecordFields, found: people::Referenced) -> Option<RecordNames> {
-    // The name of each reference the record has; a reference it does not have has none.
-    fn named<T>(reference: Option<T>, name: Option<String>) -> Option<Option<String>> {
-        match reference {
-            Some(_) => name.map(Some),
-            None => Some(None),
-        }
-    }
-    Some(RecordNames {
-        organization: found.organization_name?,
-        assignment_group: named(f.assignment_group_id, found.group_name)?,
-        assignee: named(f.assignee_id, found.assignee_name)?,
-        service: named(f.service_id, found.service_title)?,
-        configuration_item: named(f.configuration_item_id, found.configuration_item_title)?,
-        requester: named(f.requester_id, found.requester_name)?,
-    })
 }
 
 /// Whether a staff member named a caller but no organization: the incident is then for the
@@ -249,107 +230,4 @@ async fn organization_from_caller(c: &mut AnyConnection, input: &mut NewIncident
         input.organization_id = Some(user.map_or(OrganizationId(0), |u| u.organization_id));
     }
     Ok(())
-}
-
-/// The verdict on a new incident's references: the names its view shows (`None` when one is
-/// missing), or what is wrong. The group-commit writer calls it with what it read for the group.
-pub(crate) fn references_verdict(
-    f: &RecordFields,
-    wanted: &people::References,
-    found: &people::Referenced,
-) -> Result<Option<RecordNames>> {
-    judge_references(f, wanted, found).into_result()?;
-    Ok(names_of(f, found.clone()))
-}
-
-/// What of an incident's references to check: only those that differ from `before`, so an update
-/// does not fail on data that changed elsewhere since (`None` when there is nothing to check).
-/// For a new record (`before` is `None`) it also asks for the assignee's name.
-fn wanted_references(f: &RecordFields, before: Option<&RecordFields>) -> Option<people::References> {
-    let changed =
-        |get: fn(&RecordFields) -> Option<i64>| before.is_none_or(|b| get(b) != get(f)) && get(f).is_some();
-    let group_changed = changed(|x| x.assignment_group_id.map(|g| g.0));
-    let service_changed = changed(|x| x.service_id.map(|r| r.0));
-    let offering = f.service_offering_id();
-    let wanted = people::References {
-        organization: f.organization_id.filter(|_| before.is_none()),
-        service: f.service_id.filter(|_| service_changed),
-        configuration_item: f
-            .configuration_item_id
-            .filter(|_| changed(|x| x.configuration_item_id.map(|r| r.0))),
-        requester: f
-            .requester_id
-            .filter(|_| changed(|x| x.requester_id.map(|u| u.0))),
-        group: f.assignment_group_id.filter(|_| group_changed),
-        member: match (f.assignment_group_id, f.assignee_id) {
-            (Some(g), Some(u)) if group_changed || changed(|x| x.assignee_id.map(|u| u.0)) => Some((g, u)),
-            _ => None,
-        },
-        assignee: f.assignee_id.filter(|_| before.is_none()),
-        // Checked again when the service changes: it must still be that service's offering.
-        service_offering: offering
-            .filter(|_| service_changed || before.is_none_or(|b| b.service_offering_id() != offering)),
-    };
-    let nothing = wanted.organization.is_none()
-        && wanted.service.is_none()
-        && wanted.configuration_item.is_none()
-        && wanted.requester.is_none()
-        && wanted.group.is_none()
-        && wanted.member.is_none()
-        && wanted.service_offering.is_none();
-    (!nothing).then_some(wanted)
-}
-
-/// Checks that what an incident refers to exists and fits together, from what was read for
-/// `wanted`.
-fn judge_references(
-    f: &RecordFields,
-    wanted: &people::References,
-    found: &people::Referenced,
-) -> ValidationError {
-    let mut errors = ValidationError::new();
-    if let Some(org) = wanted.organization {
-        if found.organization_kind.as_deref().is_none_or(|k| k == "supplier") {
-            errors.add("organization_id", format!("no customer organization {org}"));
-        }
-    }
-    if let Some(id) = wanted.service {
-        if found.service_kind.as_deref() != Some(RecordKind::SERVICE.as_str()) {
-            errors.add("service_id", format!("no service {id}"));
-        }
-    }
-    if let Some(id) = wanted.service_offering {
-        if found.service_offering_kind.as_deref() != Some(RecordKind::SERVICE_OFFERING.as_str()) {
-            errors.add("service_offering_id", format!("no service offering {id}"));
-        } else if found.service_offering_service != f.service_id {
-            errors.add(
-                "service_offering_id",
-                format!("{id} is an offering of another service"),
-            );
-        }
-    }
-    if let Some(id) = wanted.configuration_item {
-        if found.configuration_item_kind.as_deref() != Some(RecordKind::CONFIGURATION_ITEM.as_str()) {
-            errors.add("configuration_item_id", format!("no configuration item {id}"));
-        }
-    }
-    if let Some(id) = wanted.requester {
-        match found.requester_organization {
-            Some(o) if Some(o) == f.organization_id => {}
-            Some(_) => errors.add("caller_id", "the caller belongs to another organization"),
-            None => errors.add("caller_id", format!("no user {id}")),
-        }
-    }
-    if let Some(g) = wanted.group {
-        if !found.group_exists {
-            errors.add("assignment_group_id", format!("no assignment group {g}"));
-        }
-    }
-    if wanted.member.is_some() && !found.is_member {
-        errors.add(
-            "assignee_id",
-            "the assignee is not a member of the assignment group",
-        );
-    }
-    errors
 }

@@ -3,9 +3,20 @@
 //! the offerings of a service (which service level targets can single out), and configuration
 //! items. They are plain named records the provider owns.
 
-use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
+use crate::field::{FieldSpec, FieldType};
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Use, Writes};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
+
+/// Catalogue items have a name and a description of the shared columns.
+const NAMED: SharedFields = SharedFields {
+    title: "name",
+    ..SharedFields::PROVIDER_RECORD
+};
+
+/// The `details` key of a service's calendar: the business calendar its targets run on unless a
+/// target names its own.
+pub const SERVICE_CALENDAR: &str = "calendar_id";
 
 const CATALOGUE_ACCESS: KindAccess = KindAccess {
     create: Permission::ManageCatalogue,
@@ -26,7 +37,17 @@ static SERVICE_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
-    fields: &[],
+    shared: NAMED,
+    writes: Writes::Declared,
+    fields: &[
+        // It moves SLA figures: the same permission as changing a calendar.
+        FieldSpec::new(
+            SERVICE_CALENDAR,
+            "Business calendar",
+            FieldType::reference("calendar"),
+        )
+        .guarded_by(Permission::ManageServiceLevels),
+    ],
 };
 
 static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
@@ -41,6 +62,12 @@ static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
+    shared: SharedFields {
+        // The service it is an offering of.
+        service: Use::Required,
+        ..NAMED
+    },
+    writes: Writes::Declared,
     fields: &[],
 };
 
@@ -55,6 +82,8 @@ static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: CATALOGUE_ACCESS,
+    shared: NAMED,
+    writes: Writes::Declared,
     fields: &[],
 };
 

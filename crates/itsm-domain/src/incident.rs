@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::draft::ChangeError;
 use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
-use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
-use crate::lifecycle::{Lifecycle, Phase, State, Transition, TransitionError};
+use crate::kind::{Capabilities, KindAccess, KindSpec, Owner, RecordKind, SharedFields, Use, Writes};
+use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
 use crate::validation::{optional_text, required_text, ValidationError};
@@ -39,6 +40,16 @@ static INCIDENT_SPEC: KindSpec = KindSpec {
         create: Permission::CreateIncident,
         change: Permission::WorkIncidents,
     },
+    shared: SharedFields {
+        title: "title",
+        owner: Owner::Customer,
+        service: Use::Optional,
+        configuration_item: Use::Optional,
+        assignment: Use::Optional,
+        requester: Some("caller_id"),
+    },
+    // Priority comes from impact and urgency through the configured matrix.
+    writes: Writes::Own,
     fields: &FIELDS,
 };
 
@@ -67,6 +78,7 @@ static FIELDS: [FieldSpec; 11] = [
         "Service offering",
         FieldType::Reference {
             kind: "service_offering",
+            same_service: true,
         },
     ),
     FieldSpec::new(
@@ -349,15 +361,6 @@ pub struct IncidentChange {
     pub resolution_notes: Option<String>,
 }
 
-/// Why a change to an incident was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum IncidentError {
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
-}
-
 fn ts(t: Timestamp) -> Value {
     Value::from(t.to_string())
 }
@@ -418,7 +421,7 @@ pub fn apply_change(
     change: &IncidentChange,
     matrix: &PriorityMatrix,
     now: Timestamp,
-) -> Result<RecordFields, IncidentError> {
+) -> Result<RecordFields, ChangeError> {
     let mut f = current.fields();
     let mut errors = ValidationError::new();
 
@@ -617,7 +620,7 @@ mod tests {
         }
     }
 
-    fn moved(r: &Record, change: IncidentChange, at: &str) -> Result<Record, IncidentError> {
+    fn moved(r: &Record, change: IncidentChange, at: &str) -> Result<Record, ChangeError> {
         apply_change(r, &change, &PriorityMatrix::default(), t(at)).map(stored)
     }
 
@@ -696,7 +699,7 @@ mod tests {
             service_offering_id: Some(Some(RecordId(10))),
             ..Default::default()
         };
-        let Err(IncidentError::Invalid(err)) = moved(&r, orphan, "2026-01-05T10:00:00Z") else {
+        let Err(ChangeError::Invalid(err)) = moved(&r, orphan, "2026-01-05T10:00:00Z") else {
             panic!("an offering without a service was accepted");
         };
         assert_eq!(err.errors[0].field, "service_offering_id");
@@ -744,7 +747,7 @@ mod tests {
         assert_eq!(wip.detail_str("first_response_at"), Some("2026-01-05T09:10:00Z"));
 
         let err = moved(&wip, to("on_hold"), "2026-01-05T09:20:00Z").unwrap_err();
-        assert!(matches!(&err, IncidentError::Invalid(v) if v.errors[0].field == "on_hold_reason"));
+        assert!(matches!(&err, ChangeError::Invalid(v) if v.errors[0].field == "on_hold_reason"));
         let hold = IncidentChange {
             on_hold_reason: Some(OnHoldReason::AwaitingCaller),
             ..to("on_hold")
@@ -759,7 +762,7 @@ mod tests {
         );
 
         let err = moved(&resumed, to("resolved"), "2026-01-05T11:00:00Z").unwrap_err();
-        let IncidentError::Invalid(v) = err else {
+        let ChangeError::Invalid(v) = err else {
             panic!("expected validation error")
         };
         let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
@@ -782,7 +785,7 @@ mod tests {
         assert_eq!(closed.detail_str("closed_at"), Some("2026-01-09T09:00:00Z"));
 
         let err = moved(&closed, to("in_progress"), "2026-01-10T09:00:00Z").unwrap_err();
-        assert!(matches!(err, IncidentError::Transition(e) if e.allowed.is_empty()));
+        assert!(matches!(err, ChangeError::Transition(e) if e.allowed.is_empty()));
         let edit = IncidentChange {
             title: Some("x".into()),
             ..Default::default()
@@ -795,9 +798,9 @@ mod tests {
         let inc = stored(new_incident(&draft(), &PriorityMatrix::default()).unwrap());
         assert!(matches!(
             moved(&inc, to("done"), "2026-01-05T10:00:00Z"),
-            Err(IncidentError::Invalid(_))
+            Err(ChangeError::Invalid(_))
         ));
-        let Err(IncidentError::Transition(e)) = moved(&inc, to("closed"), "2026-01-05T10:00:00Z") else {
+        let Err(ChangeError::Transition(e)) = moved(&inc, to("closed"), "2026-01-05T10:00:00Z") else {
             panic!("expected a transition error")
         };
         assert_eq!(e.allowed, vec!["in_progress", "on_hold", "resolved", "cancelled"]);

@@ -31,8 +31,82 @@ pub struct KindSpec {
     pub lifecycle: &'static Lifecycle,
     pub capabilities: Capabilities,
     pub access: KindAccess,
+    /// Which of the columns every record has this kind takes from people.
+    pub shared: SharedFields,
+    /// Whether the generic create and change write it from its declaration, or use cases of its
+    /// own do.
+    pub writes: Writes,
     /// The kind's own fields, kept in the record's `details`.
     pub fields: &'static [FieldSpec],
+}
+
+/// Which of the columns every record has (see [`crate::Record`]) a kind uses, and how people name
+/// them. The generic create and change (`crate::draft`) take these and refuse the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedFields {
+    /// The name people give the title by, in forms and the API: `title`, or `name` for a
+    /// catalogue item.
+    pub title: &'static str,
+    /// Whose records these are.
+    pub owner: Owner,
+    /// The service the record concerns.
+    pub service: Use,
+    /// The configuration item the record concerns.
+    pub configuration_item: Use,
+    /// An assignment group and, within it, an assignee.
+    pub assignment: Use,
+    /// The person the record is for, under the name people give it (`caller_id` for an
+    /// incident); `None` when the kind has none.
+    pub requester: Option<&'static str>,
+}
+
+impl SharedFields {
+    /// A title and a description, and nothing else: the provider's own records.
+    pub const PROVIDER_RECORD: SharedFields = SharedFields {
+        title: "title",
+        owner: Owner::Provider,
+        service: Use::No,
+        configuration_item: Use::No,
+        assignment: Use::No,
+        requester: None,
+    };
+}
+
+/// How records of a kind are created and changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// By the generic create and change: the shared columns it uses and its own fields, checked
+    /// against the declaration, moved along its lifecycle; the API's create and change for it
+    /// and their schemas are drawn from the declaration.
+    Declared,
+    /// By use cases of its own, for a kind whose fields are more than the declaration can say
+    /// (an incident's priority derived through a matrix, a calendar's weekly hours, an
+    /// agreement's targets). They still write through the one pipeline.
+    Own,
+}
+
+/// Whose records a kind's are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The provider keeps them (services, calendars, policies): a new one belongs to the provider.
+    Provider,
+    /// They are raised for a customer organization (incidents, requests): a new one names it, or
+    /// is the customer's own when a customer raises it.
+    Customer,
+}
+
+/// Whether a kind takes one of the shared columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    No,
+    Optional,
+    Required,
+}
+
+impl Use {
+    pub fn is_used(self) -> bool {
+        self != Use::No
+    }
 }
 
 /// What records of a kind take part in, beyond what every record does. Each concern that acts on
@@ -112,6 +186,15 @@ impl RecordKind {
 
     pub fn lifecycle(self) -> &'static Lifecycle {
         self.0.lifecycle
+    }
+
+    pub fn writes(self) -> Writes {
+        self.0.writes
+    }
+
+    /// The shared columns the kind takes from people.
+    pub fn shared(self) -> SharedFields {
+        self.0.shared
     }
 
     /// The kind's own fields.

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod draft;
 pub mod field;
 pub mod ids;
 pub mod incident;

@@ -138,4 +138,51 @@ mod tests {
             assert!(!(c.customers_contribute && c.published_to_customers), "{kind}");
         }
     }
+
+    #[test]
+    fn own_fields_refer_to_registered_kinds_and_do_not_shadow_shared_names() {
+        let shared = [
+            "title",
+            "name",
+            "description",
+            "state",
+            "organization_id",
+            "service_id",
+            "configuration_item_id",
+            "assignment_group_id",
+            "assignee_id",
+            "requester_id",
+            "caller_id",
+        ];
+        for kind in RecordKind::all() {
+            for f in kind.fields() {
+                assert!(
+                    !shared.contains(&f.name),
+                    "{kind}: field {} is a shared name",
+                    f.name
+                );
+                if let crate::field::FieldType::Reference {
+                    kind: target,
+                    same_service,
+                } = f.ty
+                {
+                    assert!(
+                        RecordKind::parse(target).is_some(),
+                        "{kind}.{}: no kind {target}",
+                        f.name
+                    );
+                    assert!(
+                        !same_service || kind.shared().service.is_used(),
+                        "{kind}.{}: within a service, but the kind has none",
+                        f.name
+                    );
+                }
+                assert!(
+                    !f.required || f.is_input(),
+                    "{kind}.{}: required but set by the system",
+                    f.name
+                );
+            }
+        }
+    }
 }

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::calendar::{BusinessCalendar, CalendarDefinition};
+use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId};
-use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind};
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Writes};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::Record;
@@ -22,6 +23,12 @@ use crate::validation::ValidationError;
 const SERVICE_LEVEL_ACCESS: KindAccess = KindAccess {
     create: Permission::ManageServiceLevels,
     change: Permission::ManageServiceLevels,
+};
+
+/// Calendars and agreements have a name and a description of the shared columns.
+const NAMED: SharedFields = SharedFields {
+    title: "name",
+    ..SharedFields::PROVIDER_RECORD
 };
 
 static CALENDAR_SPEC: KindSpec = KindSpec {
@@ -37,7 +44,28 @@ static CALENDAR_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: SERVICE_LEVEL_ACCESS,
-    fields: &[],
+    shared: NAMED,
+    // Weekly hours and holidays are checked by the calendar's own rules.
+    writes: Writes::Own,
+    fields: &[
+        FieldSpec::new("time_zone", "Time zone", FieldType::Text { max: 64 }).required(),
+        FieldSpec::new(
+            "working_hours",
+            "Working hours",
+            FieldType::Structured {
+                shape: "\"24x7\", or an object from weekday to a list of [\"HH:MM\", \"HH:MM\"] periods",
+            },
+        ),
+        FieldSpec::new(
+            "holidays",
+            "Holidays",
+            FieldType::Structured {
+                shape:
+                    "a list of dates (2026-12-25), closures (2026-12-24/2026-12-31) and yearly dates (12-25)",
+            },
+        ),
+        FieldSpec::new(CALENDAR_IS_DEFAULT, "Default calendar", FieldType::Flag),
+    ],
 };
 
 static AGREEMENT_SPEC: KindSpec = KindSpec {
@@ -51,7 +79,53 @@ static AGREEMENT_SPEC: KindSpec = KindSpec {
         ..Capabilities::NONE
     },
     access: SERVICE_LEVEL_ACCESS,
-    fields: &[],
+    shared: SharedFields {
+        title: "title",
+        ..NAMED
+    },
+    // Its targets are checked by the agreement's own rules.
+    writes: Writes::Own,
+    fields: &[
+        FieldSpec::new(
+            "agreement_type",
+            "Type",
+            FieldType::Choice {
+                choices: &[
+                    Choice {
+                        value: "service_level_agreement",
+                        label: "Service level agreement",
+                    },
+                    Choice {
+                        value: "operational_level_agreement",
+                        label: "Operational level agreement",
+                    },
+                    Choice {
+                        value: "underpinning_contract",
+                        label: "Underpinning contract",
+                    },
+                ],
+            },
+        )
+        .required(),
+        FieldSpec::new(
+            "service_ids",
+            "Services",
+            FieldType::Structured {
+                shape: "a list of service ids; empty for all services of the other party",
+            },
+        ),
+        FieldSpec::new("valid_from", "Valid from", FieldType::Date).required(),
+        FieldSpec::new("valid_until", "Valid until", FieldType::Date),
+        FieldSpec::new("review_date", "Review date", FieldType::Date),
+        FieldSpec::new("calendar_id", "Business calendar", FieldType::reference("calendar")),
+        FieldSpec::new(
+            "targets",
+            "Service level targets",
+            FieldType::Structured {
+                shape: "a list of service level targets: key, name, metric, minutes, priorities, calendar, warnings and clock rules",
+            },
+        ),
+    ],
 };
 
 impl RecordKind {

@@ -16,6 +16,7 @@ pub mod comments;
 pub mod links;
 pub mod people;
 pub mod records;
+pub mod references;
 pub mod search;
 pub mod sla;
 pub mod testing;

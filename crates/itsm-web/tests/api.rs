@@ -44,12 +44,20 @@ async fn a_creation_answers_the_incident_as_it_is_read_back(backend: Backend) {
     let sys = Ctx::system();
     let service = s
         .app
-        .create_catalogue_item(&sys, itsm_domain::RecordKind::SERVICE, "Mail", "", None)
+        .create(
+            &sys,
+            itsm_domain::RecordKind::SERVICE,
+            json!({"name": "Mail"}).as_object().unwrap(),
+        )
         .await
         .unwrap();
     let ci = s
         .app
-        .create_catalogue_item(&sys, itsm_domain::RecordKind::CONFIGURATION_ITEM, "mx1", "", None)
+        .create(
+            &sys,
+            itsm_domain::RecordKind::CONFIGURATION_ITEM,
+            json!({"name": "mx1"}).as_object().unwrap(),
+        )
         .await
         .unwrap();
     let caller: Value = s.get(&s.customer_a, "/api/v1/me").await.json().await.unwrap();
@@ -878,8 +886,8 @@ async fn openapi_health_and_metrics(backend: Backend) {
     for p in [
         "/api/v1/incidents",
         "/api/v1/incidents/{id}",
-        "/api/v1/{collection}/{id}/history",
-        "/api/v1/{collection}/{id}/comments",
+        "/api/v1/services/{id}/history",
+        "/api/v1/calendars/{id}/comments",
     ] {
         assert!(
             doc["paths"].get(p).is_some(),

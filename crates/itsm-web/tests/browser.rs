@@ -262,6 +262,7 @@ use itsm_app::{App, Ctx, NewUserInput, Settings, SystemClock};
 use itsm_domain::{RecordKind, Role};
 use itsm_storage::testing::TestDb;
 use itsm_storage::Backend;
+use serde_json::json;
 use webdriver::Driver;
 
 async fn start_server(backend: Backend) -> (String, TestDb) {
@@ -297,16 +298,20 @@ async fn start_server_with_app(backend: Backend) -> (String, TestDb, App) {
         .await
         .unwrap();
     let email = app
-        .create_catalogue_item(&sys, RecordKind::SERVICE, "Email", "", None)
+        .create(
+            &sys,
+            RecordKind::SERVICE,
+            json!({"name": "Email"}).as_object().unwrap(),
+        )
         .await
         .unwrap();
     for offering in ["Executive mailbox", "Standard mailbox"] {
-        app.create_catalogue_item(
+        app.create(
             &sys,
             RecordKind::SERVICE_OFFERING,
-            offering,
-            "",
-            Some(email.record.id),
+            json!({"name": offering, "service_id": email.record.id.0})
+                .as_object()
+                .unwrap(),
         )
         .await
         .unwrap();

@@ -288,20 +288,24 @@ impl App {
         let hooks = crate::hooks::serving(written.iter().map(|(ch, _)| ch.before.kind));
         if !hooks.is_empty() {
             // The records as they now are, for the hooks of the kinds they serve.
-            let now: Vec<(Record, jiff::Timestamp)> = written
+            let now: Vec<(Record, jiff::Timestamp, &[itsm_domain::FieldChange])> = written
                 .iter()
                 .filter(|(ch, _)| hooks.iter().any(|h| h.serves(ch.before.kind)))
-                .map(|(ch, _)| {
+                .map(|(ch, diff)| {
                     let mut record = ch.before.clone();
                     record.apply(ch.after, ch.before.version + 1, ch.at);
-                    (record, ch.at)
+                    (record, ch.at, diff.as_slice())
                 })
                 .collect();
             for hook in &hooks {
-                let mine: Vec<(&Record, jiff::Timestamp)> = now
+                let mine: Vec<crate::hooks::Changed> = now
                     .iter()
-                    .filter(|(r, _)| hook.serves(r.kind))
-                    .map(|(r, at)| (r, *at))
+                    .filter(|(r, _, _)| hook.serves(r.kind))
+                    .map(|(record, at, fields)| crate::hooks::Changed {
+                        record,
+                        at: *at,
+                        fields,
+                    })
                     .collect();
                 if !mine.is_empty() {
                     hook.changed(self, c, &mine).await?;

@@ -444,7 +444,7 @@ impl App {
                 }
                 calendars.insert(r.id, entry);
             } else if r.kind == RecordKind::SERVICE {
-                if let Some(cal) = r.detail_i64(crate::records::SERVICE_CALENDAR) {
+                if let Some(cal) = r.detail_i64(itsm_domain::catalogue::SERVICE_CALENDAR) {
                     service_calendars.insert(r.id, RecordId(cal));
                 }
             } else if r.kind == RecordKind::AGREEMENT && r.state == "active" {

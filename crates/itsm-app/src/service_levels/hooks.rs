@@ -3,10 +3,11 @@
 //! a calendar, an agreement or a service's calendar makes every node read the configuration again;
 //! a first public reply by staff is the first response.
 
+use itsm_domain::catalogue::SERVICE_CALENDAR;
 use itsm_domain::{Record, RecordKind};
 use itsm_storage::AnyConnection;
 
-use crate::hooks::{Creating, HookFuture, RecordHook};
+use crate::hooks::{Changed, Creating, HookFuture, RecordHook};
 use crate::{App, Ctx};
 
 /// SLA clocks, for kinds measured against service level targets.
@@ -47,10 +48,11 @@ impl RecordHook for ClockHook {
         &'a self,
         app: &'a App,
         c: &'a mut AnyConnection,
-        changed: &'a [(&'a Record, jiff::Timestamp)],
+        changed: &'a [Changed<'a>],
     ) -> HookFuture<'a> {
         Box::pin(async move {
-            app.refresh_clocks(c, changed, false).await?;
+            let records: Vec<(&Record, jiff::Timestamp)> = changed.iter().map(|x| (x.record, x.at)).collect();
+            app.refresh_clocks(c, &records, false).await?;
             Ok(())
         })
     }
@@ -89,9 +91,34 @@ impl RecordHook for ConfigurationHook {
         &'a self,
         _app: &'a App,
         c: &'a mut AnyConnection,
-        changed: &'a [(&'a Record, jiff::Timestamp)],
+        changed: &'a [Changed<'a>],
     ) -> HookFuture<'a> {
-        Box::pin(Self::bump_if_any(c, changed.iter().map(|(r, _)| r.kind)))
+        Box::pin(Self::bump_if_any(c, changed.iter().map(|x| x.record.kind)))
+    }
+}
+
+/// The open SLA clocks, replayed when a catalogue item that names the business calendar its
+/// targets run on (a service) names another: every clock of the records it is the service of may
+/// move. (Calendars and agreements replay the clocks in their own use cases, on every change.)
+pub(crate) struct ServiceCalendarHook;
+
+impl RecordHook for ServiceCalendarHook {
+    fn serves(&self, kind: RecordKind) -> bool {
+        kind.is_catalogue_item() && kind.field(SERVICE_CALENDAR).is_some()
+    }
+
+    fn changed<'a>(
+        &'a self,
+        app: &'a App,
+        c: &'a mut AnyConnection,
+        changed: &'a [Changed<'a>],
+    ) -> HookFuture<'a> {
+        Box::pin(async move {
+            if let Some(x) = changed.iter().find(|x| x.touched(SERVICE_CALENDAR)) {
+                app.recompute_in(c, None, x.at).await?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod hooks;
 
-pub(crate) use hooks::{ClockHook, ConfigurationHook, FirstResponseHook};
+pub(crate) use hooks::{ClockHook, ConfigurationHook, FirstResponseHook, ServiceCalendarHook};
 
 mod agreements;
 mod calendars;

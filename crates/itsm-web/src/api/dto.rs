@@ -50,19 +50,6 @@ pub enum LinkTypeValue {
     ParentOf,
 }
 
-/// The record collections that share the record endpoints.
-#[derive(ToSchema)]
-#[schema(rename_all = "kebab-case")]
-#[allow(dead_code)]
-pub enum Collection {
-    Incidents,
-    Services,
-    ServiceOfferings,
-    ConfigurationItems,
-    Calendars,
-    Agreements,
-}
-
 /// Tells "absent" (leave alone) from `null` (clear) in a PATCH body.
 pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
@@ -345,31 +332,6 @@ pub struct UpdateIncident {
     #[schema(value_type = Option<ResolutionCodeValue>)]
     pub resolution_code: Option<ResolutionCode>,
     pub resolution_notes: Option<String>,
-}
-
-/// Creating a service, a service offering or a configuration item.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCatalogueItem {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// Service offerings only, and required there: the service it is an offering of.
-    pub service_id: Option<i64>,
-}
-
-/// Changing a service, a service offering or a configuration item. Leave a field out to keep it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateCatalogueItem {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub state: Option<String>,
-    /// Services only: the business calendar their SLA targets run on (unless a target names its
-    /// own); `null` clears it. Open SLA clocks are replayed.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub calendar_id: Option<Option<i64>>,
 }
 
 /// A page of records.

@@ -68,31 +68,42 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind, state: &AppState) -> Ro
                     .layer(DefaultBodyLimit::max(12 * 1024 * 1024)),
             )),
         );
-    if kind.has_service_levels() {
+    if has_sla(kind) {
         r = r.route(
             &format!("{base}/{{id}}/sla"),
             get(move |s, c, p| super::service_levels::record_sla(kind, s, c, p)),
         );
     }
-    if kind.is_catalogue_item() {
+    if declared_writes(kind) {
+        use super::declared::{change_record, create_record};
         r = r.route(
             &base,
             api(
                 state,
-                P::ManageCatalogue,
-                post(move |s, c, b| create_catalogue_item(kind, s, c, b)),
+                kind.access().create,
+                post(move |s, c, b| create_record(kind, s, c, b)),
             ),
         );
         r = r.route(
             &format!("{base}/{{id}}"),
             api(
                 state,
-                P::ManageCatalogue,
-                axum::routing::patch(move |s, c, p, h, b| update_catalogue_item(kind, s, c, p, h, b)),
+                kind.access().change,
+                axum::routing::patch(move |s, c, p, h, b| change_record(kind, s, c, p, h, b)),
             ),
         );
     }
     r
+}
+
+/// Whether a kind has the sub-resource `/sla`: the same test registers the route and documents it.
+pub(crate) fn has_sla(kind: RecordKind) -> bool {
+    kind.has_service_levels()
+}
+
+/// Whether a kind is created and changed through the generic endpoints, from its declaration.
+pub(crate) fn declared_writes(kind: RecordKind) -> bool {
+    kind.writes() == itsm_domain::kind::Writes::Declared
 }
 
 fn id_or_none(field: &str, v: &Option<String>) -> Result<Option<Option<i64>>, ApiError> {
@@ -182,7 +193,7 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
 
 /// List records of a kind, filtered, sorted and paged by cursor.
 #[utoipa::path(get, path = "/api/v1/{collection}", tag = "records",
-    params(("collection" = dto::Collection, Path), dto::ListQuery),
+    params(("collection" = String, Path), dto::ListQuery),
     responses((status = 200, body = dto::RecordPage), (status = 422, body = crate::error::Problem)))]
 pub async fn list_records(
     kind: RecordKind,
@@ -200,7 +211,7 @@ pub async fn list_records(
 
 /// Read one record by number (`INC-1042`) or id.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path, description = "number or id")),
+    params(("collection" = String, Path), ("id" = String, Path, description = "number or id")),
     responses((status = 200, body = dto::RecordJson, headers(("ETag" = String))), (status = 404, body = crate::error::Problem)))]
 pub async fn get_record(
     kind: RecordKind,
@@ -214,7 +225,7 @@ pub async fn get_record(
 
 /// The audit history of a record: who changed what, when, from what to what.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/history", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path), dto::HistoryQuery),
+    params(("collection" = String, Path), ("id" = String, Path), dto::HistoryQuery),
     responses((status = 200, body = Vec<dto::HistoryEvent>), (status = 404, body = crate::error::Problem)))]
 pub async fn history(
     kind: RecordKind,
@@ -231,7 +242,7 @@ pub async fn history(
 
 /// Comments of a record; internal notes only for staff.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/comments", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Comment>), (status = 404, body = crate::error::Problem)))]
 pub async fn list_comments(
     kind: RecordKind,
@@ -251,7 +262,7 @@ pub async fn list_comments(
 
 /// Add a public reply or an internal note.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/comments", tag = "records", request_body = dto::CreateComment,
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 201, body = dto::Comment), (status = 422, body = crate::error::Problem)))]
 pub async fn add_comment(
     kind: RecordKind,
@@ -276,7 +287,7 @@ pub async fn add_comment(
 
 /// Links of a record, in both directions.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/links", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Link>)))]
 pub async fn list_links(
     kind: RecordKind,
@@ -296,7 +307,7 @@ pub async fn list_links(
 
 /// Link this record to another.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/links", tag = "records", request_body = dto::CreateLink,
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 201, body = dto::Link), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_link(
     kind: RecordKind,
@@ -314,7 +325,7 @@ pub async fn add_link(
 
 /// Remove a link.
 #[utoipa::path(delete, path = "/api/v1/{collection}/{id}/links/{link_id}", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path), ("link_id" = i64, Path)),
+    params(("collection" = String, Path), ("id" = String, Path), ("link_id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn remove_link(
     kind: RecordKind,
@@ -331,7 +342,7 @@ pub async fn remove_link(
 
 /// Attachments of a record.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<dto::Attachment>)))]
 pub async fn list_attachments(
     kind: RecordKind,
@@ -351,7 +362,7 @@ pub async fn list_attachments(
 
 /// Attach a file (multipart form, field `file`).
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
-    params(("collection" = dto::Collection, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)),
     request_body(content_type = "multipart/form-data", content = Object),
     responses((status = 201, body = dto::Attachment), (status = 422, body = crate::error::Problem)))]
 pub async fn add_attachment(
@@ -435,60 +446,6 @@ pub async fn attachment_response(s: &AppState, ctx: &itsm_app::Ctx, id: &str) ->
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
-}
-
-/// Create a service, a service offering (of the service `service_id`) or a configuration item.
-#[utoipa::path(post, path = "/api/v1/{collection}", tag = "records", request_body = dto::CreateCatalogueItem,
-    params(("collection" = dto::Collection, Path, description = "services, service-offerings or configuration-items; incidents have their own create")),
-    responses((status = 201, body = dto::Record), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn create_catalogue_item(
-    kind: RecordKind,
-    State(s): State<AppState>,
-    ApiCaller(ctx): ApiCaller,
-    ApiJson(body): ApiJson<dto::CreateCatalogueItem>,
-) -> Result<Response, ApiError> {
-    let v = s
-        .app
-        .create_catalogue_item(
-            &ctx,
-            kind,
-            &body.name,
-            &body.description,
-            body.service_id.map(itsm_domain::RecordId),
-        )
-        .await?;
-    Ok(record_response(StatusCode::CREATED, &v))
-}
-
-/// Change a service, a service offering or a configuration item (name, description, state; a
-/// service's calendar).
-/// Requires `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/{collection}/{id}", tag = "records", request_body = dto::UpdateCatalogueItem,
-    params(("collection" = dto::Collection, Path, description = "services, service-offerings or configuration-items"),
-        ("id" = String, Path, description = "number or id"), ("If-Match" = String, Header)),
-    responses((status = 200, body = dto::Record), (status = 409, body = crate::error::Problem),
-        (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
-        (status = 428, body = crate::error::Problem)))]
-pub async fn update_catalogue_item(
-    kind: RecordKind,
-    State(s): State<AppState>,
-    ApiCaller(ctx): ApiCaller,
-    Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
-    ApiJson(body): ApiJson<dto::UpdateCatalogueItem>,
-) -> Result<Response, ApiError> {
-    let version = super::respond::if_match(&headers)?;
-    let change = itsm_app::records::CatalogueChange {
-        name: body.name,
-        description: body.description,
-        state: body.state,
-        calendar_id: body.calendar_id.map(|c| c.map(RecordId)),
-    };
-    let v = s
-        .app
-        .update_catalogue_item(&ctx, kind, &id, version, change)
-        .await?;
-    Ok(record_response(StatusCode::OK, &v))
 }
 
 /// The account the token belongs to.

@@ -388,7 +388,7 @@ fn minutes(micros: i64) -> f64 {
 /// A record's SLA clocks, replayed now, with the agreement and target that apply and why, when the
 /// clock ran and paused, and the calendar's working periods in between.
 #[utoipa::path(get, path = "/api/v1/{collection}/{id}/sla", tag = "service levels",
-    params(("collection" = super::dto::Collection, Path), ("id" = String, Path, description = "number or id")),
+    params(("collection" = String, Path), ("id" = String, Path, description = "number or id")),
     responses((status = 200, body = Vec<SlaClock>), (status = 404, body = crate::error::Problem)))]
 pub async fn record_sla(
     kind: RecordKind,

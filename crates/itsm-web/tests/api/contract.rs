@@ -2,9 +2,12 @@
 //! changed under `If-Match` (a stale version is 412), moved along its lifecycle (an illegal move is
 //! 409 with the allowed ones), its history, a comment, an attachment, a link, found by its state and
 //! by a word of its title, and seen by customers exactly as its declaration says. A new kind is
-//! covered by registering it and giving its sample creation below; without one, this test fails.
+//! covered by registering it: a kind whose writes are declared gets its sample creation from its
+//! declaration; one with use cases of its own gives one below, or this test fails.
 
 use super::common::{problem, Server};
+use itsm_domain::field::FieldType;
+use itsm_domain::kind::{self, Use, Writes};
 use itsm_domain::RecordKind;
 use itsm_storage::Backend;
 use reqwest::StatusCode;
@@ -19,36 +22,20 @@ enum Owner {
     CustomerA,
 }
 
-/// A creation body of each kind, with a word that appears in nothing else, and who owns it.
+/// A creation body of each kind, with a word that appears in nothing else, and who owns it. A
+/// kind whose writes are declared gets one drawn from its declaration; a kind with use cases of
+/// its own needs a sample here.
 async fn sample(s: &Server, kind: RecordKind, word: &str) -> (Value, Owner) {
-    let named = |extra: Value| {
-        let mut body = json!({ "name": format!("Contract {word}") });
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        body
-    };
+    if kind.writes() == Writes::Declared {
+        return (declared_sample(s, kind, word).await, owner_of(kind));
+    }
     match kind.as_str() {
         "incident" => (
             json!({"title": format!("Contract {word}"), "organization_id": s.org_a}),
             Owner::CustomerA,
         ),
-        "service" | "configuration_item" => (named(json!({})), Owner::Provider),
-        "service_offering" => {
-            let service: Value = s
-                .post(
-                    &s.admin,
-                    "/api/v1/services",
-                    json!({"name": format!("For {word}")}),
-                )
-                .await
-                .json()
-                .await
-                .unwrap();
-            (named(json!({"service_id": service["id"]})), Owner::Provider)
-        }
         "calendar" => (
-            named(json!({"time_zone": "Europe/Berlin", "working_hours": "24x7"})),
+            json!({"name": format!("Contract {word}"), "time_zone": "Europe/Berlin", "working_hours": "24x7"}),
             Owner::Provider,
         ),
         "agreement" => (
@@ -57,8 +44,62 @@ async fn sample(s: &Server, kind: RecordKind, word: &str) -> (Value, Owner) {
                 "targets": [{"name": "Resolution", "metric": "resolution", "minutes": 480}]}}),
             Owner::CustomerA,
         ),
-        other => panic!("kind `{other}` is registered but has no sample creation in the contract test"),
+        other => {
+            panic!("kind `{other}` has use cases of its own but no sample creation in the contract test")
+        }
     }
+}
+
+fn owner_of(kind: RecordKind) -> Owner {
+    match kind.shared().owner {
+        kind::Owner::Provider => Owner::Provider,
+        kind::Owner::Customer => Owner::CustomerA,
+    }
+}
+
+/// The creation body of a kind whose writes are declared: its title, the organization when it is
+/// a customer's, and a value for every shared column and own field it requires (a record it
+/// refers to is created first, the same way).
+fn declared_sample<'a>(
+    s: &'a Server,
+    kind: RecordKind,
+    word: &'a str,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Value> + 'a>> {
+    Box::pin(async move {
+        let shared = kind.shared();
+        let mut body = serde_json::Map::new();
+        body.insert(shared.title.into(), json!(format!("Contract {word}")));
+        if shared.owner == kind::Owner::Customer {
+            body.insert("organization_id".into(), json!(s.org_a));
+        }
+        let mut refers = Vec::new();
+        if shared.service == Use::Required {
+            refers.push(("service_id", RecordKind::SERVICE));
+        }
+        if shared.configuration_item == Use::Required {
+            refers.push(("configuration_item_id", RecordKind::CONFIGURATION_ITEM));
+        }
+        for f in kind.fields().iter().filter(|f| f.required) {
+            let value = match f.ty {
+                FieldType::Text { .. } | FieldType::LongText { .. } => json!("sample"),
+                FieldType::Choice { choices } => json!(choices[0].value),
+                FieldType::Flag => json!(true),
+                FieldType::Date => json!("2026-12-31"),
+                FieldType::Reference { kind: target, .. } => {
+                    refers.push((f.name, RecordKind::parse(target).unwrap()));
+                    continue;
+                }
+                other => panic!("{kind}.{}: a required {other:?} has no sample", f.name),
+            };
+            body.insert(f.name.into(), value);
+        }
+        for (field, target) in refers {
+            // A word of its own, so that searching for this sample's word finds only the sample.
+            let (other, _) = create(s, target, &format!("zqref{}", body.len())).await;
+            body.insert(field.into(), other["id"].clone());
+        }
+        Value::Object(body)
+    })
 }
 
 fn words(v: &Value, key: &str) -> Vec<String> {

@@ -25,17 +25,21 @@ async fn customers_read_what_the_provider_publishes_and_write_nothing_on_it(back
     let sys = Ctx::system();
     let service = s
         .app
-        .create_catalogue_item(&sys, RecordKind::SERVICE, "Mail", "", None)
+        .create(
+            &sys,
+            RecordKind::SERVICE,
+            json!({"name": "Mail"}).as_object().unwrap(),
+        )
         .await
         .unwrap();
     let offering = s
         .app
-        .create_catalogue_item(
+        .create(
             &sys,
             RecordKind::SERVICE_OFFERING,
-            "Mail, gold",
-            "",
-            Some(service.record.id),
+            json!({"name": "Mail, gold", "service_id": service.record.id.0})
+                .as_object()
+                .unwrap(),
         )
         .await
         .unwrap();

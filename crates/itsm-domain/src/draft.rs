@@ -90,16 +90,26 @@ pub fn guards(kind: RecordKind, input: &Map<String, Value>) -> Vec<Permission> {
         .collect()
 }
 
+/// What an input is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Change,
+    /// Its names and values alone, before the record it changes is read.
+    Shape,
+}
+
 /// Checks the names of an input and the shared columns' rules common to creating and changing,
 /// and applies the input to `f`.
 fn apply(
     kind: RecordKind,
     input: &Map<String, Value>,
     actor: Option<&Actor>,
-    creating: bool,
+    mode: Mode,
     f: &mut RecordFields,
     errors: &mut ValidationError,
 ) {
+    let creating = mode == Mode::Create;
     let names = Names {
         shared: kind.shared(),
     };
@@ -162,9 +172,12 @@ fn apply(
             continue;
         }
         let checked = spec.check(value, errors);
-        if let FieldType::Reference {
-            same_service: true, ..
-        } = spec.ty
+        if let (
+            FieldType::Reference {
+                same_service: true, ..
+            },
+            false,
+        ) = (spec.ty, mode == Mode::Shape)
         {
             if !checked.is_null() && f.service_id.is_none() {
                 errors.add(
@@ -178,6 +191,9 @@ fn apply(
         } else {
             f.details.insert(spec.name.to_owned(), checked);
         }
+    }
+    if mode == Mode::Shape {
+        return;
     }
     // What must hold whatever was given.
     for (name, used) in names.columns() {
@@ -256,7 +272,7 @@ pub fn new_record(
             }
         }
     };
-    apply(kind, input, actor, true, &mut f, &mut errors);
+    apply(kind, input, actor, Mode::Create, &mut f, &mut errors);
     if let (Some(a), Some(requester)) = (actor, kind.shared().requester) {
         // A customer raises their own records unless they name a colleague.
         if a.role == Role::Customer && f.requester_id.is_none() && !input.contains_key(requester) {
@@ -265,6 +281,34 @@ pub fn new_record(
     }
     errors.into_result()?;
     Ok(f)
+}
+
+/// Checks what people gave for a change of a record of `kind` as far as it can be without the
+/// record: its names and the type and form of each value. Run before the record is read, so that
+/// a malformed change is refused as such whatever version it names.
+pub fn check_change_shape(
+    kind: RecordKind,
+    input: &Map<String, Value>,
+    actor: Option<&Actor>,
+) -> Result<(), ValidationError> {
+    let mut errors = ValidationError::new();
+    if let Some(v) = input.get("state") {
+        if !v.as_str().is_some_and(|s| kind.lifecycle().is_state(s)) {
+            errors.add("state", "must be the name of a state of this kind");
+        }
+    }
+    if input.contains_key("organization_id") {
+        errors.add("organization_id", "a record stays with its organization");
+    }
+    apply(
+        kind,
+        input,
+        actor,
+        Mode::Shape,
+        &mut RecordFields::default(),
+        &mut errors,
+    );
+    errors.into_result()
 }
 
 /// The fields `current` is left with by a change people gave: the same rules as creating, a
@@ -298,7 +342,7 @@ pub fn changed_record(
             None => errors.add("state", "must be the name of a state"),
         }
     }
-    apply(kind, input, actor, false, &mut f, &mut errors);
+    apply(kind, input, actor, Mode::Change, &mut f, &mut errors);
     if f.state != current.state {
         kind.lifecycle()
             .check_requirements(&current.state, &f.state, &f.details, &mut errors);

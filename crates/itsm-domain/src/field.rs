@@ -23,6 +23,20 @@ pub struct FieldSpec {
     /// calendar moves SLA figures, so it takes the permission to manage service levels).
     #[serde(skip)]
     pub guard: Option<Permission>,
+    /// Whether lists filter on it (and sort by it, when its values have an order): storage keeps
+    /// an index for it.
+    pub indexed: bool,
+}
+
+/// How lists compare a field's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// As text: lists filter on it but do not sort by it.
+    Text,
+    /// As a number (an id, a count).
+    Number,
+    /// As a date.
+    Date,
 }
 
 /// What a field holds.
@@ -77,6 +91,40 @@ impl FieldSpec {
             ty,
             required: false,
             guard: None,
+            indexed: false,
+        }
+    }
+
+    /// The same field, which lists filter on (and sort by, when its values have an order).
+    pub const fn indexed(self) -> FieldSpec {
+        FieldSpec {
+            indexed: true,
+            ..self
+        }
+    }
+
+    /// Whether lists can sort by this field.
+    pub fn sortable(&self) -> bool {
+        self.indexed && matches!(self.ty.list_order(), Some(ListOrder::Number | ListOrder::Date))
+    }
+
+    /// Reads a list filter on this field from its text in a query (`?category=network`): the
+    /// value as stored, or what is wrong with it.
+    pub fn filter_value(&self, raw: &str) -> Result<Value, String> {
+        let given = match self.ty.list_order() {
+            Some(ListOrder::Number) => match raw.trim().parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => return Err("must be a number".to_owned()),
+            },
+            Some(ListOrder::Text | ListOrder::Date) => Value::from(raw),
+            None => return Err("lists do not filter on this field".to_owned()),
+        };
+        let mut errors = ValidationError::new();
+        let value = self.check(&given, &mut errors);
+        match errors.errors.into_iter().next() {
+            Some(e) => Err(e.message),
+            None if value.is_null() => Err("must not be empty".to_owned()),
+            None => Ok(value),
         }
     }
 
@@ -170,6 +218,19 @@ impl FieldSpec {
 }
 
 impl FieldType {
+    /// How lists compare values of this type; `None` when they cannot filter on it.
+    pub fn list_order(&self) -> Option<ListOrder> {
+        match self {
+            FieldType::Text { .. } | FieldType::Choice { .. } => Some(ListOrder::Text),
+            FieldType::Reference { .. } | FieldType::Count => Some(ListOrder::Number),
+            FieldType::Date => Some(ListOrder::Date),
+            FieldType::LongText { .. }
+            | FieldType::Flag
+            | FieldType::Structured { .. }
+            | FieldType::Instant => None,
+        }
+    }
+
     /// What a value of this type is, for an error message.
     fn expected(&self) -> &'static str {
         match self {

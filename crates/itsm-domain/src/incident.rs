@@ -72,7 +72,7 @@ const LEVELS: &[Choice] = &[
 static FIELDS: [FieldSpec; 11] = [
     FieldSpec::new("impact", "Impact", FieldType::Choice { choices: LEVELS }),
     FieldSpec::new("urgency", "Urgency", FieldType::Choice { choices: LEVELS }),
-    FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX }),
+    FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX }).indexed(),
     FieldSpec::new(
         SERVICE_OFFERING,
         "Service offering",
@@ -139,7 +139,7 @@ static FIELDS: [FieldSpec; 11] = [
     FieldSpec::new("first_response_at", "First response", FieldType::Instant),
     FieldSpec::new("resolved_at", "Resolved at", FieldType::Instant),
     FieldSpec::new("closed_at", "Closed at", FieldType::Instant),
-    FieldSpec::new("reopen_count", "Times reopened", FieldType::Count),
+    FieldSpec::new("reopen_count", "Times reopened", FieldType::Count).indexed(),
 ];
 
 /// What resolving asks for.

@@ -221,7 +221,10 @@ impl Store {
                 // SQLite's planner knows an index's selectivity only from `ANALYZE`; a new index
                 // without statistics looked so selective that searches chose it over the sort
                 // index and took 0.8 s instead of 50 ms at 1,000,000 records.
-                if before > 0 && applied().await? > before {
+                let mut c = self.write.acquire().await?;
+                let created = crate::records::ensure_indexes(&mut c, Backend::Sqlite).await?;
+                drop(c);
+                if (before > 0 && applied().await? > before) || created > 0 {
                     self.analyze().await?;
                 }
             }
@@ -231,6 +234,9 @@ impl Store {
                 for kind in RecordKind::all() {
                     let sql = format!("CREATE SEQUENCE IF NOT EXISTS record_number_{}", kind.as_str());
                     c.execute(sql.as_str()).await?;
+                }
+                if crate::records::ensure_indexes(&mut c, Backend::Postgres).await? > 0 {
+                    c.execute("ANALYZE records").await?;
                 }
             }
         }

@@ -35,7 +35,82 @@ both!(
     ui_forms_need_a_session_and_csrf,
     creations_that_arrive_together_are_each_answered_and_audited,
     a_creation_answers_the_incident_as_it_is_read_back,
+    lists_filter_and_sort_on_an_incidents_own_fields,
 );
+
+/// An incident's own indexed fields are list parameters: `category` filters, `reopen_count`
+/// sorts; a value of the wrong form and a field lists do not sort by are refused by name.
+async fn lists_filter_and_sort_on_an_incidents_own_fields(backend: Backend) {
+    let s = Server::start(backend).await;
+    let mut numbers = Vec::new();
+    for (title, category) in [
+        ("Router down", "network"),
+        ("Locked out", "access"),
+        ("Switch loops", "network"),
+    ] {
+        let v = s
+            .incident(
+                &s.agent,
+                json!({"title": title, "organization_id": s.org_a, "category": category}),
+            )
+            .await;
+        numbers.push(v["number"].as_str().unwrap().to_owned());
+    }
+    // The switch is resolved, and reopened.
+    let path = format!("/api/v1/incidents/{}", numbers[2]);
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(1),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "Pruned the VLAN"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(&s.agent, &path, Some(2), json!({"state": "in_progress"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let listed = |url: &'static str| {
+        let s = &s;
+        async move {
+            let page: Value = s.get(&s.agent, url).await.json().await.unwrap();
+            page["items"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{url}: {page}"))
+                .iter()
+                .map(|i| i["number"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("/api/v1/incidents?category=network").await,
+        [numbers[2].clone(), numbers[0].clone()]
+    );
+    assert!(listed("/api/v1/incidents?category=printers").await.is_empty());
+    assert_eq!(
+        listed("/api/v1/incidents?sort=-reopen_count&limit=1").await,
+        [numbers[2].clone()]
+    );
+    assert_eq!(
+        listed("/api/v1/incidents?sort=-reopen_count&category=access").await,
+        [numbers[1].clone()]
+    );
+    for (query, field) in [
+        ("reopen_count=often", "reopen_count"),
+        ("category=", "category"),
+        ("sort=category", "sort"),
+        ("colour=red", "colour"),
+    ] {
+        let p = problem(
+            s.get(&s.agent, &format!("/api/v1/incidents?{query}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(fields(&p), [field], "{query}");
+    }
+    s.stop().await;
+}
 
 /// The answer to a creation is built from what was written and the names its checks read, not read
 /// back: it must be exactly what a read gives, every reference named.

@@ -63,6 +63,7 @@ impl App {
         for p in draft::guards(kind, input) {
             ctx.require(p)?;
         }
+        draft::check_change_shape(kind, input, ctx.actor())?;
         let Changing { mut tx, current, now } =
             self.begin_change(ctx, kind, reference, expected_version).await?;
         let after = draft::changed_record(&current, input, ctx.actor())?;

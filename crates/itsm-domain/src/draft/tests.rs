@@ -293,3 +293,20 @@ fn references_list_what_is_new_with_the_kind_each_must_be() {
     .unwrap_err();
     assert_eq!(fields_of(e), ["offering"]);
 }
+
+#[test]
+fn a_change_is_checked_for_shape_before_the_record_is_read() {
+    assert!(check_change_shape(
+        ERRAND,
+        &input(json!({"title": "New", "state": "done", "offering": 3})),
+        None
+    )
+    .is_ok());
+    let e = check_change_shape(
+        ERRAND,
+        &input(json!({"title": "", "state": "gone", "due_on": "soon", "colour": 1})),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(fields_of(e), ["state", "colour", "title", "due_on"]);
+}

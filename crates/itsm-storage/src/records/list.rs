@@ -3,17 +3,22 @@
 
 use std::fmt::Write as _;
 
+use std::borrow::Cow;
+
+use itsm_domain::field::FieldSpec;
 use itsm_domain::{GroupId, OrganizationId, RecordId, RecordKind, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::fields;
 use super::params::planned_per_call;
 use super::view::{view_from_row, RecordView, SELECT_VIEW};
 use crate::backend::{backend_of, Backend};
 use crate::batch::{bind_all, Bind};
 use crate::{micros, Result};
 
-/// What a list is sorted by. Each is an indexed column, so every page is an index range.
+/// What a list is sorted by. Each is an indexed column or expression, so every page is an index
+/// range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
     UpdatedAt,
@@ -22,6 +27,9 @@ pub enum SortField {
     Number,
     /// The SLA due instant of the queue clock; records without one come last.
     Due,
+    /// One of the kind's own fields declared indexed whose values have an order (see
+    /// `fields.rs`); records without a value come first.
+    Field(&'static FieldSpec),
 }
 
 /// Stands for "no due instant" so that keyset pages over the due column need no NULL handling.
@@ -43,22 +51,31 @@ impl SortField {
             SortField::Priority => "priority",
             SortField::Number => "number",
             SortField::Due => "due",
+            SortField::Field(f) => f.name,
         }
     }
 
+    /// One of the orders every kind has.
     pub fn parse(s: &str) -> Option<SortField> {
         Self::ALL.into_iter().find(|f| f.as_str() == s)
     }
 
-    fn column(self) -> &'static str {
-        match self {
+    /// One of the orders every kind has, or one of `kind`'s own fields that lists sort by.
+    pub fn parse_for(kind: RecordKind, s: &str) -> Option<SortField> {
+        Self::parse(s).or_else(|| kind.field(s).filter(|f| f.sortable()).map(SortField::Field))
+    }
+
+    fn column(self, backend: Backend) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             SortField::UpdatedAt => "r.updated_at",
             SortField::CreatedAt => "r.created_at",
             SortField::Priority => "r.priority",
             SortField::Number => "r.number",
             // The same expression as the index records_kind_sla_due.
             SortField::Due => "COALESCE(r.sla_due_at, 9223372036854775807)",
-        }
+            // The same expression as the field's index.
+            SortField::Field(f) => return Cow::Owned(fields::expression(backend, "r.", f)),
+        })
     }
 
     /// The columns `c` with an index on (kind, c, this sort's column, id): a list asking for one
@@ -74,8 +91,14 @@ impl SortField {
                 "requester_id",
             ],
             SortField::Priority => &["assignment_group_id", "assignee_id"],
-            SortField::CreatedAt | SortField::Number | SortField::Due => &[],
+            SortField::CreatedAt | SortField::Number | SortField::Due | SortField::Field(_) => &[],
         }
+    }
+
+    /// Whether a filter on an indexed field of the kind has an index in this order: each field's
+    /// index holds (kind, field, updated_at, id).
+    fn walks_fields(self) -> bool {
+        self == SortField::UpdatedAt
     }
 
     fn value(self, v: &RecordView) -> i64 {
@@ -86,6 +109,7 @@ impl SortField {
             SortField::Priority => r.priority.map(i64::from).unwrap_or(0),
             SortField::Number => r.number,
             SortField::Due => v.sla.due_at.map(micros).unwrap_or(NO_DUE),
+            SortField::Field(f) => fields::sort_value(f, &r.details),
         }
     }
 }
@@ -125,6 +149,8 @@ pub struct RecordFilter {
     pub assignee_id: Option<Option<UserId>>,
     pub service_id: Option<RecordId>,
     pub requester_id: Option<UserId>,
+    /// The kind's own indexed fields, each with the value it must hold (as stored).
+    pub fields: Vec<(&'static FieldSpec, serde_json::Value)>,
     /// Words that must all occur in the title or description (prefix match).
     pub text: Option<String>,
 }
@@ -167,6 +193,9 @@ struct Cond {
     /// Set when the condition asks for one value of this column, so an index that starts with the
     /// column can serve it in order (see `SortField::walk_indexes`).
     column: Option<&'static str>,
+    /// Set when the condition asks for one value of a kind's indexed field: the same condition
+    /// written so that no index answers it (see `Cond::unindexed`).
+    field: Option<String>,
 }
 
 impl Cond {
@@ -175,6 +204,22 @@ impl Cond {
             sql,
             binds,
             column: None,
+            field: None,
+        }
+    }
+
+    /// `field = value`, over the field's expression, which its indexes are on.
+    fn field_equals(backend: Backend, f: &FieldSpec, b: Bind) -> Cond {
+        let expr = fields::expression(backend, "r.", f);
+        let unindexed = match backend {
+            Backend::Sqlite => format!("+{expr} = ?"),
+            Backend::Postgres => format!("COALESCE({expr}, {expr}) = ?"),
+        };
+        Cond {
+            sql: format!("{expr} = ?"),
+            binds: vec![b],
+            column: None,
+            field: Some(unindexed),
         }
     }
 
@@ -185,12 +230,14 @@ impl Cond {
                 sql: format!("r.{column} = ?"),
                 binds: vec![b],
                 column: Some(column),
+                field: None,
             },
             // PostgreSQL cannot read an order from an index past an `IS NULL` condition.
             None => Cond {
                 sql: format!("r.{column} IS NULL"),
                 binds: vec![],
                 column: None,
+                field: None,
             },
         }
     }
@@ -204,23 +251,25 @@ impl Cond {
             sql: format!("r.{column} IN ({})", vec!["?"; values.len()].join(", ")),
             binds: values,
             column: None,
+            field: None,
         }
     }
 
     /// `(sort column, id) cmp position`: where a keyset page starts or ends.
     fn keyset(col: &str, cmp: &str, at: Cursor) -> Cond {
-        Cond {
-            sql: format!("({col}, r.id) {cmp} (?, ?)"),
-            binds: vec![Bind::Int(Some(at.value)), Bind::Int(Some(at.id))],
-            column: None,
-        }
+        Cond::new(
+            format!("({col}, r.id) {cmp} (?, ?)"),
+            vec![Bind::Int(Some(at.value)), Bind::Int(Some(at.id))],
+        )
     }
 
     /// The same condition, which the database will not answer from an index: `+r.column` on
     /// SQLite, `COALESCE(r.column, r.column)` on PostgreSQL (an expression no index is on).
     fn unindexed(&self, backend: Backend) -> Cond {
         let mut cond = self.clone();
-        if let Some(rest) = self.sql.strip_prefix("r.") {
+        if let Some(unindexed) = &self.field {
+            cond.sql = unindexed.clone();
+        } else if let Some(rest) = self.sql.strip_prefix("r.") {
             let (column, tail) = rest.split_once(' ').unwrap_or((rest, ""));
             cond.sql = match backend {
                 Backend::Sqlite => format!("+r.{column} {tail}"),
@@ -252,6 +301,7 @@ const LIST_WALKS: [u32; 2] = [1_000, 4_000];
 
 /// How a list that no index serves whole walks the records.
 struct Walk<'a> {
+    backend: Backend,
     kind: Bind,
     sort: SortField,
     descending: bool,
@@ -282,13 +332,13 @@ impl Walk<'_> {
     /// never crosses from one to the other. In the first, a bound is a range of the expression
     /// (the id is checked only among equal keys); in the second, a range of the id.
     fn range(&self, from: Option<Cursor>, until: Option<Cursor>) -> Vec<Cond> {
-        let col = self.sort.column();
+        let col = self.sort.column(self.backend);
         let (cmp, cmp_end) = if self.descending { ("<", ">=") } else { (">", "<=") };
         if self.sort != SortField::Due {
             return from
-                .map(|f| Cond::keyset(col, cmp, f))
+                .map(|f| Cond::keyset(&col, cmp, f))
                 .into_iter()
-                .chain(until.map(|u| Cond::keyset(col, cmp_end, u)))
+                .chain(until.map(|u| Cond::keyset(&col, cmp_end, u)))
                 .collect();
         }
         let int = |v: i64| Bind::Int(Some(v));
@@ -328,7 +378,7 @@ impl Walk<'_> {
         if self.sort == SortField::Due && !self.in_due_stretch(from) {
             format!(" ORDER BY r.id {dir}")
         } else {
-            format!(" ORDER BY {} {dir}, r.id {dir}", self.sort.column())
+            format!(" ORDER BY {} {dir}, r.id {dir}", self.sort.column(self.backend))
         }
     }
 
@@ -361,7 +411,7 @@ impl Walk<'_> {
 /// last step answers what it found with a cursor at that position, and the next page goes on from
 /// there: a page may hold fewer rows than asked for, or none, and still have a next one.
 async fn walked_page(c: &mut AnyConnection, walk: &Walk<'_>) -> Result<(Vec<AnyRow>, Option<Cursor>)> {
-    let col = walk.sort.column();
+    let col = walk.sort.column(walk.backend);
     // The page query must walk the index the bounds are read from: left to choose, both
     // databases at times walked the state's index instead, through every new incident in the
     // bound's time span (the 16,000 the benchmark had just created), to check the group of each
@@ -594,6 +644,18 @@ pub async fn list(
     if let Some(u) = filter.requester_id {
         conds.push(Cond::equals("requester_id", Some(int(u.0))));
     }
+    for (f, value) in &filter.fields {
+        match fields::bind(f, value) {
+            Some(b) => conds.push(Cond::field_equals(backend, f, b)),
+            // A value of another type than the field's matches no record.
+            None => {
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                })
+            }
+        }
+    }
     // SQLite's text condition joins the others; PostgreSQL's search picks its own plan.
     let mut text = None;
     let mut pg_text = None;
@@ -638,13 +700,13 @@ pub async fn list(
             }
         }
     }
-    let col = page.sort.column();
+    let col = page.sort.column(backend);
     let (cmp, dir) = if page.descending {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
-    let after = page.after.map(|a| Cond::keyset(col, cmp, a));
+    let after = page.after.map(|a| Cond::keyset(&col, cmp, a));
     let limit = page.limit.clamp(1, MAX_PAGE);
     let order = format!(" ORDER BY {col} {dir}, r.id {dir}");
     let kind_bind = Bind::Text(Some(kind.as_str().to_owned()));
@@ -660,7 +722,10 @@ pub async fn list(
     let indexes = page.sort.walk_indexes();
     let served = match conds.as_slice() {
         [] => true,
-        [one] => one.column.is_some_and(|c| indexes.contains(&c)),
+        [one] => {
+            one.column.is_some_and(|c| indexes.contains(&c))
+                || (one.field.is_some() && page.sort.walks_fields())
+        }
         _ => false,
     };
     let (rows, stopped) = if let Some(q) = pg_text {
@@ -680,12 +745,25 @@ pub async fn list(
         (rows, None)
     } else {
         // The most selective condition an index serves in this order leads the walk.
-        let along = WALK_PREFERENCE.iter().find_map(|col| {
+        // A kind's own field is preferred to the broad columns (group, organization, state), not
+        // to a person or a service.
+        let (narrow, broad) = WALK_PREFERENCE.split_at(3);
+        let by_column = |cols: &[&str]| {
+            cols.iter().find_map(|col| {
+                conds
+                    .iter()
+                    .find(|c| c.column == Some(*col) && indexes.contains(col))
+            })
+        };
+        let by_field = || {
             conds
                 .iter()
-                .find(|c| c.column == Some(*col) && indexes.contains(col))
-        });
+                .find(|c| c.field.is_some())
+                .filter(|_| page.sort.walks_fields())
+        };
+        let along = by_column(narrow).or_else(by_field).or_else(|| by_column(broad));
         let walk = Walk {
+            backend,
             kind: kind_bind.clone(),
             sort: page.sort,
             descending: page.descending,

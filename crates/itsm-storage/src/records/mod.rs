@@ -6,12 +6,14 @@
 //! their text search; `view.rs` is the shape a read answers, `params.rs` how statements are
 //! bound and planned.
 
+mod fields;
 mod list;
 mod params;
 mod read;
 mod view;
 mod write;
 
+pub(crate) use fields::ensure_indexes;
 pub use list::*;
 pub(crate) use params::{planned_per_call, Params};
 pub use read::*;

@@ -62,8 +62,12 @@ pub fn per_kind(mut doc: Value) -> Value {
             if ops.is_empty() {
                 continue;
             }
+            let listing = template == &format!("/api/v1/{COLLECTION}");
             for (method, op) in ops.iter_mut() {
                 specialise(kind, &names, method, op);
+                if listing && method == "get" {
+                    add_list_parameters(kind, op);
+                }
             }
             retype(&mut item, &names);
             let entry = paths.entry(path).or_insert_with(|| json!({}));
@@ -165,6 +169,42 @@ fn specialise(kind: RecordKind, names: &Names, method: &str, op: &mut Value) {
     }
 }
 
+/// Adds to a kind's list the filters on its own indexed fields, and its own sort keys to `sort`.
+fn add_list_parameters(kind: RecordKind, op: &mut Value) {
+    let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for f in kind.fields().iter().filter(|f| f.indexed) {
+        let mut schema = field_schema(f);
+        if let Some(m) = schema.as_object_mut() {
+            m.remove("readOnly");
+        }
+        params.push(json!({
+            "name": f.name,
+            "in": "query",
+            "required": false,
+            "description": format!("Only records whose {} is this.", f.label.to_lowercase()),
+            "schema": schema,
+        }));
+    }
+    let own: Vec<&str> = kind
+        .fields()
+        .iter()
+        .filter(|f| f.sortable())
+        .map(|f| f.name)
+        .collect();
+    if !own.is_empty() {
+        if let Some(sort) = params.iter_mut().find(|p| p["name"] == "sort") {
+            let said = sort["description"].as_str().unwrap_or_default().to_owned();
+            set(
+                sort,
+                "description",
+                format!("{said} This kind also sorts by {}.", own.join(", ")),
+            );
+        }
+    }
+}
+
 /// Replaces every reference to the generic record shapes in `v` with the kind's.
 fn retype(v: &mut Value, names: &Names) {
     match v {
@@ -212,7 +252,11 @@ fn add_schemas(
             .get("Record")
             .cloned()
             .unwrap_or_else(|| json!({"type": "object"}));
-        set(&mut record, "description", format!("A {} record.", kind.label().to_lowercase()));
+        set(
+            &mut record,
+            "description",
+            format!("A {} record.", kind.label().to_lowercase()),
+        );
         if let Some(props) = record.get_mut("properties").and_then(Value::as_object_mut) {
             props.insert("details".into(), reference(&names.details));
             props.insert("kind".into(), json!({"type": "string", "enum": [kind.as_str()]}));
@@ -221,7 +265,11 @@ fn add_schemas(
         schemas.insert(names.record.clone(), record);
     }
     if let Some(mut page) = existing.get("RecordPage").cloned() {
-        set(&mut page, "description", format!("A page of {}.", kind.collection().replace('-', " ")));
+        set(
+            &mut page,
+            "description",
+            format!("A page of {}.", kind.collection().replace('-', " ")),
+        );
         if let Some(items) = page.pointer_mut("/properties/items") {
             *items = json!({"type": "array", "items": reference(&names.record)});
         }
@@ -302,7 +350,7 @@ fn input_schema(kind: RecordKind, creating: bool) -> Value {
     );
     props.insert(
         "description".into(),
-        json!({"type": "string", "maxLength": DESCRIPTION_MAX}),
+        nullable(json!({"type": "string", "maxLength": DESCRIPTION_MAX})),
     );
     if creating {
         required.push(shared.title);

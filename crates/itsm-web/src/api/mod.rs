@@ -81,22 +81,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => {
-                // axum's message reads "Failed to deserialize query string: <field>: <problem>",
-                // or names an unknown parameter in the problem.
-                let text = e.body_text();
-                let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
-                let (field, message) = match detail.split_once(": ") {
-                    Some((field, msg)) if !field.contains(' ') => (field.to_owned(), msg.to_owned()),
-                    _ => (
-                        named_field(detail).unwrap_or_else(|| "query".to_owned()),
-                        detail.to_owned(),
-                    ),
-                };
-                Err(ApiError::invalid_field(&field, message))
-            }
+            Err(e) => Err(query_problem(e)),
         }
     }
+}
+
+/// The problem for query parameters that cannot be read, naming the parameter.
+pub(crate) fn query_problem(e: axum::extract::rejection::QueryRejection) -> ApiError {
+    // axum's message reads "Failed to deserialize query string: <field>: <problem>", or names an
+    // unknown parameter in the problem.
+    let text = e.body_text();
+    let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
+    let (field, message) = match detail.split_once(": ") {
+        Some((field, msg)) if !field.contains(' ') => (field.to_owned(), msg.to_owned()),
+        _ => (
+            named_field(detail).unwrap_or_else(|| "query".to_owned()),
+            detail.to_owned(),
+        ),
+    };
+    ApiError::invalid_field(&field, message)
 }
 
 /// Checks a number against its documented range, naming the parameter.

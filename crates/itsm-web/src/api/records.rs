@@ -117,6 +117,34 @@ fn id_or_none(field: &str, v: &Option<String>) -> Result<Option<Option<i64>>, Ap
     }
 }
 
+/// Splits a list's query into the parameters every kind has and filters on the kind's own indexed
+/// fields (`?category=network`), each checked against its declaration.
+fn split_list_query(kind: RecordKind, raw: &str) -> Result<(dto::ListQuery, OwnFilters), ApiError> {
+    let mut own = Vec::new();
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        match kind.field(&name).filter(|f| f.indexed) {
+            Some(f) => {
+                let v = f
+                    .filter_value(&value)
+                    .map_err(|m| ApiError::invalid_field(&name, m))?;
+                own.push((f, v));
+            }
+            None => {
+                rest.append_pair(&name, &value);
+            }
+        }
+    }
+    let uri: axum::http::Uri = format!("/?{}", rest.finish())
+        .parse()
+        .map_err(|_| ApiError::bad_request("the query string cannot be read"))?;
+    let q = axum::extract::Query::<dto::ListQuery>::try_from_uri(&uri).map_err(super::query_problem)?;
+    Ok((q.0, own))
+}
+
+/// Filters on a kind's own fields, as the storage takes them.
+type OwnFilters = Vec<(&'static itsm_domain::field::FieldSpec, serde_json::Value)>;
+
 /// Turns list parameters into a filter and a page request, naming the parameter that is wrong.
 pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter, PageRequest), ApiError> {
     let lifecycle = kind.lifecycle();
@@ -143,10 +171,16 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
         Some(n) => (true, n),
         None => (false, sort),
     };
-    let sort = SortField::parse(name).ok_or_else(|| {
+    let sort = SortField::parse_for(kind, name).ok_or_else(|| {
+        let own: String = kind
+            .fields()
+            .iter()
+            .filter(|f| f.sortable())
+            .map(|f| format!(", {}", f.name))
+            .collect();
         ApiError::invalid_field(
             "sort",
-            "must be updated_at, created_at, priority, number or due, optionally prefixed by -",
+            format!("must be updated_at, created_at, priority, number, due{own}, optionally prefixed by -"),
         )
     })?;
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -178,6 +212,7 @@ pub fn parse_list(q: &dto::ListQuery, kind: RecordKind) -> Result<(RecordFilter,
         assignee_id: id_or_none("assignee_id", &q.assignee_id)?.map(|o| o.map(UserId)),
         service_id: q.service_id.map(RecordId),
         requester_id: q.caller_id.map(UserId),
+        fields: Vec::new(),
         text,
     };
     Ok((
@@ -199,9 +234,11 @@ pub async fn list_records(
     kind: RecordKind,
     State(s): State<AppState>,
     ApiCaller(ctx): ApiCaller,
-    super::ApiQuery(q): super::ApiQuery<dto::ListQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<dto::RecordPage>, ApiError> {
-    let (filter, page) = parse_list(&q, kind)?;
+    let (q, own) = split_list_query(kind, raw.as_deref().unwrap_or(""))?;
+    let (mut filter, page) = parse_list(&q, kind)?;
+    filter.fields = own;
     let page = s.app.list_records(&ctx, kind, filter, page).await?;
     Ok(Json(dto::RecordPage {
         items: page.items.iter().map(record_json).collect(),

@@ -1,0 +1,115 @@
+//! A kind's own fields in lists. A field declared `indexed` is kept in the record's `details`
+//! like any other; lists filter on it and, when its values have an order (a date, a count, a
+//! reference), sort on it, through indexes on an expression over `details` that are created from
+//! the declarations when the schema is brought up to date: one serves a filter on the field in the
+//! order of last update (the queue's default), the other the order of the field itself.
+//!
+//! Each field has one SQL expression, the same in its indexes and in every query, or the database
+//! would not use the index: text as it is stored, a number as a number, a date as the number
+//! `yyyymmdd` (so its order is an integer's, like every other sort key), and a missing value as 0.
+
+use itsm_domain::field::{FieldSpec, ListOrder};
+use itsm_domain::RecordKind;
+use sqlx::{AnyConnection, Executor};
+
+use crate::backend::Backend;
+use crate::batch::Bind;
+use crate::Result;
+
+/// The expression of a field over the table alias `table` (`r.` or nothing).
+pub(crate) fn expression(backend: Backend, table: &str, field: &FieldSpec) -> String {
+    let name = field.name;
+    let raw = match backend {
+        Backend::Sqlite => format!("json_extract({table}details, '$.{name}')"),
+        Backend::Postgres => format!("(CAST({table}details AS jsonb) ->> '{name}')"),
+    };
+    let int = match backend {
+        Backend::Sqlite => "INTEGER",
+        Backend::Postgres => "BIGINT",
+    };
+    match field.ty.list_order() {
+        Some(ListOrder::Text) | None => raw,
+        Some(ListOrder::Number) => format!("COALESCE(CAST({raw} AS {int}), 0)"),
+        Some(ListOrder::Date) => format!("COALESCE(CAST(REPLACE({raw}, '-', '') AS {int}), 0)"),
+    }
+}
+
+/// The value to compare a field's expression with: its text, or its number (a date's `yyyymmdd`).
+/// `None` for a value of the wrong type, which matches no record.
+pub(crate) fn bind(field: &FieldSpec, value: &serde_json::Value) -> Option<Bind> {
+    match (field.ty.list_order()?, value) {
+        (ListOrder::Text, serde_json::Value::String(s)) => Some(Bind::Text(Some(s.clone()))),
+        (ListOrder::Number, v) => v.as_i64().map(|n| Bind::Int(Some(n))),
+        (ListOrder::Date, serde_json::Value::String(s)) => {
+            s.replace('-', "").parse().ok().map(|n| Bind::Int(Some(n)))
+        }
+        _ => None,
+    }
+}
+
+/// A field's value as its sort key: the number its expression gives.
+pub(crate) fn sort_value(field: &FieldSpec, details: &serde_json::Map<String, serde_json::Value>) -> i64 {
+    match details.get(field.name).and_then(|v| bind(field, v)) {
+        Some(Bind::Int(Some(n))) => n,
+        _ => 0,
+    }
+}
+
+/// The names of a field's two indexes.
+fn index_names(kind: RecordKind, field: &FieldSpec) -> [String; 2] {
+    [
+        format!("records_{}_{}_updated", kind.as_str(), field.name),
+        format!("records_{}_{}_sorted", kind.as_str(), field.name),
+    ]
+}
+
+/// Creates the indexes of every indexed field of every registered kind that are not there yet:
+/// (field, updated_at, id) for a filter in the queue's order, and for a field lists sort by,
+/// (field, id) for its own order. The columns queues filter on ride along in the first, as in the
+/// shared walk indexes (migrations `sqlite/0008`, `postgres/0007`), so a walk checks the other
+/// conditions without reading the table. Each holds only the rows of its kind, so that a kind's
+/// indexes cost nothing to the writes of the others: both databases match a list's `kind = $1`
+/// with the value bound against the index's condition (SQLite re-prepares when the value
+/// changes; PostgreSQL plans list queries per call, see `planned_per_call`).
+/// Answers how many it created, so that the caller refreshes the planner's statistics.
+pub(crate) async fn ensure_indexes(c: &mut AnyConnection, backend: Backend) -> Result<usize> {
+    let exists = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1",
+        Backend::Postgres => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = $1",
+    };
+    let mut created = 0;
+    for kind in RecordKind::all() {
+        for field in kind.fields().iter().filter(|f| f.indexed) {
+            let expr = expression(backend, "", field);
+            let [updated, sorted] = index_names(kind, field);
+            let queue = "state, assignment_group_id, assignee_id, organization_id";
+            // Kind names are identifiers the registry declares, never input.
+            let only = format!("WHERE kind = '{}'", kind.as_str());
+            let mut statements = vec![(
+                updated.clone(),
+                match backend {
+                    Backend::Sqlite => format!(
+                        "CREATE INDEX IF NOT EXISTS {updated} ON records ({expr}, updated_at, id, {queue}) {only}"
+                    ),
+                    Backend::Postgres => format!(
+                        "CREATE INDEX IF NOT EXISTS {updated} ON records (({expr}), updated_at, id) INCLUDE ({queue}) {only}"
+                    ),
+                },
+            )];
+            if field.sortable() {
+                statements.push((
+                    sorted.clone(),
+                    format!("CREATE INDEX IF NOT EXISTS {sorted} ON records (({expr}), id) {only}"),
+                ));
+            }
+            for (name, sql) in statements {
+                let n: i64 = sqlx::query_scalar(exists).bind(&name).fetch_one(&mut *c).await?;
+                if n == 0 {
+                    c.execute(sql.as_str()).await?;
+                    created += 1;
+                }
+            }
+        }
+    }
+    Ok(created)
+}

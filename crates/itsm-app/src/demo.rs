@@ -452,7 +452,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 assignment_group_id: if by_customer { None } else { Some(group) },
                 assignee_id: None,
             };
-            let fields = app.incident_fields(&mut tx, &ctx, input).await?;
+            let fields = app.incident_fields(&mut tx, &ctx, input, opened).await?;
             drafts.push(Draft {
                 ctx,
                 fields,

@@ -153,6 +153,11 @@ impl App {
         jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
     }
 
+    /// The provider organization, when it was read before.
+    pub(crate) fn known_provider(&self) -> Option<OrganizationId> {
+        self.inner.provider.read().ok().and_then(|g| *g)
+    }
+
     /// The provider organization's id. It never changes once created, so it is read once.
     pub(crate) async fn provider_id(&self, c: &mut itsm_storage::AnyConnection) -> Result<OrganizationId> {
         if let Ok(guard) = self.inner.provider.read() {

@@ -4,7 +4,7 @@
 //! items. They are plain named records the provider owns.
 
 use crate::field::{FieldSpec, FieldType};
-use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Use, Writes};
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Use, Writes, NO_RULES};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 
@@ -48,6 +48,7 @@ static SERVICE_SPEC: KindSpec = KindSpec {
         )
         .guarded_by(Permission::ManageServiceLevels),
     ],
+    rules: &NO_RULES,
 };
 
 static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
@@ -69,6 +70,7 @@ static SERVICE_OFFERING_SPEC: KindSpec = KindSpec {
     },
     writes: Writes::Declared,
     fields: &[],
+    rules: &NO_RULES,
 };
 
 static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
@@ -85,6 +87,7 @@ static CONFIGURATION_ITEM_SPEC: KindSpec = KindSpec {
     shared: NAMED,
     writes: Writes::Declared,
     fields: &[],
+    rules: &NO_RULES,
 };
 
 impl RecordKind {

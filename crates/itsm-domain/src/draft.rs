@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::access::{Actor, Role};
 use crate::field::FieldType;
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
-use crate::kind::{Owner, RecordKind, SharedFields, Use, Writes};
+use crate::kind::{Owner, RecordKind, RuleContext, SharedFields, Use, Writes};
 use crate::lifecycle::TransitionError;
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields};
@@ -182,7 +182,7 @@ fn apply(
             if !checked.is_null() && f.service_id.is_none() {
                 errors.add(
                     spec.name,
-                    format!("{} is chosen within a service", spec.label.to_lowercase()),
+                    format!("{} needs its service", spec.label.to_lowercase()),
                 );
             }
         }
@@ -214,7 +214,7 @@ fn apply(
         }
     }
     if f.assignee_id.is_some() && f.assignment_group_id.is_none() {
-        errors.add("assignee_id", "an assignee is chosen within an assignment group");
+        errors.add("assignee_id", "an assignee needs an assignment group");
     }
 }
 
@@ -226,6 +226,7 @@ pub fn new_record(
     input: &Map<String, Value>,
     actor: Option<&Actor>,
     provider: OrganizationId,
+    cx: &RuleContext,
 ) -> Result<RecordFields, ValidationError> {
     let mut errors = ValidationError::new();
     if kind.writes() != Writes::Declared {
@@ -273,6 +274,7 @@ pub fn new_record(
         }
     };
     apply(kind, input, actor, Mode::Create, &mut f, &mut errors);
+    kind.rules().created(&mut f, input, cx, &mut errors);
     if let (Some(a), Some(requester)) = (actor, kind.shared().requester) {
         // A customer raises their own records unless they name a colleague.
         if a.role == Role::Customer && f.requester_id.is_none() && !input.contains_key(requester) {
@@ -318,6 +320,7 @@ pub fn changed_record(
     current: &Record,
     input: &Map<String, Value>,
     actor: Option<&Actor>,
+    cx: &RuleContext,
 ) -> Result<RecordFields, ChangeError> {
     let kind = current.kind;
     let mut errors = ValidationError::new();
@@ -334,6 +337,10 @@ pub fn changed_record(
     }
     if let Some(v) = input.get("state") {
         match v.as_str() {
+            Some(to) if !kind.lifecycle().is_state(to) => {
+                errors.add("state", format!("`{to}` is not a state of this kind"));
+                return Err(errors.into());
+            }
             Some(to) if to != current.state => {
                 kind.lifecycle().check(&current.state, to)?;
                 f.state = to.to_owned();
@@ -343,6 +350,7 @@ pub fn changed_record(
         }
     }
     apply(kind, input, actor, Mode::Change, &mut f, &mut errors);
+    kind.rules().changed(current, &mut f, input, cx, &mut errors);
     if f.state != current.state {
         kind.lifecycle()
             .check_requirements(&current.state, &f.state, &f.details, &mut errors);

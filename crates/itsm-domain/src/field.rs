@@ -185,7 +185,11 @@ impl FieldSpec {
                     Value::from(s.clone())
                 } else {
                     let values: Vec<&str> = choices.iter().map(|c| c.value).collect();
-                    errors.add(name, format!("must be one of {}", values.join(", ")));
+                    let given: String = s.chars().take(40).collect();
+                    errors.add(
+                        name,
+                        format!("must be one of {}, not `{given}`", values.join(", ")),
+                    );
                     Value::Null
                 }
             }
@@ -286,7 +290,7 @@ mod tests {
         assert_eq!(checked(choice, json!("red")), Ok(json!("red")));
         assert_eq!(
             checked(choice, json!("green")),
-            Err(vec!["must be one of red, blue".to_owned()])
+            Err(vec!["must be one of red, blue, not `green`".to_owned()])
         );
         let reference = FieldType::reference("service");
         assert_eq!(checked(reference, json!(7)), Ok(json!(7)));

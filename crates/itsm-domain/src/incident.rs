@@ -8,11 +8,13 @@ use serde_json::{Map, Value};
 use crate::draft::ChangeError;
 use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
-use crate::kind::{Capabilities, KindAccess, KindSpec, Owner, RecordKind, SharedFields, Use, Writes};
+use crate::kind::{
+    Capabilities, KindAccess, KindRules, KindSpec, Owner, RecordKind, RuleContext, SharedFields, Use, Writes,
+};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
-use crate::validation::{optional_text, required_text, ValidationError};
+use crate::validation::ValidationError;
 use crate::Timestamp;
 
 pub const TITLE_MAX: usize = 200;
@@ -48,9 +50,10 @@ static INCIDENT_SPEC: KindSpec = KindSpec {
         assignment: Use::Optional,
         requester: Some("caller_id"),
     },
-    // Priority comes from impact and urgency through the configured matrix.
-    writes: Writes::Own,
+    writes: Writes::Declared,
     fields: &FIELDS,
+    // Priority comes from impact and urgency through the configured matrix.
+    rules: &RULES,
 };
 
 const LEVELS: &[Choice] = &[
@@ -365,200 +368,229 @@ fn ts(t: Timestamp) -> Value {
     Value::from(t.to_string())
 }
 
-/// Builds the fields of a new incident, or says which inputs are wrong.
+/// Puts `value` under `name` when it is given (`Some`), as `null` when it clears.
+fn put<T: Into<Value>>(m: &mut Map<String, Value>, name: &str, value: Option<Option<T>>) {
+    if let Some(v) = value {
+        m.insert(name.to_owned(), v.map_or(Value::Null, Into::into));
+    }
+}
+
+impl NewIncident {
+    /// The input of the generic create (`crate::draft::new_record`) this draft stands for.
+    pub fn input(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("organization_id".into(), self.organization_id.0.into());
+        m.insert("title".into(), self.title.clone().into());
+        m.insert("description".into(), self.description.clone().into());
+        m.insert("impact".into(), self.impact.as_str().into());
+        m.insert("urgency".into(), self.urgency.as_str().into());
+        put(&mut m, "category", self.category.clone().map(Some));
+        put(&mut m, "service_id", self.service_id.map(|x| Some(x.0)));
+        put(
+            &mut m,
+            SERVICE_OFFERING,
+            self.service_offering_id.map(|x| Some(x.0)),
+        );
+        put(
+            &mut m,
+            "configuration_item_id",
+            self.configuration_item_id.map(|x| Some(x.0)),
+        );
+        put(&mut m, "caller_id", self.caller_id.map(|x| Some(x.0)));
+        put(
+            &mut m,
+            "assignment_group_id",
+            self.assignment_group_id.map(|x| Some(x.0)),
+        );
+        put(&mut m, "assignee_id", self.assignee_id.map(|x| Some(x.0)));
+        m
+    }
+}
+
+impl IncidentChange {
+    /// The input of the generic change (`crate::draft::changed_record`) this change stands for.
+    pub fn input(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        put(&mut m, "title", self.title.clone().map(Some));
+        put(&mut m, "description", self.description.clone().map(Some));
+        put(&mut m, "impact", self.impact.map(|l| Some(l.as_str())));
+        put(&mut m, "urgency", self.urgency.map(|l| Some(l.as_str())));
+        put(&mut m, "category", self.category.clone());
+        put(&mut m, "service_id", self.service_id.map(|o| o.map(|x| x.0)));
+        put(
+            &mut m,
+            SERVICE_OFFERING,
+            self.service_offering_id.map(|o| o.map(|x| x.0)),
+        );
+        put(
+            &mut m,
+            "configuration_item_id",
+            self.configuration_item_id.map(|o| o.map(|x| x.0)),
+        );
+        put(&mut m, "caller_id", self.caller_id.map(|o| o.map(|x| x.0)));
+        put(
+            &mut m,
+            "assignment_group_id",
+            self.assignment_group_id.map(|o| o.map(|x| x.0)),
+        );
+        put(&mut m, "assignee_id", self.assignee_id.map(|o| o.map(|x| x.0)));
+        put(&mut m, "state", self.state.clone().map(Some));
+        put(
+            &mut m,
+            STATE_REASON,
+            self.on_hold_reason.map(|r| Some(r.as_str())),
+        );
+        put(
+            &mut m,
+            "resolution_code",
+            self.resolution_code.map(|r| Some(r.as_str())),
+        );
+        put(
+            &mut m,
+            "resolution_notes",
+            self.resolution_notes.clone().map(Some),
+        );
+        m
+    }
+}
+
+/// Builds the fields of a new incident, or says which inputs are wrong: the generic create with
+/// the incident's rules.
 pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<RecordFields, ValidationError> {
-    let mut errors = ValidationError::new();
-    let title = required_text(&mut errors, "title", &input.title, TITLE_MAX);
-    let description = optional_text(&mut errors, "description", &input.description, DESCRIPTION_MAX);
-    let category = input
-        .category
-        .as_deref()
-        .map(|c| optional_text(&mut errors, "category", c, CATEGORY_MAX));
-    if input.assignee_id.is_some() && input.assignment_group_id.is_none() {
-        errors.add("assignee_id", "an assignee needs an assignment group");
-    }
-    if input.service_offering_id.is_some() && input.service_id.is_none() {
-        errors.add("service_offering_id", "an offering needs its service");
-    }
-    errors.into_result()?;
-
-    let mut details = Map::new();
-    details.insert("impact".into(), input.impact.as_str().into());
-    details.insert("urgency".into(), input.urgency.as_str().into());
-    if let Some(c) = category.filter(|c| !c.is_empty()) {
-        details.insert("category".into(), c.into());
-    }
-    if let Some(o) = input.service_offering_id {
-        details.insert(SERVICE_OFFERING.into(), o.0.into());
-    }
-    Ok(RecordFields {
-        organization_id: Some(input.organization_id),
-        title,
-        description,
-        state: LIFECYCLE.initial.to_owned(),
-        priority: Some(matrix.priority(input.impact, input.urgency)),
-        assignment_group_id: input.assignment_group_id,
-        assignee_id: input.assignee_id,
-        service_id: input.service_id,
-        configuration_item_id: input.configuration_item_id,
-        requester_id: input.caller_id,
-        details,
-    })
+    let cx = RuleContext {
+        now: Timestamp::UNIX_EPOCH,
+        priority_matrix: matrix,
+    };
+    crate::draft::new_record(
+        RecordKind::INCIDENT,
+        &input.input(),
+        None,
+        input.organization_id,
+        &cx,
+    )
 }
 
-fn level_of(record: &Record, name: &str) -> Level {
-    record
-        .detail_str(name)
-        .and_then(Level::parse)
-        .unwrap_or(Level::Medium)
-}
-
-/// Applies a change to an incident at instant `now`, enforcing the lifecycle and its rules:
-/// going on hold needs a reason, resolving needs a resolution code and notes, reopening clears the
-/// resolution, and the first response, resolution and closure instants are kept for SLA work.
+/// Applies a change to an incident at instant `now`: the generic change with the incident's rules.
 pub fn apply_change(
     current: &Record,
     change: &IncidentChange,
     matrix: &PriorityMatrix,
     now: Timestamp,
 ) -> Result<RecordFields, ChangeError> {
-    let mut f = current.fields();
-    let mut errors = ValidationError::new();
+    let cx = RuleContext {
+        now,
+        priority_matrix: matrix,
+    };
+    crate::draft::changed_record(current, &change.input(), None, &cx)
+}
 
-    if let Some(t) = &change.title {
-        f.title = required_text(&mut errors, "title", t, TITLE_MAX);
+/// An incident's rules beyond its declaration: priority from impact and urgency through the
+/// configured matrix; a reason to wait only on hold and a resolution only when resolving; what a
+/// move keeps (when it was first responded to, resolved and closed; how often it was reopened);
+/// a new service drops the old one's offering and a new group the old one's assignee, unless the
+/// change names them; a closed or cancelled incident no longer changes.
+#[derive(Debug)]
+pub struct IncidentRules;
+
+static RULES: IncidentRules = IncidentRules;
+
+fn level_in(f: &RecordFields, name: &str) -> Level {
+    f.details
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(Level::parse)
+        .unwrap_or(Level::Medium)
+}
+
+impl IncidentRules {
+    /// Impact and urgency (medium unless given) and the priority they make.
+    fn prioritize(f: &mut RecordFields, cx: &RuleContext) {
+        let impact = level_in(f, "impact");
+        let urgency = level_in(f, "urgency");
+        f.details.insert("impact".into(), impact.as_str().into());
+        f.details.insert("urgency".into(), urgency.as_str().into());
+        f.priority = Some(cx.priority_matrix.priority(impact, urgency));
     }
-    if let Some(d) = &change.description {
-        f.description = optional_text(&mut errors, "description", d, DESCRIPTION_MAX);
+
+    /// A reason to wait only for a move on hold, a resolution only for one to resolved.
+    fn only_when_moving(input: &Map<String, Value>, target: &str, errors: &mut ValidationError) {
+        if input.contains_key(STATE_REASON) && target != "on_hold" {
+            errors.add(STATE_REASON, "only an incident on hold has a reason to wait");
+        }
+        if RESOLUTION.iter().any(|k| input.contains_key(*k)) && target != "resolved" {
+            let given = RESOLUTION.iter().find(|k| input.contains_key(**k)).copied();
+            errors.add(
+                given.unwrap_or("resolution_code"),
+                "a resolution is given when resolving",
+            );
+        }
     }
-    if let Some(c) = &change.category {
-        match c
-            .as_deref()
-            .map(|c| optional_text(&mut errors, "category", c, CATEGORY_MAX))
-        {
-            Some(c) if !c.is_empty() => f.details.insert("category".into(), c.into()),
-            _ => f.details.remove("category"),
-        };
+}
+
+impl KindRules for IncidentRules {
+    fn created(
+        &self,
+        f: &mut RecordFields,
+        input: &Map<String, Value>,
+        cx: &RuleContext,
+        errors: &mut ValidationError,
+    ) {
+        Self::prioritize(f, cx);
+        Self::only_when_moving(input, &f.state, errors);
     }
-    if let Some(v) = change.service_id {
-        f.service_id = v;
-        // An offering belongs to one service: moving to another service leaves the old one's.
-        if change.service_offering_id.is_none() && v != current.service_id {
+
+    fn changed(
+        &self,
+        before: &Record,
+        f: &mut RecordFields,
+        input: &Map<String, Value>,
+        cx: &RuleContext,
+        errors: &mut ValidationError,
+    ) {
+        // An offering belongs to one service, an assignee to the group: a change of either leaves
+        // the old one's unless it names a new one.
+        if f.service_id != before.service_id && !input.contains_key(SERVICE_OFFERING) {
             f.details.remove(SERVICE_OFFERING);
         }
-    }
-    match change.service_offering_id {
-        Some(Some(o)) => {
-            f.details.insert(SERVICE_OFFERING.into(), o.0.into());
-        }
-        Some(None) => {
-            f.details.remove(SERVICE_OFFERING);
-        }
-        None => {}
-    }
-    if f.service_offering_id().is_some() && f.service_id.is_none() {
-        errors.add("service_offering_id", "an offering needs its service");
-    }
-    if let Some(v) = change.configuration_item_id {
-        f.configuration_item_id = v;
-    }
-    if let Some(v) = change.caller_id {
-        f.requester_id = v;
-    }
-    if let Some(v) = change.assignment_group_id {
-        f.assignment_group_id = v;
-        // Moving to another group hands the incident over: the old assignee is not in the new group.
-        if change.assignee_id.is_none() && v != current.assignment_group_id {
+        if f.assignment_group_id != before.assignment_group_id && !input.contains_key("assignee_id") {
             f.assignee_id = None;
         }
-    }
-    if let Some(v) = change.assignee_id {
-        f.assignee_id = v;
-    }
-    if f.assignee_id.is_some() && f.assignment_group_id.is_none() {
-        errors.add("assignee_id", "an assignee needs an assignment group");
-    }
-    let impact = change.impact.unwrap_or_else(|| level_of(current, "impact"));
-    let urgency = change.urgency.unwrap_or_else(|| level_of(current, "urgency"));
-    f.details.insert("impact".into(), impact.as_str().into());
-    f.details.insert("urgency".into(), urgency.as_str().into());
-    f.priority = Some(matrix.priority(impact, urgency));
-
-    let target = change.state.as_deref().unwrap_or(&current.state);
-    let moving = target != current.state;
-    if moving {
-        if !LIFECYCLE.is_state(target) {
-            errors.add("state", format!("`{target}` is not an incident state"));
-            return Err(errors.into());
+        Self::prioritize(f, cx);
+        let moving = f.state != before.state;
+        let ended = LIFECYCLE.state(&before.state).is_some_and(|s| s.is_final());
+        if !moving && ended && input.keys().any(|k| k != "state") {
+            errors.add(
+                "state",
+                format!("a {} incident can no longer be changed", before.state),
+            );
         }
-        LIFECYCLE.check(&current.state, target)?;
-    } else if LIFECYCLE.state(&current.state).is_some_and(|s| s.is_final()) && change_touches_fields(change) {
-        errors.add(
-            "state",
-            format!("a {} incident can no longer be changed", current.state),
-        );
-    }
-    if change.on_hold_reason.is_some() && target != "on_hold" {
-        errors.add("on_hold_reason", "only an incident on hold has a reason to wait");
-    }
-    if (change.resolution_code.is_some() || change.resolution_notes.is_some()) && target != "resolved" {
-        errors.add("resolution_code", "a resolution is given when resolving");
-    }
-
-    if moving {
-        f.state = target.to_owned();
-        if current.state == "on_hold" {
-            f.details.remove("on_hold_reason");
+        Self::only_when_moving(input, &f.state, errors);
+        if !moving {
+            return;
         }
-        match target {
-            "on_hold" => {
-                if let Some(r) = change.on_hold_reason {
-                    f.details.insert(STATE_REASON.into(), r.as_str().into());
-                }
+        if before.state == "on_hold" {
+            f.details.remove(STATE_REASON);
+        }
+        match (before.state.as_str(), f.state.as_str()) {
+            (_, "resolved") => {
+                f.details.insert("resolved_at".into(), ts(cx.now));
             }
-            "resolved" => {
-                if let Some(c) = change.resolution_code {
-                    f.details.insert("resolution_code".into(), c.as_str().into());
-                }
-                let notes = change.resolution_notes.as_deref().unwrap_or("");
-                let notes = optional_text(&mut errors, "resolution_notes", notes, RESOLUTION_NOTES_MAX);
-                f.details.insert("resolution_notes".into(), notes.into());
-                f.details.insert("resolved_at".into(), ts(now));
-            }
-            "in_progress" if current.state == "resolved" => {
+            ("resolved", "in_progress") => {
                 for k in ["resolution_code", "resolution_notes", "resolved_at"] {
                     f.details.remove(k);
                 }
-                let reopened = current.detail_i64("reopen_count").unwrap_or(0) + 1;
+                let reopened = before.detail_i64("reopen_count").unwrap_or(0) + 1;
                 f.details.insert("reopen_count".into(), reopened.into());
             }
-            "closed" | "cancelled" => {
-                f.details.insert("closed_at".into(), ts(now));
+            (_, "closed" | "cancelled") => {
+                f.details.insert("closed_at".into(), ts(cx.now));
             }
             _ => {}
         }
-        if current.state == "new" && !f.details.contains_key("first_response_at") {
-            f.details.insert("first_response_at".into(), ts(now));
+        if before.state == "new" && !f.details.contains_key("first_response_at") {
+            f.details.insert("first_response_at".into(), ts(cx.now));
         }
-        // What the move requires (a reason, a resolution) is the lifecycle's data.
-        LIFECYCLE.check_requirements(&current.state, target, &f.details, &mut errors);
     }
-    errors.into_result()?;
-    Ok(f)
-}
-
-fn change_touches_fields(c: &IncidentChange) -> bool {
-    c.title.is_some()
-        || c.description.is_some()
-        || c.impact.is_some()
-        || c.urgency.is_some()
-        || c.category.is_some()
-        || c.service_id.is_some()
-        || c.service_offering_id.is_some()
-        || c.configuration_item_id.is_some()
-        || c.caller_id.is_some()
-        || c.assignment_group_id.is_some()
-        || c.assignee_id.is_some()
 }
 
 /// Records the first response when staff reply publicly to the caller, if none was recorded yet.

@@ -13,9 +13,15 @@ use std::hash::{Hash, Hasher};
 
 use serde::{Serialize, Serializer};
 
+use serde_json::{Map, Value};
+
 use crate::field::FieldSpec;
+use crate::incident::PriorityMatrix;
 use crate::lifecycle::Lifecycle;
 use crate::permission::Permission;
+use crate::record::{Record, RecordFields};
+use crate::validation::ValidationError;
+use crate::Timestamp;
 
 /// The declaration of one kind of record.
 #[derive(Debug)]
@@ -38,7 +44,55 @@ pub struct KindSpec {
     pub writes: Writes,
     /// The kind's own fields, kept in the record's `details`.
     pub fields: &'static [FieldSpec],
+    /// What the kind derives and refuses beyond its declaration (an incident's priority through
+    /// the matrix, its resolution instant); [`NO_RULES`] for a kind whose declaration says it all.
+    pub rules: &'static dyn KindRules,
 }
+
+/// A kind's rules beyond its declaration, run by the generic create and change (`crate::draft`)
+/// after what people gave was read against the declaration, and before what a move requires is
+/// checked. Each method has a default that does nothing.
+pub trait KindRules: Sync + std::fmt::Debug {
+    /// A new record's fields, as read from `input`: derive what the kind derives, refuse what it
+    /// refuses.
+    fn created(
+        &self,
+        _f: &mut RecordFields,
+        _input: &Map<String, Value>,
+        _cx: &RuleContext,
+        _errors: &mut ValidationError,
+    ) {
+    }
+
+    /// A change of `before` to `f`, as read from `input` (a move along the lifecycle already
+    /// checked against it).
+    fn changed(
+        &self,
+        _before: &Record,
+        _f: &mut RecordFields,
+        _input: &Map<String, Value>,
+        _cx: &RuleContext,
+        _errors: &mut ValidationError,
+    ) {
+    }
+}
+
+/// What rules may read besides the record: the instant of the write and the provider's settings
+/// that rules apply.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleContext<'a> {
+    pub now: Timestamp,
+    pub priority_matrix: &'a PriorityMatrix,
+}
+
+/// The rules of a kind whose declaration says it all.
+#[derive(Debug)]
+pub struct NoRules;
+
+impl KindRules for NoRules {}
+
+/// See [`NoRules`].
+pub static NO_RULES: NoRules = NoRules;
 
 /// Which of the columns every record has (see [`crate::Record`]) a kind uses, and how people name
 /// them. The generic create and change (`crate::draft`) take these and refuse the others.
@@ -190,6 +244,10 @@ impl RecordKind {
 
     pub fn writes(self) -> Writes {
         self.0.writes
+    }
+
+    pub fn rules(self) -> &'static dyn KindRules {
+        self.0.rules
     }
 
     /// The shared columns the kind takes from people.

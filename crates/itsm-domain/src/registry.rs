@@ -141,6 +141,13 @@ mod tests {
 
     #[test]
     fn own_fields_refer_to_registered_kinds_and_do_not_shadow_shared_names() {
+        // Storage writes kind names into SQL (partial indexes and lists' conditions on them).
+        for kind in RecordKind::all() {
+            assert!(
+                kind.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{kind}"
+            );
+        }
         let shared = [
             "title",
             "name",

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::calendar::{BusinessCalendar, CalendarDefinition};
 use crate::field::{Choice, FieldSpec, FieldType};
 use crate::ids::{GroupId, OrganizationId, RecordId};
-use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Writes};
+use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Writes, NO_RULES};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::Record;
@@ -66,6 +66,7 @@ static CALENDAR_SPEC: KindSpec = KindSpec {
         ),
         FieldSpec::new(CALENDAR_IS_DEFAULT, "Default calendar", FieldType::Flag),
     ],
+    rules: &NO_RULES,
 };
 
 static AGREEMENT_SPEC: KindSpec = KindSpec {
@@ -126,6 +127,7 @@ static AGREEMENT_SPEC: KindSpec = KindSpec {
             },
         ),
     ],
+    rules: &NO_RULES,
 };
 
 impl RecordKind {

@@ -308,10 +308,11 @@ async fn bad_input_is_a_problem_and_changes_nothing(backend: Backend) {
         .incident(&s.agent, json!({"title": "Keep me", "organization_id": s.org_a}))
         .await;
     let before = s.count().await;
+    // As a customer, who logs for their own organization without naming it.
     let send = |body: &'static str, ctype: &'static str| {
         s.http
             .post(s.url("/api/v1/incidents"))
-            .bearer_auth(&s.agent)
+            .bearer_auth(&s.customer_a)
             .header("content-type", ctype)
             .body(body)
             .send()

@@ -1,14 +1,16 @@
 //! Create and change for every kind whose writes are declared ([`Writes::Declared`]): what people
-//! gave is checked against the kind's declaration (`itsm_domain::draft`), its references by the
-//! one check every kind shares (`references.rs`), and it is written through the one pipeline, new
-//! records by the group-commit writer. A kind declared this way needs no use case of its own.
+//! gave is checked against the kind's declaration and its rules (`itsm_domain::draft`), its
+//! references by the one check every kind shares (`references.rs`), and it is written through the
+//! one pipeline, new records by the group-commit writer. A kind declared this way needs no use
+//! case of its own; an incident's typed use cases (`incidents.rs`) are these with its input.
 //!
 //! [`Writes::Declared`]: itsm_domain::kind::Writes::Declared
 
 use itsm_domain::draft;
-use itsm_domain::RecordKind;
+use itsm_domain::kind::{Owner, RuleContext};
+use itsm_domain::{Record, RecordFields, RecordId, RecordKind, Role};
 use itsm_storage::records::RecordView;
-use itsm_storage::references;
+use itsm_storage::{people, references, AnyConnection};
 use serde_json::{Map, Value};
 
 use super::references::{judge, verdict, wanted};
@@ -21,6 +23,14 @@ use crate::{App, Ctx, Result};
 pub type RecordInput = Map<String, Value>;
 
 impl App {
+    /// What the kind's rules may read: the instant and the provider's settings.
+    fn rule_context(&self, now: jiff::Timestamp) -> RuleContext<'_> {
+        RuleContext {
+            now,
+            priority_matrix: &self.settings().priority_matrix,
+        }
+    }
+
     /// Creates a record of `kind` from what people gave. Who may is settled before the input is
     /// read: the kind's create permission, then those of any guarded field it sets.
     #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
@@ -29,11 +39,22 @@ impl App {
         for p in draft::guards(kind, input) {
             ctx.require(p)?;
         }
-        let provider = {
-            let mut c = self.store().read().await?;
-            self.provider_id(&mut c).await?
+        // Most creations read nothing here: the provider is known once read, and only staff who
+        // name a person but no organization make the person's organization to be read.
+        let asks_organization = requester_without_organization(ctx, kind, input).is_some();
+        let (provider, with_organization) = match self.known_provider() {
+            Some(p) if !asks_organization => (p, None),
+            _ => {
+                let mut c = self.store().read().await?;
+                (
+                    self.provider_id(&mut c).await?,
+                    organization_from_requester(&mut c, ctx, kind, input).await?,
+                )
+            }
         };
-        let fields = draft::new_record(kind, input, ctx.actor(), provider)?;
+        let input = with_organization.as_ref().unwrap_or(input);
+        let cx = self.rule_context(self.now());
+        let fields = draft::new_record(kind, input, ctx.actor(), provider, &cx)?;
         let check = match wanted(kind, &fields, None) {
             // Read before joining the queue, or by the writer for the whole group: the store says
             // which is cheaper (`WriteShape`).
@@ -46,6 +67,47 @@ impl App {
             None => Check::Done(None),
         };
         self.create_gathered(ctx, kind, fields, check).await
+    }
+
+    /// The fields of a new record of `kind` from what people gave, checked as [`App::create`]
+    /// checks them (references included), inside the caller's transaction: for loaders that
+    /// write many records at once through the pipeline.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+    pub async fn drafted_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        kind: RecordKind,
+        input: &RecordInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordFields> {
+        ctx.require(kind.access().create)?;
+        for p in draft::guards(kind, input) {
+            ctx.require(p)?;
+        }
+        let provider = self.provider_id(c).await?;
+        let with_organization = organization_from_requester(c, ctx, kind, input).await?;
+        let input = with_organization.as_ref().unwrap_or(input);
+        let fields = draft::new_record(kind, input, ctx.actor(), provider, &self.rule_context(now))?;
+        if let Some(w) = wanted(kind, &fields, None) {
+            let found = references::look_up(c, &w.lookup).await?;
+            judge(&fields, &w, &found).into_result()?;
+        }
+        Ok(fields)
+    }
+
+    /// Creates a record as [`App::create`] does, inside the caller's transaction at instant `now`.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+    pub async fn create_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        kind: RecordKind,
+        input: &RecordInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordId> {
+        let fields = self.drafted_in(c, ctx, kind, input, now).await?;
+        Ok(self.create_record(c, ctx, kind, &fields, now).await?.id)
     }
 
     /// Changes a record of `kind` that is still at `expected_version`: its fields, and its state
@@ -66,12 +128,74 @@ impl App {
         draft::check_change_shape(kind, input, ctx.actor())?;
         let Changing { mut tx, current, now } =
             self.begin_change(ctx, kind, reference, expected_version).await?;
-        let after = draft::changed_record(&current, input, ctx.actor())?;
-        if let Some(w) = wanted(kind, &after, Some(&current.fields())) {
-            let found = references::look_up(&mut tx, &w.lookup).await?;
-            judge(&after, &w, &found).into_result()?;
-        }
-        self.change_record(&mut tx, ctx, &current, &after, now).await?;
+        self.change_in(&mut tx, ctx, &current, input, now).await?;
         commit_with_view(tx, current.id).await
     }
+
+    /// The fields `current` is left with by a change people gave, checked as [`App::change`]
+    /// checks them (references included), inside the caller's transaction.
+    pub async fn changed_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        current: &Record,
+        input: &RecordInput,
+        now: jiff::Timestamp,
+    ) -> Result<RecordFields> {
+        ctx.require(current.kind.access().change)?;
+        for p in draft::guards(current.kind, input) {
+            ctx.require(p)?;
+        }
+        let after = draft::changed_record(current, input, ctx.actor(), &self.rule_context(now))?;
+        if let Some(w) = wanted(current.kind, &after, Some(&current.fields())) {
+            let found = references::look_up(c, &w.lookup).await?;
+            judge(&after, &w, &found).into_result()?;
+        }
+        Ok(after)
+    }
+
+    /// Changes a loaded record inside the caller's transaction at instant `now`; answers its new
+    /// version.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn change_in(
+        &self,
+        c: &mut AnyConnection,
+        ctx: &Ctx,
+        current: &Record,
+        input: &RecordInput,
+        now: jiff::Timestamp,
+    ) -> Result<i64> {
+        let after = self.changed_in(c, ctx, current, input, now).await?;
+        self.change_record(c, ctx, current, &after, now).await
+    }
+}
+
+/// The person staff name on a customer's record without naming its organization, if so.
+fn requester_without_organization(ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Option<i64> {
+    let shared = kind.shared();
+    let staff = !ctx.actor().is_some_and(|a| a.role == Role::Customer);
+    if shared.owner != Owner::Customer || !staff || input.contains_key("organization_id") {
+        return None;
+    }
+    input.get(shared.requester?).and_then(Value::as_i64)
+}
+
+/// A customer's record that staff raise for a person without naming the organization is for the
+/// person's organization: the input with it, when it must be read (`None` otherwise). An unknown
+/// person leaves it for the reference check to report.
+async fn organization_from_requester(
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    input: &RecordInput,
+) -> Result<Option<RecordInput>> {
+    let Some(id) = requester_without_organization(ctx, kind, input) else {
+        return Ok(None);
+    };
+    let organization = people::user(c, itsm_domain::UserId(id))
+        .await?
+        .map_or(0, |u| u.organization_id.0);
+    let mut with = input.clone();
+    with.insert("organization_id".into(), organization.into());
+    Ok(Some(with))
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 use crate::field::{Choice, FieldSpec};
-use crate::kind::{Capabilities, KindAccess, KindSpec};
+use crate::kind::{Capabilities, KindAccess, KindSpec, NO_RULES};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 
 static ERRAND_LIFECYCLE: Lifecycle = Lifecycle {
@@ -62,10 +62,21 @@ static ERRAND_SPEC: KindSpec = KindSpec {
         ),
         FieldSpec::new("finished_at", "Finished at", FieldType::Instant),
     ],
+    rules: &NO_RULES,
 };
 
 const ERRAND: RecordKind = RecordKind::declare(&ERRAND_SPEC);
 const PROVIDER: OrganizationId = OrganizationId(1);
+
+static MATRIX: std::sync::LazyLock<crate::incident::PriorityMatrix> =
+    std::sync::LazyLock::new(crate::incident::PriorityMatrix::default);
+
+fn cx() -> RuleContext<'static> {
+    RuleContext {
+        now: jiff::Timestamp::UNIX_EPOCH,
+        priority_matrix: &MATRIX,
+    }
+}
 
 fn input(v: Value) -> Map<String, Value> {
     match v {
@@ -116,6 +127,7 @@ fn a_catalogue_item_takes_its_name_and_only_the_columns_its_kind_uses() {
         &input(json!({"name": " Email ", "description": "Mail for all"})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap();
     assert_eq!(f.title, "Email");
@@ -126,6 +138,7 @@ fn a_catalogue_item_takes_its_name_and_only_the_columns_its_kind_uses() {
         &input(json!({"name": "mx1", "service_id": 3, "organization_id": 2, "colour": "red"})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["colour", "organization_id", "service_id"]);
@@ -134,6 +147,7 @@ fn a_catalogue_item_takes_its_name_and_only_the_columns_its_kind_uses() {
         &input(json!({"name": "Gold"})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["service_id"]);
@@ -142,6 +156,7 @@ fn a_catalogue_item_takes_its_name_and_only_the_columns_its_kind_uses() {
         &input(json!({"state": "retired"})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["state", "name"]);
@@ -150,10 +165,11 @@ fn a_catalogue_item_takes_its_name_and_only_the_columns_its_kind_uses() {
 #[test]
 fn kinds_with_their_own_use_cases_are_not_written_generically() {
     let e = new_record(
-        RecordKind::INCIDENT,
-        &input(json!({"title": "x"})),
+        RecordKind::CALENDAR,
+        &input(json!({"name": "x"})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["kind"]);
@@ -177,6 +193,7 @@ fn a_customer_raises_for_their_own_organization_and_cannot_assign() {
         &input(json!({"title": "Move desk", "due_on": "2026-12-31"})),
         Some(&me),
         PROVIDER,
+        &cx(),
     )
     .unwrap();
     assert_eq!(f.organization_id, Some(me.organization_id));
@@ -187,6 +204,7 @@ fn a_customer_raises_for_their_own_organization_and_cannot_assign() {
         &input(json!({"title": "x", "due_on": "2026-12-31", "organization_id": 3, "assignment_group_id": 1})),
         Some(&me),
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["organization_id", "assignment_group_id"]);
@@ -196,6 +214,7 @@ fn a_customer_raises_for_their_own_organization_and_cannot_assign() {
         &input(json!({"title": "x", "finished_at": "2026-01-01T00:00:00Z", "assignee_id": 4})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(
@@ -211,10 +230,11 @@ fn a_change_moves_only_along_the_lifecycle_with_what_the_move_requires() {
         &input(json!({"title": "Move desk", "due_on": "2026-12-31", "organization_id": 2})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap();
     let current = record(ERRAND, &created);
-    match changed_record(&current, &input(json!({"state": "done"})), None) {
+    match changed_record(&current, &input(json!({"state": "done"})), None, &cx()) {
         Err(ChangeError::Invalid(e)) => assert_eq!(fields_of(e), ["outcome"]),
         other => panic!("{other:?}"),
     }
@@ -222,21 +242,33 @@ fn a_change_moves_only_along_the_lifecycle_with_what_the_move_requires() {
         &current,
         &input(json!({"state": "done", "outcome": "fine"})),
         None,
+        &cx(),
     )
     .unwrap();
     assert_eq!(done.state, "done");
     let finished = record(ERRAND, &done);
-    match changed_record(&finished, &input(json!({"state": "open"})), None) {
+    match changed_record(&finished, &input(json!({"state": "open"})), None, &cx()) {
         Err(ChangeError::Transition(t)) => assert!(t.allowed.is_empty()),
         other => panic!("{other:?}"),
     }
-    let e = changed_record(&current, &input(json!({"organization_id": 3, "title": ""})), None);
+    let e = changed_record(
+        &current,
+        &input(json!({"organization_id": 3, "title": ""})),
+        None,
+        &cx(),
+    );
     match e {
         Err(ChangeError::Invalid(e)) => assert_eq!(fields_of(e), ["organization_id", "title"]),
         other => panic!("{other:?}"),
     }
     // Clearing an optional field removes it; the same state is no move.
-    let cleared = changed_record(&current, &input(json!({"due_on": null, "state": "open"})), None).unwrap();
+    let cleared = changed_record(
+        &current,
+        &input(json!({"due_on": null, "state": "open"})),
+        None,
+        &cx(),
+    )
+    .unwrap();
     assert!(!cleared.details.contains_key("due_on"));
 }
 
@@ -250,6 +282,7 @@ fn references_list_what_is_new_with_the_kind_each_must_be() {
         ),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap();
     let r = references(ERRAND, &f, None);
@@ -289,6 +322,7 @@ fn references_list_what_is_new_with_the_kind_each_must_be() {
         &input(json!({"title": "x", "due_on": "2026-12-31", "organization_id": 2, "offering": 6})),
         None,
         PROVIDER,
+        &cx(),
     )
     .unwrap_err();
     assert_eq!(fields_of(e), ["offering"]);

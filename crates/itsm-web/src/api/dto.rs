@@ -2,42 +2,9 @@
 //! grows. Every request type refuses unknown fields.
 
 use itsm_app::model::RecordView;
-use itsm_domain::incident::{Level, OnHoldReason, ResolutionCode};
 use itsm_domain::{LinkType, RecordKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Schema of impact and urgency values (the domain type is `itsm_domain::incident::Level`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum LevelValue {
-    High,
-    Medium,
-    Low,
-}
-
-/// Schema of on-hold reasons.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code, clippy::enum_variant_names)]
-pub enum OnHoldReasonValue {
-    AwaitingCaller,
-    AwaitingSupplier,
-    AwaitingChange,
-}
-
-/// Schema of resolution codes.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ResolutionCodeValue {
-    Solved,
-    WorkaroundProvided,
-    NotReproducible,
-    Duplicate,
-    UserError,
-}
 
 /// Schema of link types.
 #[derive(ToSchema)]
@@ -267,71 +234,6 @@ pub fn record_json(v: &RecordView) -> RecordJson {
     } else {
         RecordJson::Record(Box::new(Record::from(v)))
     }
-}
-
-/// Logging an incident.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateIncident {
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    /// The customer organization; defaults to the caller's. Customers always log for their own.
-    pub organization_id: Option<i64>,
-    #[schema(value_type = Option<LevelValue>)]
-    pub impact: Option<Level>,
-    #[schema(value_type = Option<LevelValue>)]
-    pub urgency: Option<Level>,
-    pub category: Option<String>,
-    pub service_id: Option<i64>,
-    /// An offering of `service_id`.
-    pub service_offering_id: Option<i64>,
-    pub configuration_item_id: Option<i64>,
-    pub caller_id: Option<i64>,
-    pub assignment_group_id: Option<i64>,
-    pub assignee_id: Option<i64>,
-}
-
-/// Changing an incident. Leave a field out to keep it; send `null` to clear it. A move of `state`
-/// gives the fields its transition requires (the incident's `transitions[].requires`: a reason to
-/// go on hold, a resolution code and notes to resolve).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateIncident {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = Option<LevelValue>)]
-    pub impact: Option<Level>,
-    #[schema(value_type = Option<LevelValue>)]
-    pub urgency: Option<Level>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub category: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub service_id: Option<Option<i64>>,
-    /// An offering of the incident's service. Another `service_id` without one clears it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub service_offering_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub configuration_item_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub caller_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub assignment_group_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub assignee_id: Option<Option<i64>>,
-    pub state: Option<String>,
-    #[schema(value_type = Option<OnHoldReasonValue>)]
-    pub on_hold_reason: Option<OnHoldReason>,
-    #[schema(value_type = Option<ResolutionCodeValue>)]
-    pub resolution_code: Option<ResolutionCode>,
-    pub resolution_notes: Option<String>,
 }
 
 /// A page of records.

@@ -3,7 +3,6 @@
 
 mod declared;
 pub(crate) mod dto;
-mod incidents;
 mod kinds_doc;
 pub(crate) mod records;
 mod respond;
@@ -130,8 +129,6 @@ fn named_field(detail: &str) -> Option<String> {
 #[openapi(
     info(title = "itsm API", description = "IT service management records: incidents, services, configuration items, business calendars and agreements, and what they share; SLA clocks."),
     paths(
-        incidents::create_incident,
-        incidents::update_incident,
         declared::create_record,
         declared::change_record,
         records::list_records,
@@ -158,7 +155,7 @@ fn named_field(detail: &str) -> Option<String> {
         service_levels::attainment,
         service_levels::breaches,
     ),
-    components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Record, dto::RecordPage)),
+    components(schemas(crate::error::Problem, crate::error::ProblemField, dto::Record, dto::RecordPage, dto::Incident)),
     modifiers(&BearerAuth, &Problems),
     security(("bearer" = [])),
 )]
@@ -278,14 +275,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let mut r = Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(records::me))
-        .route(
-            "/api/v1/incidents",
-            api(state, P::CreateIncident, post(incidents::create_incident)),
-        )
-        .route(
-            "/api/v1/incidents/{id}",
-            api(state, P::WorkIncidents, patch(incidents::update_incident)),
-        )
         .route("/api/v1/attachments/{id}", get(records::download_attachment))
         .route(
             "/api/v1/calendars",

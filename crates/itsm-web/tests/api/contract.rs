@@ -30,10 +30,6 @@ async fn sample(s: &Server, kind: RecordKind, word: &str) -> (Value, Owner) {
         return (declared_sample(s, kind, word).await, owner_of(kind));
     }
     match kind.as_str() {
-        "incident" => (
-            json!({"title": format!("Contract {word}"), "organization_id": s.org_a}),
-            Owner::CustomerA,
-        ),
         "calendar" => (
             json!({"name": format!("Contract {word}"), "time_zone": "Europe/Berlin", "working_hours": "24x7"}),
             Owner::Provider,

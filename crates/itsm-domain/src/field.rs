@@ -119,6 +119,10 @@ impl FieldSpec {
             Some(ListOrder::Text | ListOrder::Date) => Value::from(raw),
             None => return Err("lists do not filter on this field".to_owned()),
         };
+        if !self.is_input() {
+            // A value the kind's rules keep (a count) is compared as it is.
+            return Ok(given);
+        }
         let mut errors = ValidationError::new();
         let value = self.check(&given, &mut errors);
         match errors.errors.into_iter().next() {
@@ -307,5 +311,22 @@ mod tests {
         for ty in [text, long, choice, reference, FieldType::Flag, FieldType::Date] {
             assert_eq!(checked(ty, Value::Null), Ok(Value::Null), "{ty:?}");
         }
+    }
+
+    #[test]
+    fn a_list_filter_reads_a_value_as_the_field_stores_it() {
+        let category = FieldSpec::new("category", "Category", FieldType::Text { max: 5 }).indexed();
+        assert_eq!(category.filter_value(" net "), Ok(json!("net")));
+        assert!(category.filter_value("").is_err());
+        assert!(category.filter_value("network").is_err());
+        let count = FieldSpec::new("reopen_count", "Times reopened", FieldType::Count).indexed();
+        assert_eq!(count.filter_value("0"), Ok(json!(0)));
+        assert!(count.filter_value("often").is_err());
+        let due = FieldSpec::new("due_on", "Due on", FieldType::Date).indexed();
+        assert_eq!(due.filter_value("2026-12-31"), Ok(json!("2026-12-31")));
+        assert!(due.filter_value("soon").is_err());
+        assert!(due.sortable() && count.sortable() && !category.sortable());
+        let notes = FieldSpec::new("notes", "Notes", FieldType::LongText { max: 9 });
+        assert!(notes.filter_value("x").is_err());
     }
 }

@@ -55,29 +55,41 @@ pub(crate) fn sort_value(field: &FieldSpec, details: &serde_json::Map<String, se
     }
 }
 
+/// The prefix of the names of the indexes made from declarations, so that those no declaration
+/// asks for any more can be told apart from the migrations' and dropped.
+const PREFIX: &str = "fidx_";
+
 /// The names of a field's two indexes.
 fn index_names(kind: RecordKind, field: &FieldSpec) -> [String; 2] {
     [
-        format!("records_{}_{}_updated", kind.as_str(), field.name),
-        format!("records_{}_{}_sorted", kind.as_str(), field.name),
+        format!("{PREFIX}{}_{}_updated", kind.as_str(), field.name),
+        format!("{PREFIX}{}_{}_sorted", kind.as_str(), field.name),
     ]
 }
 
-/// Creates the indexes of every indexed field of every registered kind that are not there yet:
-/// (field, updated_at, id) for a filter in the queue's order, and for a field lists sort by,
-/// (field, id) for its own order. The columns queues filter on ride along in the first, as in the
-/// shared walk indexes (migrations `sqlite/0008`, `postgres/0007`), so a walk checks the other
-/// conditions without reading the table. Each holds only the rows of its kind, so that a kind's
-/// indexes cost nothing to the writes of the others: both databases match a list's `kind = $1`
-/// with the value bound against the index's condition (SQLite re-prepares when the value
-/// changes; PostgreSQL plans list queries per call, see `planned_per_call`).
-/// Answers how many it created, so that the caller refreshes the planner's statistics.
+/// Creates the indexes of every indexed field of every registered kind that are not there yet,
+/// and drops those no declaration asks for any more: (kind, field, updated_at, id) for a filter
+/// in the queue's order, and for a field lists sort by, (kind, field, id) for its own order. The
+/// columns queues filter on ride along in the first, as in the shared walk indexes (migrations
+/// `sqlite/0008`, `postgres/0007`), so a walk checks the other conditions without reading the
+/// table. Each holds only the rows of its kind (lists name the kind as a literal, see
+/// `kind_condition`), so that a kind's indexes cost nothing to the writes of the others. The
+/// kind leads it all the same: SQLite weighs an index by the conditions it serves, and without
+/// the kind it walked the shared (kind, updated_at) index instead, reading each row's details (17
+/// ms for open incidents of one category at 1,000,000, against 0.5 ms along the field's index).
+/// Answers how many it created or dropped, so that the caller refreshes the planner's statistics.
 pub(crate) async fn ensure_indexes(c: &mut AnyConnection, backend: Backend) -> Result<usize> {
-    let exists = match backend {
-        Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1",
-        Backend::Postgres => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = $1",
-    };
-    let mut created = 0;
+    let existing: Vec<String> = match backend {
+        Backend::Sqlite => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'fidx\\_%' ESCAPE '\\'",
+        ),
+        Backend::Postgres => sqlx::query_scalar(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'records' AND indexname LIKE 'fidx\\_%' ESCAPE '\\'",
+        ),
+    }
+    .fetch_all(&mut *c)
+    .await?;
+    let mut wanted = Vec::new();
     for kind in RecordKind::all() {
         for field in kind.fields().iter().filter(|f| f.indexed) {
             let expr = expression(backend, "", field);
@@ -85,31 +97,34 @@ pub(crate) async fn ensure_indexes(c: &mut AnyConnection, backend: Backend) -> R
             let queue = "state, assignment_group_id, assignee_id, organization_id";
             // Kind names are identifiers the registry declares, never input.
             let only = format!("WHERE kind = '{}'", kind.as_str());
-            let mut statements = vec![(
+            wanted.push((
                 updated.clone(),
                 match backend {
                     Backend::Sqlite => format!(
-                        "CREATE INDEX IF NOT EXISTS {updated} ON records ({expr}, updated_at, id, {queue}) {only}"
+                        "CREATE INDEX {updated} ON records (kind, {expr}, updated_at, id, {queue}) {only}"
                     ),
                     Backend::Postgres => format!(
-                        "CREATE INDEX IF NOT EXISTS {updated} ON records (({expr}), updated_at, id) INCLUDE ({queue}) {only}"
+                        "CREATE INDEX {updated} ON records (kind, ({expr}), updated_at, id) INCLUDE ({queue}) {only}"
                     ),
                 },
-            )];
+            ));
             if field.sortable() {
-                statements.push((
+                wanted.push((
                     sorted.clone(),
-                    format!("CREATE INDEX IF NOT EXISTS {sorted} ON records (({expr}), id) {only}"),
+                    format!("CREATE INDEX {sorted} ON records (kind, ({expr}), id) {only}"),
                 ));
-            }
-            for (name, sql) in statements {
-                let n: i64 = sqlx::query_scalar(exists).bind(&name).fetch_one(&mut *c).await?;
-                if n == 0 {
-                    c.execute(sql.as_str()).await?;
-                    created += 1;
-                }
             }
         }
     }
-    Ok(created)
+    let mut changed = 0;
+    for name in existing.iter().filter(|e| !wanted.iter().any(|(w, _)| w == *e)) {
+        c.execute(format!("DROP INDEX {name}").as_str()).await?;
+        changed += 1;
+    }
+    for (name, sql) in wanted.iter().filter(|(w, _)| !existing.contains(w)) {
+        tracing::info!(index = %name, "creating the index of a declared field");
+        c.execute(sql.as_str()).await?;
+        changed += 1;
+    }
+    Ok(changed)
 }

@@ -244,6 +244,125 @@ pub async fn elapsed(
     }))
 }
 
+/// The shape of an agreement's `terms` in the API document: its type, the services it covers, its
+/// validity and its service level targets. The domain's `AgreementTerms` reads and checks them;
+/// this mirrors its fields for the document, and a test holds the two to the same names.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AgreementTerms)]
+#[allow(dead_code)]
+pub struct TermsDoc {
+    pub agreement_type: AgreementTypeDoc,
+    /// The services it covers; empty for all services of the other party.
+    #[serde(default)]
+    pub service_ids: Vec<i64>,
+    /// The first day it applies.
+    #[schema(value_type = String, format = Date)]
+    pub valid_from: String,
+    /// The last day it applies; none for open-ended.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub valid_until: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub review_date: Option<String>,
+    /// The calendar its targets run on unless a target names its own.
+    #[serde(default)]
+    pub calendar_id: Option<i64>,
+    #[serde(default)]
+    pub targets: Vec<TargetDoc>,
+}
+
+/// Whom an agreement is with: a customer (SLA), an internal group (OLA) or a supplier (UC).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = AgreementType)]
+#[allow(dead_code, clippy::enum_variant_names)]
+pub enum AgreementTypeDoc {
+    ServiceLevelAgreement,
+    OperationalLevelAgreement,
+    UnderpinningContract,
+}
+
+/// One service level target of an agreement.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ServiceLevelTarget)]
+#[allow(dead_code)]
+pub struct TargetDoc {
+    /// Stable within its agreement; assigned when left out.
+    #[serde(default)]
+    pub key: String,
+    pub name: String,
+    pub metric: MetricDoc,
+    /// The kind of record measured; `incident` when left out.
+    #[serde(default)]
+    pub record_kind: String,
+    /// The priorities it covers; empty for all.
+    #[serde(default)]
+    pub priorities: Vec<i16>,
+    /// The services it covers, narrowing the agreement's; empty for all of the agreement's.
+    #[serde(default)]
+    pub service_ids: Vec<i64>,
+    /// The service offerings it covers; empty for records of any offering or none.
+    #[serde(default)]
+    pub service_offering_ids: Vec<i64>,
+    /// The target, in business minutes of its calendar.
+    pub minutes: i64,
+    /// The calendar it runs on; when left out, the agreement's, then the default calendar.
+    #[serde(default)]
+    pub calendar_id: Option<i64>,
+    /// Warnings, in percent of the target.
+    #[serde(default)]
+    pub warnings: Vec<u32>,
+    /// When the clock starts, pauses and stops; when left out, the defaults for the kind and metric.
+    #[serde(default)]
+    pub clock_rules: Option<ClockRulesDoc>,
+}
+
+/// What a service level target measures.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Metric)]
+#[allow(dead_code)]
+pub enum MetricDoc {
+    FirstResponse,
+    Resolution,
+    Custom,
+}
+
+/// When a clock starts, pauses, resumes, stops and restarts.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ClockRules)]
+#[allow(dead_code)]
+pub struct ClockRulesDoc {
+    #[serde(default)]
+    pub start_states: Vec<String>,
+    #[serde(default)]
+    pub pause_states: Vec<String>,
+    #[serde(default)]
+    pub pause_reasons: Vec<String>,
+    #[serde(default)]
+    pub stop_states: Vec<String>,
+    #[serde(default)]
+    pub stop_on_first_response: bool,
+    #[serde(default)]
+    pub cancel_states: Vec<String>,
+    pub on_reopen: OnReopenDoc,
+}
+
+/// What a clock does when its record leaves a stop state again.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = OnReopen)]
+#[allow(dead_code)]
+pub enum OnReopenDoc {
+    Resume,
+    Restart,
+    Ignore,
+}
+
 /// A new agreement. `terms` holds its type, services, validity and targets.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -256,7 +375,7 @@ pub struct CreateAgreement {
     /// The group an OLA is with.
     pub assignment_group_id: Option<i64>,
     pub owner_id: Option<i64>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = TermsDoc)]
     pub terms: AgreementTerms,
 }
 
@@ -274,7 +393,7 @@ pub struct UpdateAgreement {
     #[serde(default, deserialize_with = "super::dto::present")]
     #[schema(value_type = Option<i64>)]
     pub assignment_group_id: Option<Option<i64>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<TermsDoc>)]
     pub terms: Option<AgreementTerms>,
 }
 
@@ -780,4 +899,48 @@ pub async fn breaches(
         return Ok(breaches_csv(from, to, &rows));
     }
     Ok(Json(rows).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use itsm_domain::sla::{ClockRules, Metric};
+    use itsm_domain::slm::{AgreementTerms, AgreementType, ServiceLevelTarget};
+    use serde_json::Value;
+
+    fn names(v: &Value) -> BTreeSet<String> {
+        v.as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The document's shape of an agreement's terms names the same fields as the domain's.
+    #[test]
+    fn the_documented_terms_are_the_domains() {
+        let mut target = ServiceLevelTarget::for_incidents("Resolution", Metric::Resolution, &[1], 60);
+        target.calendar_id = Some(2);
+        target.clock_rules = Some(ClockRules::default_for(
+            itsm_domain::RecordKind::INCIDENT,
+            Metric::Resolution,
+        ));
+        let terms = AgreementTerms {
+            agreement_type: AgreementType::ServiceLevelAgreement,
+            service_ids: vec![1],
+            valid_from: "2026-01-01".parse().unwrap(),
+            valid_until: Some("2026-12-31".parse().unwrap()),
+            review_date: Some("2026-06-30".parse().unwrap()),
+            calendar_id: Some(2),
+            targets: vec![target],
+        };
+        let given = serde_json::to_value(&terms).unwrap();
+        let doc = super::super::document();
+        let schema = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
+        assert_eq!(names(&given), names(&schema("AgreementTerms")));
+        assert_eq!(names(&given["targets"][0]), names(&schema("ServiceLevelTarget")));
+        assert_eq!(
+            names(&given["targets"][0]["clock_rules"]),
+            names(&schema("ClockRules"))
+        );
+    }
 }

@@ -120,8 +120,11 @@ impl FieldSpec {
             None => return Err("lists do not filter on this field".to_owned()),
         };
         if !self.is_input() {
-            // A value the kind's rules keep (a count) is compared as it is.
-            return Ok(given);
+            // A value the kind's rules keep (a count) is compared as it is, within its range.
+            return match (self.ty, given.as_i64()) {
+                (FieldType::Count, Some(n)) if n < 0 => Err("must be 0 or more".to_owned()),
+                _ => Ok(given),
+            };
         }
         let mut errors = ValidationError::new();
         let value = self.check(&given, &mut errors);
@@ -322,6 +325,7 @@ mod tests {
         let count = FieldSpec::new("reopen_count", "Times reopened", FieldType::Count).indexed();
         assert_eq!(count.filter_value("0"), Ok(json!(0)));
         assert!(count.filter_value("often").is_err());
+        assert!(count.filter_value("-1").is_err());
         let due = FieldSpec::new("due_on", "Due on", FieldType::Date).indexed();
         assert_eq!(due.filter_value("2026-12-31"), Ok(json!("2026-12-31")));
         assert!(due.filter_value("soon").is_err());

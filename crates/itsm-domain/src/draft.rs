@@ -331,7 +331,8 @@ pub fn changed_record(
         );
         return Err(errors.into());
     }
-    let mut f = current.fields();
+    let before = current.fields();
+    let mut f = before.clone();
     if input.contains_key("organization_id") {
         errors.add("organization_id", "a record stays with its organization");
     }
@@ -350,7 +351,7 @@ pub fn changed_record(
         }
     }
     apply(kind, input, actor, Mode::Change, &mut f, &mut errors);
-    kind.rules().changed(current, &mut f, input, cx, &mut errors);
+    kind.rules().changed(&before, &mut f, input, cx, &mut errors);
     if f.state != current.state {
         kind.lifecycle()
             .check_requirements(&current.state, &f.state, &f.details, &mut errors);

@@ -16,10 +16,10 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::field::FieldSpec;
-use crate::incident::PriorityMatrix;
 use crate::lifecycle::Lifecycle;
 use crate::permission::Permission;
-use crate::record::{Record, RecordFields};
+use crate::priority::PriorityMatrix;
+use crate::record_fields::RecordFields;
 use crate::validation::ValidationError;
 use crate::Timestamp;
 
@@ -64,11 +64,11 @@ pub trait KindRules: Sync + std::fmt::Debug {
     ) {
     }
 
-    /// A change of `before` to `f`, as read from `input` (a move along the lifecycle already
-    /// checked against it).
+    /// A change of a record whose fields were `before` to `f`, as read from `input` (a move along
+    /// the lifecycle already checked against it).
     fn changed(
         &self,
-        _before: &Record,
+        _before: &RecordFields,
         _f: &mut RecordFields,
         _input: &Map<String, Value>,
         _cx: &RuleContext,

@@ -13,8 +13,11 @@ pub mod incident;
 pub mod kind;
 pub mod lifecycle;
 pub mod link;
+pub mod number;
 pub mod permission;
+pub mod priority;
 pub mod record;
+pub mod record_fields;
 pub mod registry;
 pub mod sla;
 pub mod slm;
@@ -22,10 +25,11 @@ pub mod validation;
 
 pub use access::{Actor, Role};
 pub use audit::{diff_fields, FieldChange, FieldMap};
-pub use ids::{GroupId, OrganizationId, RecordId, RecordNumber, UserId};
+pub use ids::{GroupId, OrganizationId, RecordId, UserId};
 pub use kind::RecordKind;
 pub use lifecycle::{Lifecycle, TransitionError};
 pub use link::LinkType;
+pub use number::{RecordNumber, RecordRef};
 pub use record::{Record, RecordFields};
 pub use validation::{FieldError, ValidationError};
 

@@ -2,7 +2,7 @@
 //! kind shares (title, description, state).
 
 use itsm_domain::access::Scope;
-use itsm_domain::ids::RecordRef;
+use itsm_domain::number::RecordRef;
 use itsm_domain::validation::{optional_text, required_text};
 
 use itsm_domain::{Record, RecordFields, RecordKind, ValidationError};

@@ -2,65 +2,15 @@
 //! typed inputs for the UI and loaders. They are the generic create and change
 //! (`records/declared.rs`) with an incident's input: the incident's rules are its declaration's.
 
-use itsm_domain::incident::{IncidentChange, Level};
-use itsm_domain::record::SERVICE_OFFERING;
-use itsm_domain::{GroupId, OrganizationId, RecordFields, RecordId, RecordKind, UserId};
+use itsm_domain::incident::IncidentChange;
+use itsm_domain::{RecordFields, RecordId, RecordKind};
 use itsm_storage::records::RecordView;
 use itsm_storage::AnyConnection;
-use serde_json::Value;
 
-use crate::records::RecordInput;
 use crate::{App, Ctx, Result};
 
-/// What a caller gives to log an incident.
-#[derive(Debug, Clone, Default)]
-pub struct NewIncidentInput {
-    /// The customer the incident is for; customers always log for their own organization.
-    pub organization_id: Option<OrganizationId>,
-    pub title: String,
-    pub description: String,
-    pub impact: Option<Level>,
-    pub urgency: Option<Level>,
-    pub category: Option<String>,
-    pub service_id: Option<RecordId>,
-    /// An offering of the service.
-    pub service_offering_id: Option<RecordId>,
-    pub configuration_item_id: Option<RecordId>,
-    pub caller_id: Option<UserId>,
-    pub assignment_group_id: Option<GroupId>,
-    pub assignee_id: Option<UserId>,
-}
-
-impl NewIncidentInput {
-    /// The input of the generic create this stands for.
-    pub fn input(&self) -> RecordInput {
-        let mut m = RecordInput::new();
-        let mut put = |name: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(name.to_owned(), v);
-            }
-        };
-        put("organization_id", self.organization_id.map(|o| o.0.into()));
-        put("title", Some(self.title.clone().into()));
-        put("description", Some(self.description.clone().into()));
-        put("impact", self.impact.map(|l| l.as_str().into()));
-        put("urgency", self.urgency.map(|l| l.as_str().into()));
-        put("category", self.category.clone().map(Into::into));
-        put("service_id", self.service_id.map(|x| x.0.into()));
-        put(SERVICE_OFFERING, self.service_offering_id.map(|x| x.0.into()));
-        put(
-            "configuration_item_id",
-            self.configuration_item_id.map(|x| x.0.into()),
-        );
-        put("caller_id", self.caller_id.map(|x| x.0.into()));
-        put(
-            "assignment_group_id",
-            self.assignment_group_id.map(|x| x.0.into()),
-        );
-        put("assignee_id", self.assignee_id.map(|x| x.0.into()));
-        m
-    }
-}
+/// What a caller gives to log an incident (the domain's typed input).
+pub use itsm_domain::incident::NewIncident as NewIncidentInput;
 
 impl App {
     /// Logs an incident: the generic create with an incident's input. The write joins whatever

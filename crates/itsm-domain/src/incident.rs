@@ -245,15 +245,17 @@ impl ResolutionCode {
     }
 }
 
-/// What a person gives to log an incident. References are checked by the application layer, which
-/// can see whether they exist and belong together.
-#[derive(Debug, Clone, PartialEq)]
+/// What a person gives to log an incident, typed for the UI and loaders; what is left out takes its
+/// default (medium impact and urgency; a customer's own organization). References are checked by
+/// the application layer, which can see whether they exist and belong together.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewIncident {
-    pub organization_id: OrganizationId,
+    /// The customer the incident is for; customers always log for their own organization.
+    pub organization_id: Option<OrganizationId>,
     pub title: String,
     pub description: String,
-    pub impact: Level,
-    pub urgency: Level,
+    pub impact: Option<Level>,
+    pub urgency: Option<Level>,
     pub category: Option<String>,
     pub service_id: Option<RecordId>,
     /// An offering of the service (which must then be given).
@@ -300,11 +302,11 @@ impl NewIncident {
     /// The input of the generic create (`crate::draft::new_record`) this draft stands for.
     pub fn input(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("organization_id".into(), self.organization_id.0.into());
+        put(&mut m, "organization_id", self.organization_id.map(|x| Some(x.0)));
         m.insert("title".into(), self.title.clone().into());
         m.insert("description".into(), self.description.clone().into());
-        m.insert("impact".into(), self.impact.as_str().into());
-        m.insert("urgency".into(), self.urgency.as_str().into());
+        put(&mut m, "impact", self.impact.map(|l| Some(l.as_str())));
+        put(&mut m, "urgency", self.urgency.map(|l| Some(l.as_str())));
         put(&mut m, "category", self.category.clone().map(Some));
         put(&mut m, "service_id", self.service_id.map(|x| Some(x.0)));
         put(
@@ -382,13 +384,9 @@ pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<Reco
         now: Timestamp::UNIX_EPOCH,
         priority_matrix: matrix,
     };
-    crate::draft::new_record(
-        RecordKind::INCIDENT,
-        &input.input(),
-        None,
-        input.organization_id,
-        &cx,
-    )
+    // An incident is a customer's record: the provider's id is not read.
+    let provider = OrganizationId(0);
+    crate::draft::new_record(RecordKind::INCIDENT, &input.input(), None, provider, &cx)
 }
 
 /// Applies a change to an incident at instant `now`: the generic change with the incident's rules.
@@ -540,11 +538,11 @@ mod tests {
 
     fn draft() -> NewIncident {
         NewIncident {
-            organization_id: OrganizationId(2),
+            organization_id: Some(OrganizationId(2)),
             title: "  Mail is down ".into(),
             description: "Nobody can send".into(),
-            impact: Level::High,
-            urgency: Level::Medium,
+            impact: Some(Level::High),
+            urgency: Some(Level::Medium),
             category: Some("software".into()),
             service_id: None,
             service_offering_id: None,
@@ -556,26 +554,16 @@ mod tests {
     }
 
     fn stored(fields: RecordFields) -> Record {
-        Record {
-            id: RecordId(1),
-            kind: RecordKind::INCIDENT,
-            number: 1,
-            organization_id: fields.organization_id.unwrap(),
-            title: fields.title,
-            description: fields.description,
-            state: fields.state,
-            priority: fields.priority,
-            assignment_group_id: fields.assignment_group_id,
-            assignee_id: fields.assignee_id,
-            service_id: fields.service_id,
-            configuration_item_id: fields.configuration_item_id,
-            requester_id: fields.requester_id,
-            details: fields.details,
-            version: 1,
-            created_at: t("2026-01-05T09:00:00Z"),
-            updated_at: t("2026-01-05T09:00:00Z"),
-            created_by: None,
-        }
+        let org = fields.organization_id.unwrap();
+        Record::first(
+            RecordId(1),
+            RecordKind::INCIDENT,
+            1,
+            org,
+            fields,
+            t("2026-01-05T09:00:00Z"),
+            None,
+        )
     }
 
     fn moved(r: &Record, change: IncidentChange, at: &str) -> Result<Record, ChangeError> {

@@ -39,6 +39,39 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record as it is first written: at version 1, created and updated at `at`, by `created_by`.
+    /// The counterpart of [`Record::fields`].
+    pub fn first(
+        id: RecordId,
+        kind: RecordKind,
+        number: i64,
+        organization_id: OrganizationId,
+        f: RecordFields,
+        at: Timestamp,
+        created_by: Option<UserId>,
+    ) -> Record {
+        Record {
+            id,
+            kind,
+            number,
+            organization_id,
+            title: f.title,
+            description: f.description,
+            state: f.state,
+            priority: f.priority,
+            assignment_group_id: f.assignment_group_id,
+            assignee_id: f.assignee_id,
+            service_id: f.service_id,
+            configuration_item_id: f.configuration_item_id,
+            requester_id: f.requester_id,
+            details: f.details,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            created_by,
+        }
+    }
+
     pub fn readable_number(&self) -> RecordNumber {
         RecordNumber {
             kind: self.kind,

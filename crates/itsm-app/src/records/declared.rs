@@ -35,10 +35,7 @@ impl App {
     /// read: the kind's create permission, then those of any guarded field it sets.
     #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
     pub async fn create(&self, ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<RecordView> {
-        ctx.require(kind.access().create)?;
-        for p in draft::guards(kind, input) {
-            ctx.require(p)?;
-        }
+        may_write(ctx, kind.access().create, kind, input)?;
         // Most creations read nothing here: the provider is known once read, and only staff who
         // name a person but no organization make the person's organization to be read.
         let asks_organization = requester_without_organization(ctx, kind, input).is_some();
@@ -81,10 +78,7 @@ impl App {
         input: &RecordInput,
         now: jiff::Timestamp,
     ) -> Result<RecordFields> {
-        ctx.require(kind.access().create)?;
-        for p in draft::guards(kind, input) {
-            ctx.require(p)?;
-        }
+        may_write(ctx, kind.access().create, kind, input)?;
         let provider = self.provider_id(c).await?;
         let with_organization = organization_from_requester(c, ctx, kind, input).await?;
         let input = with_organization.as_ref().unwrap_or(input);
@@ -121,10 +115,7 @@ impl App {
         expected_version: Option<i64>,
         input: &RecordInput,
     ) -> Result<RecordView> {
-        ctx.require(kind.access().change)?;
-        for p in draft::guards(kind, input) {
-            ctx.require(p)?;
-        }
+        may_write(ctx, kind.access().change, kind, input)?;
         draft::check_change_shape(kind, input, ctx.actor())?;
         let Changing { mut tx, current, now } =
             self.begin_change(ctx, kind, reference, expected_version).await?;
@@ -142,10 +133,7 @@ impl App {
         input: &RecordInput,
         now: jiff::Timestamp,
     ) -> Result<RecordFields> {
-        ctx.require(current.kind.access().change)?;
-        for p in draft::guards(current.kind, input) {
-            ctx.require(p)?;
-        }
+        may_write(ctx, current.kind.access().change, current.kind, input)?;
         let after = draft::changed_record(current, input, ctx.actor(), &self.rule_context(now))?;
         if let Some(w) = wanted(current.kind, &after, Some(&current.fields())) {
             let found = references::look_up(c, &w.lookup).await?;
@@ -168,6 +156,20 @@ impl App {
         let after = self.changed_in(c, ctx, current, input, now).await?;
         self.change_record(c, ctx, current, &after, now).await
     }
+}
+
+/// Whether the caller may write `input` on a record of `kind`: the kind's permission for the
+/// write, then those of the guarded fields it sets.
+fn may_write(
+    ctx: &Ctx,
+    permission: itsm_domain::access::Permission,
+    kind: RecordKind,
+    input: &RecordInput,
+) -> Result<()> {
+    ctx.require(permission)?;
+    draft::guards(kind, input)
+        .into_iter()
+        .try_for_each(|p| ctx.require(p))
 }
 
 /// The person staff name on a customer's record without naming its organization, if so.

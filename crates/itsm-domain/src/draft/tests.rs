@@ -98,26 +98,16 @@ fn customer() -> Actor {
 }
 
 fn record(kind: RecordKind, f: &RecordFields) -> Record {
-    Record {
-        id: RecordId(10),
+    let org = f.organization_id.unwrap_or(PROVIDER);
+    Record::first(
+        RecordId(10),
         kind,
-        number: 1,
-        organization_id: f.organization_id.unwrap_or(PROVIDER),
-        title: f.title.clone(),
-        description: f.description.clone(),
-        state: f.state.clone(),
-        priority: f.priority,
-        assignment_group_id: f.assignment_group_id,
-        assignee_id: f.assignee_id,
-        service_id: f.service_id,
-        configuration_item_id: f.configuration_item_id,
-        requester_id: f.requester_id,
-        details: f.details.clone(),
-        version: 1,
-        created_at: jiff::Timestamp::UNIX_EPOCH,
-        updated_at: jiff::Timestamp::UNIX_EPOCH,
-        created_by: None,
-    }
+        1,
+        org,
+        f.clone(),
+        jiff::Timestamp::UNIX_EPOCH,
+        None,
+    )
 }
 
 #[test]

@@ -259,26 +259,15 @@ pub async fn prepare_many(
             ("created_by".to_owned(), n.actor.map(|a| a.0).into()),
         ]);
         rows.push(serde_json::Value::Object(row));
-        records.push(Record {
-            id: RecordId(*id),
-            kind: n.kind,
-            number: *number,
+        records.push(Record::first(
+            RecordId(*id),
+            n.kind,
+            *number,
             organization_id,
-            title: f.title.clone(),
-            description: f.description.clone(),
-            state: f.state.clone(),
-            priority: f.priority,
-            assignment_group_id: f.assignment_group_id,
-            assignee_id: f.assignee_id,
-            service_id: f.service_id,
-            configuration_item_id: f.configuration_item_id,
-            requester_id: f.requester_id,
-            details: f.details.clone(),
-            version: 1,
-            created_at: n.at,
-            updated_at: n.at,
-            created_by: n.actor,
-        });
+            f.clone(),
+            n.at,
+            n.actor,
+        ));
     }
     if ids.len() != new.len() {
         return Err(StorageError::Corrupt("fewer ids than records".into()));

@@ -60,6 +60,17 @@ impl Ctx {
         self.actor().is_none_or(|a| a.can(p))
     }
 
+    /// Whether the caller may change records of `kind` or take a move its lifecycle opens to
+    /// their role.
+    pub fn may_write_on(&self, kind: RecordKind) -> bool {
+        self.actor().is_none_or(|a| a.may_write_on(kind))
+    }
+
+    /// Whether the caller may take the move `t` of a record of `kind`.
+    pub fn may_take(&self, kind: RecordKind, t: &itsm_domain::lifecycle::Transition) -> bool {
+        self.actor().is_none_or(|a| a.may_take(kind, t))
+    }
+
     /// Fails with 403 unless the caller holds `p`.
     pub fn require(&self, p: Permission) -> Result<()> {
         if self.can(p) {

@@ -16,6 +16,10 @@ pub enum AppError {
     /// Signed in, but not allowed to do this.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// Signed in and allowed to write on the record, but not to do this with it (a move the
+    /// lifecycle keeps for staff); says what was refused.
+    #[error("{0}")]
+    NotYours(String),
     /// No such record, or one the caller may not see: the two look the same on purpose.
     #[error("{0} not found")]
     NotFound(String),
@@ -57,6 +61,7 @@ impl From<ChangeError> for AppError {
         match e {
             ChangeError::Invalid(v) => AppError::Invalid(v),
             ChangeError::Transition(t) => AppError::Transition(t),
+            ChangeError::NotYours(m) => AppError::NotYours(m),
         }
     }
 }

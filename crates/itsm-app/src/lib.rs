@@ -61,6 +61,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub priority_matrix: PriorityMatrix,
+    /// How long after its resolution the person a record is for may still reopen it.
+    pub reopen_window: jiff::SignedDuration,
     /// How long a browser session lasts.
     pub session_hours: i64,
     /// The largest attachment accepted, in bytes.
@@ -91,6 +93,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             priority_matrix: PriorityMatrix::default(),
+            reopen_window: itsm_domain::kind::DEFAULT_REOPEN_WINDOW,
             session_hours: 12,
             max_attachment_bytes: 10 * 1024 * 1024,
             max_failed_sign_ins: 5,

@@ -1,44 +1,11 @@
 //! Who may do what. The application layer asks these questions on every use case; the UI only hides
 //! what the answers forbid anyway.
 
-use serde::{Deserialize, Serialize};
-
 use crate::ids::{OrganizationId, UserId};
 use crate::kind::RecordKind;
+use crate::lifecycle::Transition;
 pub use crate::permission::Permission;
-
-/// A role held by a user. Provider staff hold administrator, agent or auditor; people of customer
-/// organizations hold customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Administrator,
-    Agent,
-    Customer,
-    Auditor,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Administrator, Role::Agent, Role::Customer, Role::Auditor];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Administrator => "administrator",
-            Role::Agent => "agent",
-            Role::Customer => "customer",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// Staff of the provider see every organization's records; customers only their own.
-    pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Customer)
-    }
-}
+pub use crate::role::Role;
 
 /// Someone acting: a signed-in user, or the system itself for background work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +39,23 @@ impl Actor {
             Role::Auditor => matches!(permission, ReadRecords | ReadInternalNotes | ReadDirectory),
             Role::Customer => matches!(permission, ReadRecords | CreateIncident | CommentPublic | Attach),
         }
+    }
+
+    /// Whether this actor may take the move `t` of a record of `kind`: anyone who may change
+    /// records of the kind, and the roles the move names besides.
+    pub fn may_take(&self, kind: RecordKind, t: &Transition) -> bool {
+        self.can(kind.access().change) || t.also_by.contains(&self.role)
+    }
+
+    /// Whether this actor may change records of `kind`, or take at least one move of its
+    /// lifecycle: what is settled before a change's body is read.
+    pub fn may_write_on(&self, kind: RecordKind) -> bool {
+        self.can(kind.access().change)
+            || kind
+                .lifecycle()
+                .transitions
+                .iter()
+                .any(|t| t.also_by.contains(&self.role))
     }
 
     /// Whether this actor may see a record of `kind` owned by `owner`. Customers see their own

@@ -31,6 +31,11 @@ pub enum ChangeError {
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// Something the one who asked may not do with this record, though they may write on it: a
+    /// move the lifecycle keeps for others, a field of a record they may only move (see
+    /// [`crate::lifecycle::Transition::also_by`]).
+    #[error("{0}")]
+    NotYours(String),
 }
 
 /// The names of the shared columns in an input, for a kind.
@@ -292,13 +297,14 @@ pub fn check_change_shape(
     kind: RecordKind,
     input: &Map<String, Value>,
     actor: Option<&Actor>,
-) -> Result<(), ValidationError> {
+) -> Result<(), ChangeError> {
     let mut errors = ValidationError::new();
     if let Some(v) = input.get("state") {
         if !v.as_str().is_some_and(|s| kind.lifecycle().is_state(s)) {
             errors.add("state", "must be the name of a state of this kind");
         }
     }
+    only_moves(kind, input, actor)?;
     if input.contains_key("organization_id") {
         errors.add("organization_id", "a record stays with its organization");
     }
@@ -310,12 +316,41 @@ pub fn check_change_shape(
         &mut RecordFields::default(),
         &mut errors,
     );
-    errors.into_result()
+    Ok(errors.into_result()?)
+}
+
+/// What someone who may not change records of `kind` may still send, for the moves the lifecycle
+/// opens to their role: the state and the fields such a move requires. Anything else is refused
+/// as not theirs to change, naming it.
+fn only_moves(
+    kind: RecordKind,
+    input: &Map<String, Value>,
+    actor: Option<&Actor>,
+) -> Result<(), ChangeError> {
+    let Some(a) = actor.filter(|a| !a.can(kind.access().change)) else {
+        return Ok(());
+    };
+    let theirs: Vec<_> = kind
+        .lifecycle()
+        .transitions
+        .iter()
+        .filter(|t| t.also_by.contains(&a.role))
+        .collect();
+    let refused = input
+        .keys()
+        .find(|name| *name != "state" && !theirs.iter().any(|t| t.requires.contains(&name.as_str())));
+    match refused {
+        Some(name) => Err(ChangeError::NotYours(format!(
+            "a {} may not change `{name}`; they may only move the record along its lifecycle",
+            a.role.as_str()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The fields `current` is left with by a change people gave: the same rules as creating, a
-/// state moved only as the lifecycle allows, and what the move requires present once it is made.
-/// The organization a record belongs to does not change.
+/// state moved only as the lifecycle allows and by whom it allows, and what the move requires
+/// present once it is made. The organization a record belongs to does not change.
 pub fn changed_record(
     current: &Record,
     input: &Map<String, Value>,
@@ -344,14 +379,29 @@ pub fn changed_record(
             }
             Some(to) if to != current.state => {
                 kind.lifecycle().check(&current.state, to)?;
+                if let Some(a) = actor {
+                    let t = kind.lifecycle().transition(&current.state, to);
+                    if let Some(t) = t.filter(|t| !a.may_take(kind, t)) {
+                        return Err(ChangeError::NotYours(format!(
+                            "`{}` is not open to a {}",
+                            t.action,
+                            a.role.as_str()
+                        )));
+                    }
+                }
                 f.state = to.to_owned();
             }
             Some(_) => {}
             None => errors.add("state", "must be the name of a state"),
         }
     }
+    only_moves(kind, input, actor)?;
     apply(kind, input, actor, Mode::Change, &mut f, &mut errors);
-    kind.rules().changed(&before, &mut f, input, cx, &mut errors);
+    let cx = RuleContext {
+        mover: actor.map(|a| a.role),
+        ..*cx
+    };
+    kind.rules().changed(&before, &mut f, input, &cx, &mut errors);
     if f.state != current.state {
         kind.lifecycle()
             .check_requirements(&current.state, &f.state, &f.details, &mut errors);

@@ -26,6 +26,8 @@ pub struct FieldSpec {
     /// Whether lists filter on it (and sort by it, when its values have an order): storage keeps
     /// an index for it.
     pub indexed: bool,
+    /// Whether a text search finds a record by this field, as by its title and description.
+    pub searched: bool,
 }
 
 /// How lists compare a field's values.
@@ -92,6 +94,15 @@ impl FieldSpec {
             required: false,
             guard: None,
             indexed: false,
+            searched: false,
+        }
+    }
+
+    /// The same field, which a text search covers (text only).
+    pub const fn searched(self) -> FieldSpec {
+        FieldSpec {
+            searched: true,
+            ..self
         }
     }
 

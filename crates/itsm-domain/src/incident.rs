@@ -14,6 +14,7 @@ use crate::kind::{
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
+use crate::role::Role;
 use crate::validation::ValidationError;
 use crate::Timestamp;
 
@@ -75,7 +76,9 @@ const LEVELS: &[Choice] = &[
 static FIELDS: [FieldSpec; 11] = [
     FieldSpec::new("impact", "Impact", FieldType::Choice { choices: LEVELS }),
     FieldSpec::new("urgency", "Urgency", FieldType::Choice { choices: LEVELS }),
-    FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX }).indexed(),
+    FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX })
+        .indexed()
+        .searched(),
     FieldSpec::new(
         SERVICE_OFFERING,
         "Service offering",
@@ -138,12 +141,17 @@ static FIELDS: [FieldSpec; 11] = [
         FieldType::LongText {
             max: RESOLUTION_NOTES_MAX,
         },
-    ),
+    )
+    .searched(),
     FieldSpec::new("first_response_at", "First response", FieldType::Instant),
     FieldSpec::new("resolved_at", "Resolved at", FieldType::Instant),
     FieldSpec::new("closed_at", "Closed at", FieldType::Instant),
     FieldSpec::new("reopen_count", "Times reopened", FieldType::Count).indexed(),
 ];
+
+/// Who, besides staff, moves an incident: its caller's organization withdraws it before it is
+/// resolved, and confirms or rejects its resolution.
+const CALLER: &[Role] = &[Role::Customer];
 
 /// What resolving asks for.
 const RESOLUTION: &[&str] = &["resolution_code", "resolution_notes"];
@@ -167,15 +175,25 @@ pub static LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("new", "in_progress", "Start work"),
         Transition::new("new", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
         Transition::new("new", "resolved", "Resolve").requiring(RESOLUTION),
-        Transition::new("new", "cancelled", "Cancel").confirmed(),
+        Transition::new("new", "cancelled", "Cancel")
+            .confirmed()
+            .also_by(CALLER),
         Transition::new("in_progress", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
         Transition::new("in_progress", "resolved", "Resolve").requiring(RESOLUTION),
-        Transition::new("in_progress", "cancelled", "Cancel").confirmed(),
+        Transition::new("in_progress", "cancelled", "Cancel")
+            .confirmed()
+            .also_by(CALLER),
         Transition::new("on_hold", "in_progress", "Resume"),
         Transition::new("on_hold", "resolved", "Resolve").requiring(RESOLUTION),
-        Transition::new("on_hold", "cancelled", "Cancel").confirmed(),
-        Transition::new("resolved", "in_progress", "Reopen"),
-        Transition::new("resolved", "closed", "Close").confirmed(),
+        Transition::new("on_hold", "cancelled", "Cancel")
+            .confirmed()
+            .also_by(CALLER),
+        // A customer reopens only within the configured window after the resolution (see the
+        // rules below).
+        Transition::new("resolved", "in_progress", "Reopen").also_by(CALLER),
+        Transition::new("resolved", "closed", "Close")
+            .confirmed()
+            .also_by(CALLER),
     ],
 };
 
@@ -380,10 +398,7 @@ impl IncidentChange {
 /// Builds the fields of a new incident, or says which inputs are wrong: the generic create with
 /// the incident's rules.
 pub fn new_incident(input: &NewIncident, matrix: &PriorityMatrix) -> Result<RecordFields, ValidationError> {
-    let cx = RuleContext {
-        now: Timestamp::UNIX_EPOCH,
-        priority_matrix: matrix,
-    };
+    let cx = RuleContext::new(Timestamp::UNIX_EPOCH, matrix);
     // An incident is a customer's record: the provider's id is not read.
     let provider = OrganizationId(0);
     crate::draft::new_record(RecordKind::INCIDENT, &input.input(), None, provider, &cx)
@@ -396,10 +411,7 @@ pub fn apply_change(
     matrix: &PriorityMatrix,
     now: Timestamp,
 ) -> Result<RecordFields, ChangeError> {
-    let cx = RuleContext {
-        now,
-        priority_matrix: matrix,
-    };
+    let cx = RuleContext::new(now, matrix);
     crate::draft::changed_record(current, &change.input(), None, &cx)
 }
 
@@ -495,6 +507,15 @@ impl KindRules for IncidentRules {
                 f.details.insert("resolved_at".into(), ts(cx.now));
             }
             ("resolved", "in_progress") => {
+                if cx.mover == Some(Role::Customer) && !within_reopen_window(before, cx) {
+                    errors.add(
+                        "state",
+                        format!(
+                            "an incident can be reopened within {} days of its resolution; raise a new one",
+                            cx.reopen_window.as_secs() / 86_400
+                        ),
+                    );
+                }
                 for k in ["resolution_code", "resolution_notes", "resolved_at"] {
                     f.details.remove(k);
                 }
@@ -511,10 +532,22 @@ impl KindRules for IncidentRules {
             }
             _ => {}
         }
-        if before.state == "new" && !f.details.contains_key("first_response_at") {
+        // A caller withdrawing their own new incident is no response from the provider.
+        let by_staff = cx.mover.is_none_or(Role::is_staff);
+        if by_staff && before.state == "new" && !f.details.contains_key("first_response_at") {
             f.details.insert("first_response_at".into(), ts(cx.now));
         }
     }
+}
+
+/// Whether the record was resolved no longer ago than the reopen window.
+fn within_reopen_window(before: &RecordFields, cx: &RuleContext) -> bool {
+    let resolved = before
+        .details
+        .get("resolved_at")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Timestamp>().ok());
+    resolved.is_some_and(|at| cx.now.duration_since(at) <= cx.reopen_window)
 }
 
 /// Records the first response when staff reply publicly to the caller, if none was recorded yet.
@@ -530,7 +563,9 @@ pub fn note_public_reply(current: &Record, now: Timestamp) -> Option<RecordField
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Actor;
     use crate::kind::RecordKind;
+    use serde_json::json;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -575,6 +610,82 @@ mod tests {
             state: Some(state.into()),
             ..Default::default()
         }
+    }
+
+    /// A change by `who` at `at`, through the generic change with the default reopen window.
+    fn by(who: &Actor, r: &Record, input: Value, at: &str) -> Result<Record, ChangeError> {
+        let m = PriorityMatrix::default();
+        let Value::Object(input) = input else {
+            panic!("an object")
+        };
+        crate::draft::changed_record(r, &input, Some(who), &RuleContext::new(t(at), &m)).map(stored)
+    }
+
+    #[test]
+    fn a_customer_only_confirms_reopens_within_the_window_or_withdraws() {
+        let customer = Actor {
+            user_id: UserId(5),
+            organization_id: OrganizationId(2),
+            role: Role::Customer,
+        };
+        let agent = Actor {
+            role: Role::Agent,
+            organization_id: OrganizationId(1),
+            ..customer.clone()
+        };
+        let new = stored(new_incident(&draft(), &PriorityMatrix::default()).unwrap());
+        let at = "2026-01-05T10:00:00Z";
+
+        // Only staff start work and resolve; a customer may not touch the fields.
+        let Err(ChangeError::NotYours(m)) = by(&customer, &new, json!({"state": "in_progress"}), at) else {
+            panic!("a customer started work")
+        };
+        assert_eq!(m, "`Start work` is not open to a customer");
+        let Err(ChangeError::NotYours(m)) = by(&customer, &new, json!({"title": "Mine now"}), at) else {
+            panic!("a customer changed the title")
+        };
+        assert!(m.contains("`title`"), "{m}");
+
+        // Withdrawing a new incident is no response from the provider.
+        let withdrawn = by(&customer, &new, json!({"state": "cancelled"}), at).unwrap();
+        assert_eq!(withdrawn.state, "cancelled");
+        assert!(!withdrawn.details.contains_key("first_response_at"));
+        assert!(withdrawn.details.contains_key("closed_at"));
+
+        let resolved = by(
+            &agent,
+            &new,
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "Restarted"}),
+            "2026-01-05T11:00:00Z",
+        )
+        .unwrap();
+        let confirmed = by(&customer, &resolved, json!({"state": "closed"}), at).unwrap();
+        assert_eq!(confirmed.state, "closed");
+        let reopened = by(
+            &customer,
+            &resolved,
+            json!({"state": "in_progress"}),
+            "2026-01-19T11:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(reopened.details["reopen_count"], 1);
+        // Fourteen days and a minute after the resolution, it is too late; staff still may.
+        let Err(ChangeError::Invalid(e)) = by(
+            &customer,
+            &resolved,
+            json!({"state": "in_progress"}),
+            "2026-01-19T11:01:00Z",
+        ) else {
+            panic!("a customer reopened after the window")
+        };
+        assert_eq!(e.errors[0].field, "state");
+        assert!(by(
+            &agent,
+            &resolved,
+            json!({"state": "in_progress"}),
+            "2026-03-01T00:00:00Z"
+        )
+        .is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::lifecycle::Lifecycle;
 use crate::permission::Permission;
 use crate::priority::PriorityMatrix;
 use crate::record_fields::RecordFields;
+use crate::role::Role;
 use crate::validation::ValidationError;
 use crate::Timestamp;
 
@@ -77,12 +78,32 @@ pub trait KindRules: Sync + std::fmt::Debug {
     }
 }
 
-/// What rules may read besides the record: the instant of the write and the provider's settings
-/// that rules apply.
+/// What rules may read besides the record: the instant of the write, the provider's settings
+/// that rules apply and who is making the change.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleContext<'a> {
     pub now: Timestamp,
     pub priority_matrix: &'a PriorityMatrix,
+    /// How long after its resolution the person a record is for may still reopen it.
+    pub reopen_window: jiff::SignedDuration,
+    /// The role of who makes the change; `None` for the system. Set by the generic change.
+    pub mover: Option<Role>,
+}
+
+/// How long the person a record is for may reopen it after its resolution, unless configured.
+pub const DEFAULT_REOPEN_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(14 * 24);
+
+impl<'a> RuleContext<'a> {
+    /// The context of a write at `now` under `priority_matrix`, with the other settings at their
+    /// defaults and no mover (the system).
+    pub fn new(now: Timestamp, priority_matrix: &'a PriorityMatrix) -> RuleContext<'a> {
+        RuleContext {
+            now,
+            priority_matrix,
+            reopen_window: DEFAULT_REOPEN_WINDOW,
+            mover: None,
+        }
+    }
 }
 
 /// The rules of a kind whose declaration says it all.
@@ -258,6 +279,21 @@ impl RecordKind {
     /// The kind's own fields.
     pub fn fields(self) -> &'static [FieldSpec] {
         self.0.fields
+    }
+
+    /// The text of a record's own fields that a search covers besides its title and description
+    /// (the fields declared `searched`), one line per field that holds text.
+    pub fn search_text(self, details: &Map<String, Value>) -> String {
+        let mut text = String::new();
+        for f in self.0.fields.iter().filter(|f| f.searched) {
+            if let Some(s) = details.get(f.name).and_then(Value::as_str) {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(s);
+            }
+        }
+        text
     }
 
     /// One of the kind's own fields, by name.

@@ -19,6 +19,7 @@ pub mod priority;
 pub mod record;
 pub mod record_fields;
 pub mod registry;
+pub mod role;
 pub mod sla;
 pub mod slm;
 pub mod validation;

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::role::Role;
+
 /// One state of a lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct State {
@@ -57,6 +59,11 @@ pub struct Transition {
     pub requires: &'static [&'static str],
     /// Whether a person is asked to confirm before the move (it ends the record's life).
     pub confirm: bool,
+    /// Roles that may take this move besides those who may change records of the kind (a
+    /// customer confirming a resolution). Someone who takes a move only by this sends the state
+    /// and what the move requires, nothing else; a customer does so on their organization's
+    /// records only.
+    pub also_by: &'static [Role],
 }
 
 impl Transition {
@@ -67,6 +74,7 @@ impl Transition {
             action,
             requires: &[],
             confirm: false,
+            also_by: &[],
         }
     }
 
@@ -82,6 +90,14 @@ impl Transition {
     pub const fn confirmed(self) -> Transition {
         Transition {
             confirm: true,
+            ..self
+        }
+    }
+
+    /// The same move, open also to `roles`.
+    pub const fn also_by(self, roles: &'static [Role]) -> Transition {
+        Transition {
+            also_by: roles,
             ..self
         }
     }

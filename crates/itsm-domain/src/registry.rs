@@ -140,6 +140,52 @@ mod tests {
     }
 
     #[test]
+    fn searched_fields_hold_text() {
+        use crate::field::FieldType;
+        for kind in RecordKind::all() {
+            for f in kind.fields().iter().filter(|f| f.searched) {
+                assert!(
+                    matches!(f.ty, FieldType::Text { .. } | FieldType::LongText { .. }),
+                    "{kind}.{} is searched but holds no text",
+                    f.name
+                );
+            }
+        }
+        let details = serde_json::json!({"category": "network", "resolution_notes": "Replaced the switch", "impact": "high"});
+        let serde_json::Value::Object(details) = details else {
+            unreachable!()
+        };
+        assert_eq!(
+            RecordKind::INCIDENT.search_text(&details),
+            "network\nReplaced the switch"
+        );
+    }
+
+    #[test]
+    fn moves_open_to_more_roles_are_declared_writes_customers_contribute_to() {
+        use crate::kind::Writes;
+        use crate::role::Role;
+        for kind in RecordKind::all() {
+            for t in kind
+                .lifecycle()
+                .transitions
+                .iter()
+                .filter(|t| !t.also_by.is_empty())
+            {
+                // Only the generic change reads `also_by`; a kind's own use cases do not.
+                assert_eq!(kind.writes(), Writes::Declared, "{kind}: {} -> {}", t.from, t.to);
+                if t.also_by.contains(&Role::Customer) {
+                    assert!(kind.capabilities().customers_contribute, "{kind}");
+                }
+                assert!(
+                    !t.also_by.contains(&Role::Auditor),
+                    "{kind}: auditors never write"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn own_fields_refer_to_registered_kinds_and_do_not_shadow_shared_names() {
         // Storage writes kind names into SQL (partial indexes and lists' conditions on them).
         for kind in RecordKind::all() {

@@ -223,6 +223,7 @@ impl Store {
                 // index and took 0.8 s instead of 50 ms at 1,000,000 records.
                 let mut c = self.write.acquire().await?;
                 let created = crate::records::ensure_indexes(&mut c, Backend::Sqlite).await?;
+                crate::search::ensure_search_text(&mut c, Backend::Sqlite).await?;
                 drop(c);
                 // Not on a new database: there is nothing to measure yet.
                 if before > 0 && (applied().await? > before || created > 0) {
@@ -236,6 +237,7 @@ impl Store {
                     let sql = format!("CREATE SEQUENCE IF NOT EXISTS record_number_{}", kind.as_str());
                     c.execute(sql.as_str()).await?;
                 }
+                crate::search::ensure_search_text(&mut c, Backend::Postgres).await?;
                 if crate::records::ensure_indexes(&mut c, Backend::Postgres).await? > 0 {
                     c.execute("ANALYZE records").await?;
                 }

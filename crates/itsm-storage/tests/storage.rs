@@ -39,6 +39,7 @@ both!(
     records_and_their_audit_are_written_together_or_not_at_all,
     a_list_no_index_serves_reads_a_bounded_walk_per_page_and_loses_nothing,
     a_new_record_is_found_before_and_after_its_text_is_indexed,
+    a_search_covers_the_fields_a_kind_declares_searched,
     a_list_by_due_instant_walks_both_stretches_in_order_and_loses_nothing,
     lists_filter_and_sort_on_a_kinds_own_indexed_fields,
 );
@@ -212,20 +213,35 @@ async fn stale_update_is_refused(backend: Backend) {
     let rec = insert_incident(&mut tx, &incident(org, "VPN", 2), user, "2026-02-01T10:00:00Z").await;
     let mut f = rec.fields();
     f.title = "VPN down".into();
-    let v = records::update(&mut tx, rec.id, 1, &f, at("2026-02-01T10:05:00Z"))
-        .await
-        .unwrap();
+    let v = records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        rec.id,
+        1,
+        &f,
+        at("2026-02-01T10:05:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(v, 2);
     f.title = "lost update".into();
-    let err = records::update(&mut tx, rec.id, 1, &f, at("2026-02-01T10:06:00Z"))
-        .await
-        .unwrap_err();
+    let err = records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        rec.id,
+        1,
+        &f,
+        at("2026-02-01T10:06:00Z"),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, StorageError::VersionConflict { current: 2 }),
         "{err:?}"
     );
     let err = records::update(
         &mut tx,
+        RecordKind::INCIDENT,
         itsm_domain::RecordId(9999),
         1,
         &f,
@@ -358,9 +374,16 @@ async fn full_text_search(backend: Backend) {
     let mut f = ids[3].fields();
     f.title = "Laptop screen flickers".into();
     f.description = "after the docking station update".into();
-    records::update(&mut tx, ids[3].id, 1, &f, at("2026-02-01T11:00:00Z"))
-        .await
-        .unwrap();
+    records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        ids[3].id,
+        1,
+        &f,
+        at("2026-02-01T11:00:00Z"),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     let mut c = db.store.read().await.unwrap();
@@ -656,9 +679,16 @@ async fn an_older_replay_never_overwrites_newer_clocks(backend: Backend) {
     // Meanwhile B is changed (its own change replays its clocks).
     let mut f = b.fields();
     f.state = "on_hold".into();
-    records::update(&mut tx, b.id, 1, &f, at("2026-02-01T10:05:00Z"))
-        .await
-        .unwrap();
+    records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        b.id,
+        1,
+        &f,
+        at("2026-02-01T10:05:00Z"),
+    )
+    .await
+    .unwrap();
     let fresh = QueueClock {
         status: Some("paused".into()),
         ..Default::default()
@@ -942,12 +972,14 @@ async fn a_batch_update_with_one_stale_record_reports_it(backend: Backend) {
     let updates = |b_version| {
         [
             records::RecordUpdate {
+                kind: RecordKind::INCIDENT,
                 id: a.id,
                 expected_version: 1,
                 fields: &fa,
                 at: later,
             },
             records::RecordUpdate {
+                kind: RecordKind::INCIDENT,
                 id: b.id,
                 expected_version: b_version,
                 fields: &fb,
@@ -1306,6 +1338,90 @@ async fn titles_found(c: &mut sqlx::AnyConnection, q: &str) -> Vec<String> {
     p.items.iter().map(|v| v.record.title.clone()).collect()
 }
 
+/// A search finds a record by the own fields its kind declares `searched` (an incident's
+/// resolution notes and category), before and after SQLite indexes it, and after they change;
+/// never by a field that is not searched. When the declarations change, migrating rewrites the
+/// searched text of the records already stored.
+async fn a_search_covers_the_fields_a_kind_declares_searched(backend: Backend) {
+    let (db, org, user) = setup(backend).await;
+    let mut with_notes = incident(org, "Mail down", 2);
+    with_notes.state = "resolved".into();
+    with_notes
+        .details
+        .insert("resolution_notes".into(), "Restarted the relay".into());
+    with_notes.details.insert("category".into(), "network".into());
+    let mut waiting = incident(org, "Printer jams", 3);
+    waiting.state = "on_hold".into();
+    waiting
+        .details
+        .insert("on_hold_reason".into(), "awaiting_supplier".into());
+    let mut tx = db.store.begin().await.unwrap();
+    let mail = insert_incident(&mut tx, &with_notes, user, "2026-02-01T10:00:00Z").await;
+    insert_incident(&mut tx, &waiting, user, "2026-02-01T10:00:00Z").await;
+    tx.commit().await.unwrap();
+    for indexed in [false, true] {
+        let mut c = db.store.read().await.unwrap();
+        assert_eq!(
+            titles_found(&mut c, "relay").await,
+            ["Mail down"],
+            "indexed: {indexed}"
+        );
+        assert_eq!(
+            titles_found(&mut c, "network").await,
+            ["Mail down"],
+            "indexed: {indexed}"
+        );
+        assert!(
+            titles_found(&mut c, "supplier").await.is_empty(),
+            "not a searched field"
+        );
+        drop(c);
+        db.store.upkeep().await.unwrap();
+    }
+
+    let mut f = mail.fields();
+    f.details
+        .insert("resolution_notes".into(), "Replaced the certificate".into());
+    let mut tx = db.store.begin().await.unwrap();
+    records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        mail.id,
+        1,
+        &f,
+        at("2026-02-01T11:00:00Z"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    assert!(titles_found(&mut c, "relay").await.is_empty());
+    assert_eq!(titles_found(&mut c, "certificate").await, ["Mail down"]);
+
+    drop(c);
+    // As if the text had been made before `resolution_notes` was declared searched.
+    let mut tx = db.store.begin().await.unwrap();
+    sqlx::query("UPDATE declared_search SET fields = 'category' WHERE kind = 'incident'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE records SET search_text = 'network'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.store.read().await.unwrap();
+    assert!(titles_found(&mut c, "certificate").await.is_empty());
+    drop(c);
+    if let Err(e) = db.store.migrate().await {
+        panic!("{e}: {e:?}");
+    }
+    let mut c = db.store.read().await.unwrap();
+    assert_eq!(titles_found(&mut c, "certificate").await, ["Mail down"]);
+    drop(c);
+    db.cleanup().await;
+}
+
 /// SQLite indexes a new record's text after its creation (`Store::upkeep`); PostgreSQL has
 /// nothing to index later. A search answers the same before and after, and a text change is
 /// right whether or not the record was indexed yet.
@@ -1348,9 +1464,16 @@ async fn a_new_record_is_found_before_and_after_its_text_is_indexed(backend: Bac
     let mut f = stored[2].fields();
     f.title = "Laptop screen flickers".into();
     f.description = "after the docking station update".into();
-    records::update(&mut tx, stored[2].id, 1, &f, at("2026-02-01T11:00:00Z"))
-        .await
-        .unwrap();
+    records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        stored[2].id,
+        1,
+        &f,
+        at("2026-02-01T11:00:00Z"),
+    )
+    .await
+    .unwrap();
     let scanner = insert_incident(
         &mut tx,
         &incident(org, "Scanner noise", 3),
@@ -1361,9 +1484,16 @@ async fn a_new_record_is_found_before_and_after_its_text_is_indexed(backend: Bac
     let mut f = scanner.fields();
     f.title = "Plotter noise".into();
     f.description = "loud".into();
-    records::update(&mut tx, scanner.id, 1, &f, at("2026-02-01T11:05:00Z"))
-        .await
-        .unwrap();
+    records::update(
+        &mut tx,
+        RecordKind::INCIDENT,
+        scanner.id,
+        1,
+        &f,
+        at("2026-02-01T11:05:00Z"),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     for indexed in [false, true] {
         let mut c = db.store.read().await.unwrap();

@@ -132,7 +132,9 @@ impl From<AppError> for ApiError {
                 a.retry_after = Some(retry_after_secs);
                 a
             }
-            AppError::Forbidden => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
+            AppError::Forbidden | AppError::NotYours(_) => {
+                ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail)
+            }
             AppError::NotFound(_) => ApiError::new(S::NOT_FOUND, "not-found", "Not found", detail),
             AppError::Invalid(v) => {
                 let mut a = ApiError::new(S::UNPROCESSABLE_ENTITY, "validation", "Invalid input", detail);

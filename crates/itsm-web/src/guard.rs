@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use itsm_domain::access::Permission;
+use itsm_domain::RecordKind;
 
 use crate::caller::{ApiCaller, UiUser};
 use crate::error::ApiError;
@@ -21,19 +22,44 @@ use crate::AppState;
 pub struct Guard {
     state: AppState,
     /// `None`: anyone may send it (signing in).
-    permission: Option<Permission>,
+    needs: Option<Needs>,
 }
 
-/// An API route that requires `permission` of the bearer of its token.
+/// What a caller must hold for a route.
+#[derive(Debug, Clone, Copy)]
+pub enum Needs {
+    Permission(Permission),
+    /// A change of a record of a kind: its change permission, or a role its lifecycle lets take
+    /// a move (a customer confirming a resolution). Which move, and on which record, the use
+    /// case settles once it has read them.
+    WriteOn(RecordKind),
+}
+
+impl From<Permission> for Needs {
+    fn from(p: Permission) -> Needs {
+        Needs::Permission(p)
+    }
+}
+
+impl Needs {
+    fn met_by(self, ctx: &itsm_app::Ctx) -> bool {
+        match self {
+            Needs::Permission(p) => ctx.can(p),
+            Needs::WriteOn(kind) => ctx.may_write_on(kind),
+        }
+    }
+}
+
+/// An API route that requires `needs` (a permission) of the bearer of its token.
 pub fn api(
     state: &AppState,
-    permission: Permission,
+    needs: impl Into<Needs>,
     route: MethodRouter<AppState>,
 ) -> MethodRouter<AppState> {
     route.route_layer(axum::middleware::from_fn_with_state(
         Guard {
             state: state.clone(),
-            permission: Some(permission),
+            needs: Some(needs.into()),
         },
         api_guard,
     ))
@@ -49,7 +75,22 @@ pub fn ui(
     route.route_layer(axum::middleware::from_fn_with_state(
         Guard {
             state: state.clone(),
-            permission,
+            needs: permission.map(Needs::Permission),
+        },
+        ui_guard,
+    ))
+}
+
+/// A UI form that changes a record of `kind` (see [`Needs::WriteOn`]).
+pub fn ui_writes_on(
+    state: &AppState,
+    kind: RecordKind,
+    route: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    route.route_layer(axum::middleware::from_fn_with_state(
+        Guard {
+            state: state.clone(),
+            needs: Some(Needs::WriteOn(kind)),
         },
         ui_guard,
     ))
@@ -61,8 +102,8 @@ async fn api_guard(State(g): State<Guard>, req: Request, next: Next) -> Response
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Some(p) = g.permission {
-        if !caller.0.can(p) {
+    if let Some(n) = g.needs {
+        if !n.met_by(&caller.0) {
             return ApiError::from(itsm_app::AppError::Forbidden).into_response();
         }
     }
@@ -75,12 +116,12 @@ async fn api_guard(State(g): State<Guard>, req: Request, next: Next) -> Response
 
 async fn ui_guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    if let Some(p) = g.permission {
+    if let Some(n) = g.needs {
         let user = match UiUser::from_request_parts(&mut parts, &g.state).await {
             Ok(u) => u,
             Err(to_sign_in) => return to_sign_in,
         };
-        if !user.ctx.can(p) {
+        if !n.met_by(&user.ctx) {
             return crate::page::error_page(
                 axum::http::StatusCode::FORBIDDEN,
                 "You are not allowed to do this.",

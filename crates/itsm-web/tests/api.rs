@@ -36,7 +36,115 @@ both!(
     creations_that_arrive_together_are_each_answered_and_audited,
     a_creation_answers_the_incident_as_it_is_read_back,
     lists_filter_and_sort_on_an_incidents_own_fields,
+    customers_withdraw_confirm_and_reopen_their_incidents,
 );
+
+/// The moves an incident's lifecycle opens to customers (`also_by`), and only those: a customer
+/// withdraws an incident of their organization, confirms or rejects its resolution, never works
+/// it, never changes its fields, and never moves another organization's.
+async fn customers_withdraw_confirm_and_reopen_their_incidents(backend: Backend) {
+    let s = Server::start(backend).await;
+    let mine = s.incident(&s.customer_a, json!({"title": "Printer jams"})).await;
+    let number = mine["number"].as_str().unwrap();
+    let path = format!("/api/v1/incidents/{number}");
+    let actions = |v: &Value| -> Vec<String> {
+        v["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The customer is offered what is theirs to do; the agent everything.
+    assert_eq!(actions(&s.read_incident(&s.customer_a, number).await), ["Cancel"]);
+    assert_eq!(
+        actions(&s.read_incident(&s.agent, number).await),
+        ["Start work", "Put on hold", "Resolve", "Cancel"]
+    );
+    let p = problem(
+        s.patch(&s.customer_a, &path, Some(1), json!({"state": "in_progress"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(p["detail"], "`Start work` is not open to a customer");
+    let p = problem(
+        s.patch(
+            &s.customer_a,
+            &path,
+            Some(1),
+            json!({"state": "cancelled", "category": "hardware"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("`category`"), "{p}");
+    // Another organization's customer finds nothing to move.
+    problem(
+        s.patch(&s.customer_b, &path, Some(1), json!({"state": "cancelled"}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // The auditor moves nothing, and is refused before the body is read.
+    problem(
+        s.patch(&s.auditor, &path, Some(1), json!({"state": "cancelled"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let r = s.patch(&s.agent, &path, Some(1), json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "Cleaned the rollers"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resolved: Value = s.read_incident(&s.customer_a, number).await;
+    assert_eq!(actions(&resolved), ["Reopen", "Close"]);
+    // Rejecting the resolution reopens it; the agent resolves again; the customer confirms.
+    let r = s
+        .patch(&s.customer_a, &path, Some(2), json!({"state": "in_progress"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let reopened: Value = r.json().await.unwrap();
+    assert_eq!(reopened["reopen_count"], 1);
+    assert_eq!(actions(&reopened), ["Cancel"]);
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(3),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "New rollers"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(&s.customer_a, &path, Some(4), json!({"state": "closed"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let closed: Value = r.json().await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    assert!(actions(&closed).is_empty());
+    // The history names the customer as the one who closed it.
+    let history: Value = s
+        .get(&s.agent, &format!("{path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!(last["actor"], "alice person", "{last}");
+
+    // A new incident withdrawn by its customer.
+    let other = s.incident(&s.customer_a, json!({"title": "Wrong ticket"})).await;
+    let other_path = format!("/api/v1/incidents/{}", other["number"].as_str().unwrap());
+    let r = s
+        .patch(&s.customer_a, &other_path, Some(1), json!({"state": "cancelled"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let withdrawn: Value = r.json().await.unwrap();
+    assert_eq!(withdrawn["state"], "cancelled");
+    assert!(withdrawn["first_response_at"].is_null());
+    s.stop().await;
+}
 
 /// An incident's own indexed fields are list parameters: `category` filters, `reopen_count`
 /// sorts; a value of the wrong form and a field lists do not sort by are refused by name.

@@ -501,7 +501,8 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     assert!(queue.contains("Contoso printer broken"), "{queue}");
     assert!(!queue.contains("Globex"), "{queue}");
 
-    // Her own incident: the public reply, not the internal note, and no controls to work it.
+    // Her own incident: the public reply, not the internal note, and no controls to work it,
+    // only to withdraw it.
     d.goto(&format!("{base}/incidents/{ours_no}")).await;
     let page = d.text("body").await;
     assert!(page.contains("A technician is on the way"));
@@ -509,7 +510,12 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
         !page.contains("vendor is slow"),
         "internal note shown to a customer"
     );
-    assert!(!page.contains("Move along"));
+    let moves = d.text("section[aria-labelledby=h-state]").await;
+    assert!(moves.contains("Cancel"), "{moves}");
+    for staff_only in ["Start work", "Resolve", "Put on hold"] {
+        assert!(!moves.contains(staff_only), "{staff_only} offered to a customer");
+    }
+    assert!(!page.contains("Classify and assign"));
 
     // Another organization's incident does not exist for her.
     d.goto(&format!("{base}/incidents/{}", theirs.record.readable_number()))
@@ -523,6 +529,14 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     d.click("form[action='/incidents/new'] button[type=submit]").await;
     d.wait_text("h1", "Badge reader").await;
     assert!(d.text("body").await.contains("caller Carla Caller · Contoso"));
+    // Logged by mistake: she withdraws it, after the page asks.
+    d.click("details.transition summary").await;
+    assert!(d
+        .text("details.transition[open]")
+        .await
+        .contains("can no longer be changed"));
+    d.click("input[value=cancelled] ~ button").await;
+    d.wait_text("#state", "Cancelled").await;
 
     d.quit().await;
     db.cleanup().await;

@@ -66,6 +66,8 @@ pub struct Config {
     pub priority_matrix: Option<[[i16; 3]; 3]>,
     /// Largest attachment, in bytes.
     pub max_attachment_bytes: usize,
+    /// For how many days after its resolution the person an incident is for may reopen it.
+    pub reopen_window_days: u32,
     /// How often `serve` looks for SLA warnings and breaches that fell due, in seconds; 0 turns the
     /// job off (for nodes that only serve requests while others run jobs).
     pub sla_job_interval_secs: u64,
@@ -92,6 +94,7 @@ impl Default for Config {
             secure_cookies: false,
             priority_matrix: None,
             max_attachment_bytes: 10 * 1024 * 1024,
+            reopen_window_days: 14,
             sla_job_interval_secs: 30,
             client_address_header: None,
             metrics_token: None,
@@ -151,6 +154,11 @@ impl Config {
             self.sla_job_interval_secs = v
                 .parse()
                 .map_err(|_| invalid("ITSM_SLA_JOB_INTERVAL_SECS", &v, "is not a number of seconds"))?;
+        }
+        if let Some(v) = get("ITSM_REOPEN_WINDOW_DAYS") {
+            self.reopen_window_days = v
+                .parse()
+                .map_err(|_| invalid("ITSM_REOPEN_WINDOW_DAYS", &v, "is not a number of days"))?;
         }
         if let Some(v) = get("ITSM_CLIENT_ADDRESS_HEADER") {
             self.client_address_header = Some(v);

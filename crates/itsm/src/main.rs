@@ -264,6 +264,7 @@ async fn open(cfg: &Config) -> Result<App, CliError> {
     let url = cfg.database_url()?;
     let mut settings = Settings {
         max_attachment_bytes: cfg.max_attachment_bytes,
+        reopen_window: jiff::SignedDuration::from_hours(24 * i64::from(cfg.reopen_window_days)),
         ..Settings::default()
     };
     if let Some(cells) = cfg.priority_matrix {

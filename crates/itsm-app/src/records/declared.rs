@@ -26,8 +26,8 @@ impl App {
     /// What the kind's rules may read: the instant and the provider's settings.
     fn rule_context(&self, now: jiff::Timestamp) -> RuleContext<'_> {
         RuleContext {
-            now,
-            priority_matrix: &self.settings().priority_matrix,
+            reopen_window: self.settings().reopen_window,
+            ..RuleContext::new(now, &self.settings().priority_matrix)
         }
     }
 
@@ -115,7 +115,7 @@ impl App {
         expected_version: Option<i64>,
         input: &RecordInput,
     ) -> Result<RecordView> {
-        may_write(ctx, kind.access().change, kind, input)?;
+        may_change(ctx, kind, input)?;
         draft::check_change_shape(kind, input, ctx.actor())?;
         let Changing { mut tx, current, now } =
             self.begin_change(ctx, kind, reference, expected_version).await?;
@@ -133,7 +133,10 @@ impl App {
         input: &RecordInput,
         now: jiff::Timestamp,
     ) -> Result<RecordFields> {
-        may_write(ctx, current.kind.access().change, current.kind, input)?;
+        may_change(ctx, current.kind, input)?;
+        if !ctx.can_contribute(current.kind, current.organization_id) {
+            return Err(crate::AppError::Forbidden);
+        }
         let after = draft::changed_record(current, input, ctx.actor(), &self.rule_context(now))?;
         if let Some(w) = wanted(current.kind, &after, Some(&current.fields())) {
             let found = references::look_up(c, &w.lookup).await?;
@@ -167,6 +170,18 @@ fn may_write(
     input: &RecordInput,
 ) -> Result<()> {
     ctx.require(permission)?;
+    draft::guards(kind, input)
+        .into_iter()
+        .try_for_each(|p| ctx.require(p))
+}
+
+/// Whether the caller may change records of `kind`, or at least take a move of its lifecycle
+/// (`Transition::also_by`; what such a caller may send is checked with the shape), and set the
+/// guarded fields `input` sets.
+fn may_change(ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<()> {
+    if !ctx.may_write_on(kind) {
+        return Err(crate::AppError::Forbidden);
+    }
     draft::guards(kind, input)
         .into_iter()
         .try_for_each(|p| ctx.require(p))

@@ -249,6 +249,7 @@ impl App {
         let updates: Vec<records::RecordUpdate> = written
             .iter()
             .map(|(ch, _)| records::RecordUpdate {
+                kind: ch.before.kind,
                 id: ch.before.id,
                 expected_version: ch.before.version,
                 fields: ch.after,

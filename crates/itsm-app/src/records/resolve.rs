@@ -86,7 +86,7 @@ pub(crate) struct Changing {
 
 impl App {
     /// How every change of every kind begins: the permission the kind's declaration names for
-    /// changing it, the version the change is based on (428 without one), a write transaction,
+    /// changing it (or a role its lifecycle lets take a move), the version the change is based on (428 without one), a write transaction,
     /// and the record within the caller's scope at that version (412 otherwise). No row lock is
     /// needed: the versioned update refuses the write if anyone changed the record since this
     /// read, so the check here only answers early.
@@ -97,11 +97,18 @@ impl App {
         reference: &str,
         expected_version: Option<i64>,
     ) -> Result<Changing> {
-        ctx.require(kind.access().change)?;
+        if !ctx.may_write_on(kind) {
+            return Err(AppError::Forbidden);
+        }
         let expected_version = expected_version.ok_or(AppError::VersionRequired)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let current = current_for_change(self, &mut tx, ctx, kind, reference, expected_version).await?;
+        // Those who only take moves (a customer confirming a resolution) do so on records they
+        // may add to.
+        if !ctx.can_contribute(kind, current.organization_id) {
+            return Err(AppError::Forbidden);
+        }
         Ok(Changing { tx, current, now })
     }
 }

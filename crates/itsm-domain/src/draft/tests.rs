@@ -72,10 +72,7 @@ static MATRIX: std::sync::LazyLock<crate::incident::PriorityMatrix> =
     std::sync::LazyLock::new(crate::incident::PriorityMatrix::default);
 
 fn cx() -> RuleContext<'static> {
-    RuleContext {
-        now: jiff::Timestamp::UNIX_EPOCH,
-        priority_matrix: &MATRIX,
-    }
+    RuleContext::new(jiff::Timestamp::UNIX_EPOCH, &MATRIX)
 }
 
 fn input(v: Value) -> Map<String, Value> {
@@ -332,5 +329,8 @@ fn a_change_is_checked_for_shape_before_the_record_is_read() {
         None,
     )
     .unwrap_err();
+    let ChangeError::Invalid(e) = e else {
+        panic!("expected invalid fields, got {e:?}")
+    };
     assert_eq!(fields_of(e), ["state", "colour", "title", "due_on"]);
 }

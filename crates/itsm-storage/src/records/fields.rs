@@ -84,7 +84,8 @@ pub(crate) async fn ensure_indexes(c: &mut AnyConnection, backend: Backend) -> R
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'fidx\\_%' ESCAPE '\\'",
         ),
         Backend::Postgres => sqlx::query_scalar(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'records' AND indexname LIKE 'fidx\\_%' ESCAPE '\\'",
+            // `name` is a type the Any driver cannot read: as text.
+            "SELECT CAST(indexname AS TEXT) FROM pg_indexes WHERE tablename = 'records' AND indexname LIKE 'fidx\\_%' ESCAPE '\\'",
         ),
     }
     .fetch_all(&mut *c)

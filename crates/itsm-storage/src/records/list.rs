@@ -521,7 +521,7 @@ const SEARCH_GATHER: i64 = 10_000;
 
 /// An SQLite text search's condition on `id` (`r.id`, or `+r.id` to keep the planner off it): the
 /// records the index matches with the query `q`, and those not indexed yet (see
-/// `index_pending_search`) whose title or description holds every term. Those are matched as text
+/// `index_pending_search`) whose title, description or searched text holds every term. Those are matched as text
 /// as stored, for the second or so until they are indexed: a term inside a word matches, a stemmed
 /// form does not. (`CROSS JOIN` makes SQLite read the few pending records first: left to choose,
 /// it read every record and looked each up among the pending ones.)
@@ -531,7 +531,7 @@ fn sqlite_text_condition(id: &str, q: String, terms: &[String]) -> Cond {
     for t in terms {
         // `search_terms` keeps letters and digits only, so a term holds no `%` or `_`.
         binds.push(Bind::Text(Some(format!("%{t}%"))));
-        pending.push("(x.title || ' ' || x.description) LIKE ?");
+        pending.push("(x.title || ' ' || x.description || ' ' || x.search_text) LIKE ?");
     }
     Cond::new(
         format!(

@@ -6,7 +6,7 @@
 //! their text search; `view.rs` is the shape a read answers, `params.rs` how statements are
 //! bound and planned.
 
-mod fields;
+pub(crate) mod fields;
 mod list;
 mod params;
 mod read;

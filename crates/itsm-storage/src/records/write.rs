@@ -52,7 +52,7 @@ fn organization_of(f: &RecordFields) -> Result<OrganizationId> {
 }
 
 /// The stored columns of a record's fields, as a batch row.
-fn fields_row(f: &RecordFields) -> Result<serde_json::Map<String, serde_json::Value>> {
+fn fields_row(kind: RecordKind, f: &RecordFields) -> Result<serde_json::Map<String, serde_json::Value>> {
     let details = serde_json::to_string(&f.details).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let serde_json::Value::Object(row) = serde_json::json!({
         "organization_id": organization_of(f)?.0,
@@ -62,6 +62,7 @@ fn fields_row(f: &RecordFields) -> Result<serde_json::Map<String, serde_json::Va
         "assignee_id": f.assignee_id.map(|u| u.0), "service_id": f.service_id.map(|r| r.0),
         "configuration_item_id": f.configuration_item_id.map(|r| r.0),
         "requester_id": f.requester_id.map(|u| u.0), "details": details,
+        "search_text": kind.search_text(&f.details),
     }) else {
         return Err(StorageError::Corrupt("record row is not an object".into()));
     };
@@ -163,6 +164,7 @@ impl PreparedRecords {
             ("configuration_item_id", Int),
             ("requester_id", Int),
             ("details", Text),
+            ("search_text", Text),
             ("version", Int),
             ("created_at", Int),
             ("updated_at", Int),
@@ -248,7 +250,7 @@ pub async fn prepare_many(
     for ((n, id), number) in new.iter().zip(&ids).zip(&numbers) {
         let f = n.fields;
         let organization_id = organization_of(f)?;
-        let mut row = fields_row(f)?;
+        let mut row = fields_row(n.kind, f)?;
         row.extend([
             ("id".to_owned(), (*id).into()),
             ("kind".to_owned(), n.kind.as_str().into()),
@@ -284,12 +286,14 @@ pub async fn prepare_many(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     c: &mut AnyConnection,
+    kind: RecordKind,
     id: RecordId,
     expected_version: i64,
     fields: &RecordFields,
     now: jiff::Timestamp,
 ) -> Result<i64> {
     let change = RecordUpdate {
+        kind,
         id,
         expected_version,
         fields,
@@ -302,6 +306,7 @@ pub async fn update(
 /// A record's new fields, to be written if it is still at `expected_version`.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordUpdate<'a> {
+    pub kind: RecordKind,
     pub id: RecordId,
     pub expected_version: i64,
     pub fields: &'a RecordFields,
@@ -318,7 +323,7 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
     }
     let mut rows = Vec::with_capacity(changes.len());
     for u in changes {
-        let mut row = fields_row(u.fields)?;
+        let mut row = fields_row(u.kind, u.fields)?;
         row.extend([
             ("id".to_owned(), u.id.0.into()),
             ("version".to_owned(), u.expected_version.into()),
@@ -326,7 +331,7 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
         ]);
         rows.push(serde_json::Value::Object(row));
     }
-    const SET: [&str; 11] = [
+    const SET: [&str; 12] = [
         "organization_id",
         "title",
         "description",
@@ -338,9 +343,10 @@ pub async fn update_many(c: &mut AnyConnection, changes: &[RecordUpdate<'_>]) ->
         "configuration_item_id",
         "requester_id",
         "details",
+        "search_text",
     ];
     use batch::ColumnType::{Int, Text};
-    let text = |col: &str| matches!(col, "title" | "description" | "state" | "details");
+    let text = |col: &str| matches!(col, "title" | "description" | "state" | "details" | "search_text");
     let mut columns = vec![("id", Int), ("version", Int), ("at", Int)];
     columns.extend(SET.iter().map(|col| (*col, if text(col) { Text } else { Int })));
     let set: Vec<String> = SET.iter().map(|col| format!("{col} = v.{col}")).collect();

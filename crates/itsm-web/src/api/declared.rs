@@ -28,7 +28,7 @@ pub async fn create_record(
     ApiJson(body): ApiJson<Body>,
 ) -> Result<Response, ApiError> {
     let v = s.app.create(&ctx, kind, &body).await?;
-    Ok(record_response(StatusCode::CREATED, &v))
+    Ok(record_response(StatusCode::CREATED, &v, &ctx))
 }
 
 /// Change a record: its fields and, as its lifecycle allows, its state (with what the move
@@ -47,5 +47,5 @@ pub async fn change_record(
 ) -> Result<Response, ApiError> {
     let version = if_match(&headers)?;
     let v = s.app.change(&ctx, kind, &id, version, &body).await?;
-    Ok(record_response(StatusCode::OK, &v))
+    Ok(record_response(StatusCode::OK, &v, &ctx))
 }

@@ -2,6 +2,7 @@
 //! grows. Every request type refuses unknown fields.
 
 use itsm_app::model::RecordView;
+use itsm_app::Ctx;
 use itsm_domain::{LinkType, RecordKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -40,9 +41,10 @@ pub struct Incident {
     pub description: String,
     /// new, in_progress, on_hold, resolved, closed or cancelled.
     pub state: String,
-    /// States this incident may move to next.
+    /// States this incident may move to next, by moves open to the caller.
     pub allowed_states: Vec<String>,
-    /// The moves this incident may make next, with what each requires.
+    /// The moves this incident may make next that are open to the caller (a customer withdraws,
+    /// confirms or reopens), with what each requires.
     pub transitions: Vec<TransitionOption>,
     /// 1 (critical) to 5 (planning), from impact and urgency.
     pub priority: Option<i16>,
@@ -94,7 +96,7 @@ pub struct Record {
     pub description: String,
     pub state: String,
     pub allowed_states: Vec<String>,
-    /// The moves this record may make next, with what each requires.
+    /// The moves this record may make next that are open to the caller, with what each requires.
     pub transitions: Vec<TransitionOption>,
     pub priority: Option<i16>,
     pub assignment_group: Option<String>,
@@ -122,11 +124,12 @@ pub struct TransitionOption {
     pub confirm: bool,
 }
 
-fn transitions(v: &RecordView) -> Vec<TransitionOption> {
-    v.record
-        .kind
-        .lifecycle()
+/// The moves `v` may make next that are open to the caller.
+fn transitions(v: &RecordView, ctx: &Ctx) -> Vec<TransitionOption> {
+    let kind = v.record.kind;
+    kind.lifecycle()
         .transitions_from(&v.record.state)
+        .filter(|t| ctx.may_take(kind, t))
         .map(|t| TransitionOption {
             to: t.to.to_owned(),
             action: t.action.to_owned(),
@@ -136,18 +139,13 @@ fn transitions(v: &RecordView) -> Vec<TransitionOption> {
         .collect()
 }
 
-fn allowed(v: &RecordView) -> Vec<String> {
-    v.record
-        .kind
-        .lifecycle()
-        .allowed_from(&v.record.state)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+fn allowed(v: &RecordView, ctx: &Ctx) -> Vec<String> {
+    transitions(v, ctx).into_iter().map(|t| t.to).collect()
 }
 
-impl From<&RecordView> for Record {
-    fn from(v: &RecordView) -> Self {
+impl Record {
+    /// `v` as `ctx`'s caller reads it.
+    pub fn new(v: &RecordView, ctx: &Ctx) -> Self {
         let r = &v.record;
         Record {
             id: r.id.0,
@@ -158,8 +156,8 @@ impl From<&RecordView> for Record {
             title: r.title.clone(),
             description: r.description.clone(),
             state: r.state.clone(),
-            allowed_states: allowed(v),
-            transitions: transitions(v),
+            allowed_states: allowed(v, ctx),
+            transitions: transitions(v, ctx),
             priority: r.priority,
             service_id: r.service_id.map(|x| x.0),
             assignment_group: v.names.assignment_group.clone(),
@@ -173,8 +171,9 @@ impl From<&RecordView> for Record {
     }
 }
 
-impl From<&RecordView> for Incident {
-    fn from(v: &RecordView) -> Self {
+impl Incident {
+    /// `v` as `ctx`'s caller reads it.
+    pub fn new(v: &RecordView, ctx: &Ctx) -> Self {
         let r = &v.record;
         let s = |k: &str| r.detail_str(k).map(str::to_owned);
         Incident {
@@ -185,8 +184,8 @@ impl From<&RecordView> for Incident {
             title: r.title.clone(),
             description: r.description.clone(),
             state: r.state.clone(),
-            allowed_states: allowed(v),
-            transitions: transitions(v),
+            allowed_states: allowed(v, ctx),
+            transitions: transitions(v, ctx),
             priority: r.priority,
             impact: s("impact"),
             urgency: s("urgency"),
@@ -227,12 +226,12 @@ pub enum RecordJson {
     Record(Box<Record>),
 }
 
-/// Renders a record in the shape of its kind.
-pub fn record_json(v: &RecordView) -> RecordJson {
+/// Renders a record in the shape of its kind, as `ctx`'s caller reads it (the moves open to them).
+pub fn record_json(v: &RecordView, ctx: &Ctx) -> RecordJson {
     if v.record.kind == RecordKind::INCIDENT {
-        RecordJson::Incident(Box::new(Incident::from(v)))
+        RecordJson::Incident(Box::new(Incident::new(v, ctx)))
     } else {
-        RecordJson::Record(Box::new(Record::from(v)))
+        RecordJson::Record(Box::new(Record::new(v, ctx)))
     }
 }
 
@@ -264,7 +263,8 @@ pub struct ListQuery {
     pub assignee_id: Option<String>,
     pub service_id: Option<i64>,
     pub caller_id: Option<i64>,
-    /// Words to find in title and description.
+    /// Words to find in the title, the description and the fields the kind declares searched
+    /// (an incident's category and resolution notes).
     pub q: Option<String>,
     /// `updated_at`, `created_at`, `priority`, `number` or `due` (SLA due time, records without one last);
     /// prefix `-` for descending. Default `-updated_at`.

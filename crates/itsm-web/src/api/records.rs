@@ -88,7 +88,7 @@ pub fn routes_for(r: Router<AppState>, kind: RecordKind, state: &AppState) -> Ro
             &format!("{base}/{{id}}"),
             api(
                 state,
-                kind.access().change,
+                crate::guard::Needs::WriteOn(kind),
                 axum::routing::patch(move |s, c, p, h, b| change_record(kind, s, c, p, h, b)),
             ),
         );
@@ -241,7 +241,7 @@ pub async fn list_records(
     filter.fields = own;
     let page = s.app.list_records(&ctx, kind, filter, page).await?;
     Ok(Json(dto::RecordPage {
-        items: page.items.iter().map(record_json).collect(),
+        items: page.items.iter().map(|v| record_json(v, &ctx)).collect(),
         next_cursor: page.next.map(Cursor::encode),
     }))
 }
@@ -257,7 +257,7 @@ pub async fn get_record(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let v = s.app.get_record(&ctx, kind, &id).await?;
-    Ok(record_response(StatusCode::OK, &v))
+    Ok(record_response(StatusCode::OK, &v, &ctx))
 }
 
 /// The audit history of a record: who changed what, when, from what to what.

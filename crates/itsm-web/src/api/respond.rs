@@ -10,8 +10,8 @@ use super::dto::record_json;
 use crate::error::ApiError;
 
 /// Answers with the record as JSON and its version as a strong ETag.
-pub fn record_response(status: StatusCode, v: &itsm_app::model::RecordView) -> Response {
-    let mut resp = (status, Json(record_json(v))).into_response();
+pub fn record_response(status: StatusCode, v: &itsm_app::model::RecordView, ctx: &itsm_app::Ctx) -> Response {
+    let mut resp = (status, Json(record_json(v, ctx))).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.record.version)) {
         resp.headers_mut().insert(header::ETAG, etag);
     }

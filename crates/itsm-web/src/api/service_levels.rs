@@ -170,7 +170,7 @@ pub async fn create_calendar(
         is_default: b.is_default,
     };
     let v = s.app.create_calendar(&ctx, input).await?;
-    Ok(record_response(StatusCode::CREATED, &v))
+    Ok(record_response(StatusCode::CREATED, &v, &ctx))
 }
 
 /// Change a business calendar; open SLA clocks are replayed. Requires `If-Match`.
@@ -196,7 +196,7 @@ pub async fn update_calendar(
         state: b.state,
     };
     let v = s.app.update_calendar(&ctx, &id, version, change).await?;
-    Ok(record_response(StatusCode::OK, &v))
+    Ok(record_response(StatusCode::OK, &v, &ctx))
 }
 
 /// When is a target due? Business minutes from a start, on this calendar, around pauses.
@@ -415,7 +415,7 @@ pub async fn create_agreement(
         terms: b.terms,
     };
     let v = s.app.create_agreement(&ctx, input).await?;
-    Ok(record_response(StatusCode::CREATED, &v))
+    Ok(record_response(StatusCode::CREATED, &v, &ctx))
 }
 
 /// Change an agreement; open SLA clocks are replayed. Requires `If-Match`.
@@ -441,7 +441,7 @@ pub async fn update_agreement(
         terms: b.terms,
     };
     let v = s.app.update_agreement(&ctx, &id, version, change).await?;
-    Ok(record_response(StatusCode::OK, &v))
+    Ok(record_response(StatusCode::OK, &v, &ctx))
 }
 
 /// One stretch of a clock's life.

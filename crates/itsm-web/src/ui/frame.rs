@@ -88,7 +88,7 @@ pub(super) fn failure(e: AppError) -> Result<String, Response> {
         AppError::VersionMismatch { .. } => {
             Ok("Someone else changed this incident meanwhile. The page now shows the current version; please redo your change.".into())
         }
-        AppError::Conflict(m) => Ok(m),
+        AppError::Conflict(m) | AppError::NotYours(m) => Ok(m),
         AppError::NotFound(what) => Err(error_page(StatusCode::NOT_FOUND, &format!("{what} was not found."))),
         AppError::Forbidden => Err(error_page(StatusCode::FORBIDDEN, "You are not allowed to do this.")),
         AppError::Unauthenticated => Err(Redirect::to("/login").into_response()),

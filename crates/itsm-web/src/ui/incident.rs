@@ -236,7 +236,7 @@ pub(super) async fn detail_page(
                     .collect(),
             })
             .collect(),
-        transitions: super::transitions::transitions(r.kind, &r.state),
+        transitions: super::transitions::transitions(r.kind, &r.state, &u.ctx),
         state_path: format!("/incidents/{}/state", r.readable_number()),
         can_work: u.ctx.can(Permission::WorkIncidents),
         can_comment: u.ctx.can(Permission::CommentPublic) && !i.is_final,

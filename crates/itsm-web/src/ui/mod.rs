@@ -45,7 +45,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/incidents/{number}/state",
-            ui(state, Some(P::WorkIncidents), post(incident_forms::change_state)),
+            crate::guard::ui_writes_on(
+                state,
+                itsm_domain::RecordKind::INCIDENT,
+                post(incident_forms::change_state),
+            ),
         )
         .route(
             "/incidents/{number}/comments",

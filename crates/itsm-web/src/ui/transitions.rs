@@ -2,6 +2,7 @@
 //! the record may make next, and for a move that requires fields or confirmation, a small form
 //! that asks for them. A kind gets it by declaring its lifecycle and fields.
 
+use itsm_app::Ctx;
 use itsm_domain::field::FieldType;
 use itsm_domain::RecordKind;
 
@@ -34,10 +35,11 @@ pub struct InputView {
     pub max: usize,
 }
 
-/// The moves a record of `kind` in `state` may make next.
-pub fn transitions(kind: RecordKind, state: &str) -> Vec<TransitionView> {
+/// The moves a record of `kind` in `state` may make next that are open to `ctx`'s caller.
+pub fn transitions(kind: RecordKind, state: &str, ctx: &Ctx) -> Vec<TransitionView> {
     kind.lifecycle()
         .transitions_from(state)
+        .filter(|t| ctx.may_take(kind, t))
         .map(|t| TransitionView {
             to: t.to,
             action: t.action,
@@ -75,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_move_asks_for_what_its_transition_requires() {
-        let moves = transitions(RecordKind::INCIDENT, "in_progress");
+        let moves = transitions(RecordKind::INCIDENT, "in_progress", &Ctx::system());
         let hold = moves.iter().find(|t| t.to == "on_hold").unwrap();
         assert_eq!(hold.fields.len(), 1);
         assert_eq!(hold.fields[0].id, "on_hold-on_hold_reason");
@@ -89,6 +91,6 @@ mod tests {
         let cancel = moves.iter().find(|t| t.to == "cancelled").unwrap();
         assert!(cancel.confirm && !cancel.is_plain());
         assert!(moves.iter().find(|t| t.to == "in_progress").is_none());
-        assert!(transitions(RecordKind::INCIDENT, "closed").is_empty());
+        assert!(transitions(RecordKind::INCIDENT, "closed", &Ctx::system()).is_empty());
     }
 }

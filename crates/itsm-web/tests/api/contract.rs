@@ -75,13 +75,18 @@ fn declared_sample<'a>(
         if shared.configuration_item == Use::Required {
             refers.push(("configuration_item_id", RecordKind::CONFIGURATION_ITEM));
         }
-        // Required fields, and indexed ones lists filter on.
-        for f in kind
+        // Required fields, and indexed ones lists filter on. A searched one holds a word of its
+        // own, which a search finds the sample by.
+        for (n, f) in kind
             .fields()
             .iter()
             .filter(|f| f.required || (f.indexed && f.is_input()))
+            .enumerate()
         {
             let value = match f.ty {
+                FieldType::Text { .. } | FieldType::LongText { .. } if f.searched => {
+                    json!(format!("{word}in{n}"))
+                }
                 FieldType::Text { .. } | FieldType::LongText { .. } => json!("sample"),
                 FieldType::Choice { choices } => json!(choices[0].value),
                 FieldType::Flag => json!(true),
@@ -263,6 +268,22 @@ async fn every_kind_keeps_the_record_contract(backend: Backend) {
             if f.sortable() {
                 let all = list(format!("sort={}&limit=200", f.name)).await;
                 assert!(all.contains(&number), "{kind}: sorted by {}", f.name);
+            }
+        }
+        // Found by the text of each of its own fields a search covers.
+        for f in kind.fields().iter().filter(|f| f.searched) {
+            let text = read
+                .get("details")
+                .and_then(|d| d.get(f.name))
+                .or_else(|| read.get(f.name))
+                .and_then(Value::as_str);
+            if let Some(text) = text {
+                assert_eq!(
+                    list(format!("q={text}")).await,
+                    std::slice::from_ref(&number),
+                    "{kind}: searched by {}",
+                    f.name
+                );
             }
         }
 

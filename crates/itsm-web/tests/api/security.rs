@@ -598,7 +598,9 @@ async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) 
             (&s.auditor, "PATCH", "/api/v1/calendars/CAL-1"),
             (&s.auditor, "POST", "/api/v1/calendars"),
             (&s.agent, "POST", "/api/v1/agreements"),
-            (&s.customer_a, "PATCH", inc.as_str()),
+            // A customer may move their incident (withdraw, confirm, reopen), so their change is
+            // read; an auditor moves nothing.
+            (&s.auditor, "PATCH", inc.as_str()),
             (&s.auditor, "POST", "/api/v1/incidents"),
             (&s.auditor, "POST", &format!("{inc}/comments")),
             (&s.customer_a, "POST", &format!("{inc}/links")),
@@ -631,6 +633,7 @@ async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) 
     for path in [
         "/incidents/new",
         "/incidents/INC-1/update",
+        "/incidents/INC-1/state",
         "/incidents/INC-1/comments",
     ] {
         let r = b.post(&s, path, &[("title", "a\u{0}b"), ("body", "x")]).await;

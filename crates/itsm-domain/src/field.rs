@@ -59,13 +59,28 @@ pub enum FieldType {
     /// A calendar date (`2026-12-31`), such as a review date.
     Date,
     /// A value with a shape of its own (a calendar's weekly hours, an agreement's targets),
-    /// given and checked through the kind's own use cases; `shape` says what it is, for the API's
-    /// description. Only kinds with writes of their own have such fields.
-    Structured { shape: &'static str },
+    /// given and checked through the kind's own use cases; `shape` says what it is in words, and
+    /// `form` what JSON it is, for the API's description. Only kinds with writes of their own have
+    /// such fields.
+    Structured { shape: &'static str, form: Form },
     /// An instant the kind's rules set (when it was resolved), never given by people.
     Instant,
     /// A count the kind's rules keep (how often it was reopened), never given by people.
     Count,
+}
+
+/// The JSON form of a [`FieldType::Structured`] value, so that the API describes it exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "form", content = "name")]
+pub enum Form {
+    /// A list of texts.
+    Texts,
+    /// A list of record ids.
+    Ids,
+    /// A value of a form the API describes under this name (`WorkingHours`).
+    Named(&'static str),
+    /// A list of values, each of the form the API describes under this name.
+    ListOf(&'static str),
 }
 
 /// One value of a [`FieldType::Choice`], with its label.
@@ -261,7 +276,7 @@ impl FieldType {
             FieldType::Reference { .. } => "the id of a record",
             FieldType::Flag => "true or false",
             FieldType::Date => "a date such as 2026-12-31",
-            FieldType::Structured { shape } => shape,
+            FieldType::Structured { shape, .. } => shape,
             FieldType::Instant | FieldType::Count => "set by the system",
         }
     }

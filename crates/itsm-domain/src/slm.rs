@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::calendar::{BusinessCalendar, CalendarDefinition};
-use crate::field::{Choice, FieldSpec, FieldType};
+use crate::field::{Choice, FieldSpec, FieldType, Form};
 use crate::ids::{GroupId, OrganizationId, RecordId};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Writes, NO_RULES};
 use crate::lifecycle::{Lifecycle, Phase, State, Transition};
@@ -54,6 +54,7 @@ static CALENDAR_SPEC: KindSpec = KindSpec {
             "Working hours",
             FieldType::Structured {
                 shape: "\"24x7\", or an object from weekday to a list of [\"HH:MM\", \"HH:MM\"] periods",
+                form: Form::Named("WorkingHours"),
             },
         ),
         FieldSpec::new(
@@ -62,6 +63,7 @@ static CALENDAR_SPEC: KindSpec = KindSpec {
             FieldType::Structured {
                 shape:
                     "a list of dates (2026-12-25), closures (2026-12-24/2026-12-31) and yearly dates (12-25)",
+                form: Form::Texts,
             },
         ),
         FieldSpec::new(CALENDAR_IS_DEFAULT, "Default calendar", FieldType::Flag),
@@ -113,6 +115,7 @@ static AGREEMENT_SPEC: KindSpec = KindSpec {
             "Services",
             FieldType::Structured {
                 shape: "a list of service ids; empty for all services of the other party",
+                form: Form::Ids,
             },
         ),
         FieldSpec::new("valid_from", "Valid from", FieldType::Date).required(),
@@ -124,6 +127,7 @@ static AGREEMENT_SPEC: KindSpec = KindSpec {
             "Service level targets",
             FieldType::Structured {
                 shape: "a list of service level targets: key, name, metric, minutes, priorities, calendar, warnings and clock rules",
+                form: Form::ListOf("ServiceLevelTarget"),
             },
         ),
     ],

@@ -13,7 +13,7 @@
 use serde_json::{json, Map, Value};
 
 use itsm_domain::draft::{DESCRIPTION_MAX, TITLE_MAX};
-use itsm_domain::field::{FieldSpec, FieldType};
+use itsm_domain::field::{FieldSpec, FieldType, Form};
 use itsm_domain::kind::{Owner, Use};
 use itsm_domain::RecordKind;
 
@@ -301,7 +301,18 @@ fn field_schema(f: &FieldSpec) -> Value {
         }
         FieldType::Flag => json!({"type": "boolean"}),
         FieldType::Date => json!({"type": "string", "format": "date"}),
-        FieldType::Structured { shape } => json!({"description": shape}),
+        FieldType::Structured { shape, form } => {
+            let mut s = match form {
+                Form::Texts => json!({"type": "array", "items": {"type": "string"}}),
+                Form::Ids => {
+                    json!({"type": "array", "items": {"type": "integer", "format": "int64", "minimum": 1}})
+                }
+                Form::Named(name) => reference(name),
+                Form::ListOf(name) => json!({"type": "array", "items": reference(name)}),
+            };
+            set(&mut s, "description", shape);
+            s
+        }
         FieldType::Instant => json!({"type": "string", "format": "date-time", "readOnly": true}),
         FieldType::Count => json!({"type": "integer", "minimum": 0, "readOnly": true}),
     };
@@ -313,7 +324,14 @@ fn field_schema(f: &FieldSpec) -> Value {
 
 /// The same schema, also allowing `null`.
 fn nullable(mut s: Value) -> Value {
-    // A structured value has no type: it may be anything already.
+    if s.get("$ref").is_some() {
+        let description = s.as_object_mut().and_then(|m| m.remove("description"));
+        let mut either = json!({"oneOf": [s, {"type": "null"}]});
+        if let Some(d) = description {
+            set(&mut either, "description", d);
+        }
+        return either;
+    }
     if let Some(Value::String(t)) = s.get("type").cloned() {
         set(&mut s, "type", json!([t, "null"]));
     }
@@ -425,6 +443,19 @@ fn input_schema(kind: RecordKind, creating: bool) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    fn collect_refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| collect_refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+            _ => {}
+        }
+    }
     use super::*;
 
     #[test]
@@ -472,6 +503,29 @@ mod tests {
         );
         let details = &doc["components"]["schemas"]["AgreementDetails"]["properties"];
         assert_eq!(details["valid_from"]["format"], "date");
+        // Structured values are typed: a list of targets, a list of ids, the weekly hours.
+        assert_eq!(
+            details["targets"]["items"]["$ref"],
+            "#/components/schemas/ServiceLevelTarget"
+        );
+        assert_eq!(details["service_ids"]["items"]["type"], "integer");
+        let calendar = &doc["components"]["schemas"]["CalendarDetails"]["properties"];
+        assert_eq!(
+            calendar["working_hours"]["oneOf"][0]["$ref"],
+            "#/components/schemas/WorkingHours"
+        );
+        assert_eq!(calendar["holidays"]["items"]["type"], "string");
+        // Every reference in the document names a schema it has.
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{r} names no schema"
+            );
+        }
         assert!(doc["components"]["schemas"].get("RecordJson").is_none());
     }
 }

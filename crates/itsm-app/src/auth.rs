@@ -273,7 +273,7 @@ impl App {
 
     /// Inserts a user with an already hashed password inside the caller's transaction.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_user_in(
+    pub(crate) async fn add_user_in(
         &self,
         c: &mut itsm_storage::AnyConnection,
         ctx: &Ctx,

@@ -22,7 +22,7 @@ impl App {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_organization_in(
+    pub(crate) async fn add_organization_in(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,

@@ -4,11 +4,11 @@
 
 mod auth;
 mod ctx;
-pub mod demo;
 mod directory;
 mod error;
 mod group_commit;
 mod hooks;
+pub mod import;
 pub mod incidents;
 mod maintenance;
 pub mod records;

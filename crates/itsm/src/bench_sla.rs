@@ -25,7 +25,7 @@ pub struct SlaBenchOptions {
 
 /// The demo's Berlin office calendar: lunch break and 15 holidays.
 fn office_definition() -> CalendarDefinition {
-    itsm_app::demo::europe_office_hours()
+    crate::demo::europe_office_hours()
 }
 
 fn per_call(name: &str, mut samples: Vec<Duration>) {

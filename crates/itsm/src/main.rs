@@ -6,6 +6,7 @@ mod bench_db;
 mod bench_sla;
 mod calendar;
 mod config;
+mod demo;
 mod error;
 
 use std::io::{BufRead, IsTerminal};
@@ -50,7 +51,7 @@ enum Command {
     /// Load demo data into an empty database.
     Demo {
         /// How many incidents to generate.
-        #[arg(long, default_value_t = itsm_app::demo::DEFAULT_INCIDENTS)]
+        #[arg(long, default_value_t = crate::demo::DEFAULT_INCIDENTS)]
         incidents: usize,
     },
     /// Manage users.
@@ -292,7 +293,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
         }
         Command::Demo { incidents } => {
             let app = open(&cfg).await?;
-            let logins = itsm_app::demo::load(&app, incidents).await?;
+            let logins = crate::demo::load(&app, incidents).await?;
             print_logins(&logins);
             Ok(())
         }
@@ -303,10 +304,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
                 let empty = !app.has_users().await?;
                 if empty {
                     eprintln!("loading demo data ...");
-                    let logins = itsm_app::demo::load(&app, itsm_app::demo::DEFAULT_INCIDENTS).await?;
+                    let logins = crate::demo::load(&app, crate::demo::DEFAULT_INCIDENTS).await?;
                     print_logins(&logins);
                 } else {
-                    eprintln!("the database already holds data; demo sign-ins (if it was loaded as demo) use password `{}`", itsm_app::demo::DEMO_PASSWORD);
+                    eprintln!("the database already holds data; demo sign-ins (if it was loaded as demo) use password `{}`", crate::demo::DEMO_PASSWORD);
                 }
             }
             let listener = tokio::net::TcpListener::bind(listen)
@@ -569,10 +570,10 @@ fn read_password() -> Result<String, CliError> {
     Ok(p)
 }
 
-fn print_logins(logins: &[itsm_app::demo::DemoLogin]) {
+fn print_logins(logins: &[crate::demo::DemoLogin]) {
     eprintln!(
         "demo sign-ins (password for all: {}):",
-        itsm_app::demo::DEMO_PASSWORD
+        crate::demo::DEMO_PASSWORD
     );
     for l in logins {
         eprintln!("  {:<18} {:<14} {}", l.username, l.role.as_str(), l.organization);

@@ -420,3 +420,25 @@ fn bench_on_a_scratch_database_leaves_nothing_behind() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// The demo loads into an empty database through the application's import, prints its sign-ins,
+/// and refuses a database that already holds data, with one line and nothing changed.
+#[test]
+fn the_demo_loads_once_into_an_empty_database() {
+    let dir = scratch("demo");
+    let out = itsm(&dir, &["demo", "--incidents", "150"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The sign-ins are for the person at the terminal: on standard error.
+    let said = text(&out.stderr);
+    for login in ["admin", "agent", "auditor", "customer", "maria.contoso"] {
+        assert!(
+            said.lines().any(|l| l.trim_start().starts_with(login)),
+            "{login}: {said}"
+        );
+    }
+    let again = itsm(&dir, &["demo", "--incidents", "150"], None);
+    assert!(!again.status.success());
+    let err = text(&again.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("already holds data"), "{err}");
+}

@@ -8,7 +8,7 @@
 
 use itsm_domain::draft;
 use itsm_domain::kind::{Owner, RuleContext};
-use itsm_domain::{Record, RecordFields, RecordId, RecordKind, Role};
+use itsm_domain::{Record, RecordFields, RecordKind, Role};
 use itsm_storage::records::RecordView;
 use itsm_storage::{people, references, AnyConnection};
 use serde_json::{Map, Value};
@@ -70,7 +70,7 @@ impl App {
     /// checks them (references included), inside the caller's transaction: for loaders that
     /// write many records at once through the pipeline.
     #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
-    pub async fn drafted_in(
+    pub(crate) async fn drafted_in(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
@@ -88,20 +88,6 @@ impl App {
             judge(&fields, &w, &found).into_result()?;
         }
         Ok(fields)
-    }
-
-    /// Creates a record as [`App::create`] does, inside the caller's transaction at instant `now`.
-    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
-    pub async fn create_in(
-        &self,
-        c: &mut AnyConnection,
-        ctx: &Ctx,
-        kind: RecordKind,
-        input: &RecordInput,
-        now: jiff::Timestamp,
-    ) -> Result<RecordId> {
-        let fields = self.drafted_in(c, ctx, kind, input, now).await?;
-        Ok(self.create_record(c, ctx, kind, &fields, now).await?.id)
     }
 
     /// Changes a record of `kind` that is still at `expected_version`: its fields, and its state
@@ -125,7 +111,7 @@ impl App {
 
     /// The fields `current` is left with by a change people gave, checked as [`App::change`]
     /// checks them (references included), inside the caller's transaction.
-    pub async fn changed_in(
+    pub(crate) async fn changed_in(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,
@@ -148,7 +134,7 @@ impl App {
     /// Changes a loaded record inside the caller's transaction at instant `now`; answers its new
     /// version.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn change_in(
+    pub(crate) async fn change_in(
         &self,
         c: &mut AnyConnection,
         ctx: &Ctx,

@@ -224,6 +224,23 @@ impl App {
         let crate::records::Changing { mut tx, current, now } = self
             .begin_change(ctx, RecordKind::AGREEMENT, reference, expected_version)
             .await?;
+        self.update_agreement_in(&mut tx, ctx, &current, change, now)
+            .await?;
+        commit_with_view(tx, current.id).await
+    }
+
+    /// Changes the agreement `current` in the caller's transaction at `now`, and replays the open
+    /// clocks.
+    pub(crate) async fn update_agreement_in(
+        &self,
+        tx: &mut AnyConnection,
+        ctx: &Ctx,
+        current: &itsm_domain::Record,
+        change: AgreementChange,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        ctx.require(RecordKind::AGREEMENT.access().change)?;
+        let reference = current.readable_number().to_string();
         let mut errors = ValidationError::new();
         let mut after = current.fields();
         CommonChange {
@@ -232,7 +249,7 @@ impl App {
             description: change.description.as_deref(),
             state: change.state.as_deref(),
         }
-        .apply(&current, &mut after, &mut errors)?;
+        .apply(current, &mut after, &mut errors)?;
         if let Some(o) = change.owner_id {
             after.assignee_id = o;
         }
@@ -248,10 +265,10 @@ impl App {
             errors.errors.extend(v.errors);
         }
         after.details = terms.to_details();
-        self.check_agreement(&mut tx, &after, &terms, &mut errors).await?;
+        self.check_agreement(tx, &after, &terms, &mut errors).await?;
         errors.into_result()?;
-        self.change_record(&mut tx, ctx, &current, &after, now).await?;
-        self.recompute_in(&mut tx, None, now).await?;
-        commit_with_view(tx, current.id).await
+        self.change_record(tx, ctx, current, &after, now).await?;
+        self.recompute_in(tx, None, now).await?;
+        Ok(())
     }
 }

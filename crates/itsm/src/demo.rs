@@ -2,18 +2,19 @@
 //! twenty people and months of incidents with realistic histories. Everything goes through the same
 //! use cases as real work, at simulated instants, so the audit trail looks like the real thing.
 
+use itsm_app::import::{Checked, Import, ImportedComment, NewRecord, RecordChange};
+use itsm_app::incidents::NewIncidentInput;
+use itsm_app::model::{ClockRow, Organization};
+use itsm_app::{App, AppError, Ctx, NewUserInput};
 use itsm_domain::incident::{IncidentChange, Level, OnHoldReason, ResolutionCode, CATEGORIES};
 use itsm_domain::slm::ServiceLevelTarget;
-use itsm_domain::{Actor, GroupId, OrganizationId, Record, RecordFields, RecordId, RecordKind, Role, UserId};
-use itsm_storage::audit::{NewEvent, Subject};
-use itsm_storage::{people, records};
+use itsm_domain::{Actor, GroupId, Record, RecordId, RecordKind, Role, UserId};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use serde_json::json;
 
-use crate::incidents::NewIncidentInput;
-use crate::records::{Change, Creation};
-use crate::{App, AppError, Ctx, NewUserInput, Result};
+type Result<T> = std::result::Result<T, AppError>;
 
 /// Incidents in the demo: a few thousand over six months, which loads in under five seconds.
 pub const DEFAULT_INCIDENTS: usize = 2_500;
@@ -253,27 +254,22 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     let start = add(now, -180 * 86_400)?;
     let hash = {
         let p = DEMO_PASSWORD.to_owned();
-        tokio::task::spawn_blocking(move || crate::hash_password(&p))
+        tokio::task::spawn_blocking(move || itsm_app::hash_password(&p))
             .await
             .map_err(|e| AppError::Setup(e.to_string()))??
     };
     let mut rng = StdRng::seed_from_u64(200_001);
-    let mut tx = app.store().begin().await?;
-    if people::any_user(&mut tx).await? {
+    let mut tx = app.begin_import(&system).await?;
+    if !tx.is_empty().await? {
         return Err(AppError::Conflict(
             "the database already holds data; the demo loads only into an empty one".into(),
         ));
     }
     let mut logins = Vec::new();
-    let provider = app
-        .add_organization_in(&mut tx, &system, PROVIDER, "provider", start)
-        .await?;
+    let provider = tx.organization(&system, PROVIDER, "provider", start).await?;
     let mut customers = Vec::new();
     for name in CUSTOMERS {
-        customers.push(
-            app.add_organization_in(&mut tx, &system, name, "customer", start)
-                .await?,
-        );
+        customers.push(tx.organization(&system, name, "customer", start).await?);
     }
     let mut staff: Vec<(UserId, Role, &[usize])> = Vec::new();
     for (username, display, role, groups) in STAFF {
@@ -285,9 +281,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             organization: None,
             password: None,
         };
-        let u = app
-            .add_user_in(&mut tx, &system, &input, Some(&hash), start)
-            .await?;
+        let u = tx.user(&system, &input, Some(&hash), start).await?;
         staff.push((u.id, role, groups));
         logins.push(DemoLogin {
             username: username.into(),
@@ -306,9 +300,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             organization: Some(org_name.into()),
             password: None,
         };
-        let u = app
-            .add_user_in(&mut tx, &system, &input, Some(&hash), start)
-            .await?;
+        let u = tx.user(&system, &input, Some(&hash), start).await?;
         if let Some(list) = callers.get_mut(org) {
             list.push(u.id);
         }
@@ -325,9 +317,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
             .filter(|(_, _, g)| g.contains(&i))
             .map(|(u, _, _)| *u)
             .collect();
-        let g = app
-            .add_group_in(&mut tx, &system, name, description, &members, start)
-            .await?;
+        let g = tx.group(&system, name, description, &members, start).await?;
         groups.push((g.id, members));
     }
     let admin_id = staff
@@ -341,19 +331,14 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     });
     let mut services = Vec::new();
     for (name, description) in SERVICES {
-        let fields = catalogue_fields(provider.id, name, description, RecordKind::SERVICE);
-        services.push(
-            app.create_record(&mut tx, &admin, RecordKind::SERVICE, &fields, start)
-                .await?
-                .id,
-        );
+        let input = catalogue_item(name, description, None);
+        services.push(tx.create(&admin, RecordKind::SERVICE, &input, start).await?.id);
     }
     let mut offerings: Vec<(usize, RecordId)> = Vec::new();
     for (service_ix, name, description) in OFFERINGS {
-        let mut fields = catalogue_fields(provider.id, name, description, RecordKind::SERVICE_OFFERING);
-        fields.service_id = services.get(service_ix).copied();
-        let id = app
-            .create_record(&mut tx, &admin, RecordKind::SERVICE_OFFERING, &fields, start)
+        let input = catalogue_item(name, description, services.get(service_ix).copied());
+        let id = tx
+            .create(&admin, RecordKind::SERVICE_OFFERING, &input, start)
             .await?
             .id;
         offerings.push((service_ix, id));
@@ -366,14 +351,9 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 service.split_whitespace().next().unwrap_or("ci").to_lowercase(),
                 n
             );
-            let fields = catalogue_fields(
-                provider.id,
-                &name,
-                &format!("Component of {service}"),
-                RecordKind::CONFIGURATION_ITEM,
-            );
-            let id = app
-                .create_record(&mut tx, &admin, RecordKind::CONFIGURATION_ITEM, &fields, start)
+            let input = catalogue_item(&name, &format!("Component of {service}"), None);
+            let id = tx
+                .create(&admin, RecordKind::CONFIGURATION_ITEM, &input, start)
                 .await?
                 .id;
             if i < services.len() {
@@ -383,7 +363,7 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
     }
 
     let levels = service_levels(
-        app, &mut tx, &admin, start, now, &customers, &services, &offerings, &groups,
+        &mut tx, &admin, start, now, &customers, &services, &offerings, &groups,
     )
     .await?;
 
@@ -452,7 +432,9 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 assignment_group_id: if by_customer { None } else { Some(group) },
                 assignee_id: None,
             };
-            let fields = app.incident_fields(&mut tx, &ctx, input, opened).await?;
+            let fields = tx
+                .draft(&ctx, RecordKind::INCIDENT, &input.input(), opened)
+                .await?;
             drafts.push(Draft {
                 ctx,
                 fields,
@@ -463,41 +445,29 @@ pub async fn load(app: &App, incidents: usize) -> Result<Vec<DemoLogin>> {
                 members,
             });
         }
-        let creations: Vec<Creation> = drafts
+        let creations: Vec<NewRecord> = drafts
             .iter()
-            .map(|d| Creation {
+            .map(|d| NewRecord {
                 ctx: &d.ctx,
                 kind: RecordKind::INCIDENT,
                 fields: &d.fields,
                 at: d.opened,
             })
             .collect();
-        let created = app.create_records(&mut tx, &creations).await?;
+        let created = tx.create_many(&creations).await?;
         let ids: Vec<RecordId> = created.iter().map(|r| r.id).collect();
-        let clocks = itsm_storage::sla::clocks_of(&mut tx, &ids).await?;
+        let clocks = tx.clocks(&ids).await?;
         let clocks = by_record(&clocks);
         let mut plans = Vec::with_capacity(drafts.len());
         for (d, record) in drafts.iter().zip(created) {
             let mine = clocks.get(&record.id).map(Vec::as_slice).unwrap_or_default();
             plans.push(plan(&mut rng, d, record, mine, &levels, now)?);
         }
-        work(app, &mut tx, &mut plans).await?;
+        work(&mut tx, &mut plans).await?;
     }
     // And up to now.
-    loop {
-        let ids = itsm_storage::sla::claim_due_notices(&mut tx, now, 500).await?;
-        if ids.is_empty() {
-            break;
-        }
-        let batch: Vec<itsm_domain::Record> = records::get_many(&mut tx, &ids)
-            .await?
-            .into_iter()
-            .map(|v| v.record)
-            .collect();
-        app.notice_due(&mut tx, &batch, now).await?;
-    }
+    tx.catch_up(now).await?;
     tx.commit().await?;
-    app.store().analyze().await?;
     Ok(logins)
 }
 
@@ -507,7 +477,7 @@ const DEMO_CHUNK: usize = 500;
 /// An incident about to be logged, with who will work it.
 struct Draft {
     ctx: Ctx,
-    fields: RecordFields,
+    fields: Checked,
     opened: jiff::Timestamp,
     age_days: i64,
     agent: Actor,
@@ -535,7 +505,7 @@ fn plan(
     rng: &mut StdRng,
     d: &Draft,
     record: Record,
-    clocks: &[&itsm_storage::sla::ClockRow],
+    clocks: &[&ClockRow],
     levels: &Levels,
     now: jiff::Timestamp,
 ) -> Result<Plan> {
@@ -662,7 +632,7 @@ fn plan(
 
 /// Works the planned incidents round by round: the comments before each step, the warnings the
 /// SLA job would have recorded by then, then the step itself.
-async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Result<()> {
+async fn work(tx: &mut Import<'_>, plans: &mut [Plan]) -> Result<()> {
     let rounds = plans.iter().map(|p| p.steps.len()).max().unwrap_or(0);
     for n in 0..rounds {
         let active: Vec<(usize, &Step)> = plans
@@ -670,50 +640,27 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
             .enumerate()
             .filter_map(|(i, p)| p.steps.get(n).map(|s| (i, s)))
             .collect();
-        let said: Vec<(usize, bool, &str, jiff::Timestamp)> = active
+        let said: Vec<ImportedComment> = active
             .iter()
-            .filter_map(|(i, s)| s.comment.map(|(internal, body, at)| (*i, internal, body, at)))
-            .collect();
-        let new_comments: Vec<itsm_storage::comments::NewComment> = said
-            .iter()
-            .filter_map(|(i, internal, body, at)| {
-                plans.get(*i).map(|p| itsm_storage::comments::NewComment {
+            .filter_map(|(i, s)| {
+                let (internal, body, at) = s.comment?;
+                plans.get(*i).map(|p| ImportedComment {
+                    ctx: &p.worker,
                     record: p.record.id,
-                    author: p.worker.user_id(),
-                    internal: *internal,
+                    internal,
                     body,
-                    at: *at,
+                    at,
                 })
             })
             .collect();
-        itsm_storage::comments::insert_many(tx, &new_comments).await?;
-        let events: Vec<NewEvent> = said
-            .iter()
-            .filter_map(|(i, internal, _, at)| {
-                plans.get(*i).map(|p| NewEvent {
-                    subject: Subject::Record(p.record.id),
-                    action: "commented",
-                    actor: p.worker.user_id(),
-                    at: *at,
-                    request_id: None,
-                    summary: if *internal {
-                        crate::records::INTERNAL_NOTE
-                    } else {
-                        crate::records::PUBLIC_REPLY
-                    }
-                    .into(),
-                    changes: &[],
-                })
-            })
-            .collect();
-        itsm_storage::audit::write_many(tx, &events).await?;
+        tx.comment_many(&said).await?;
 
         // The SLA job would have run meanwhile: record what fell due before each step.
         let ids: Vec<RecordId> = active
             .iter()
             .filter_map(|(i, _)| plans.get(*i).map(|p| p.record.id))
             .collect();
-        let clocks = itsm_storage::sla::clocks_of(tx, &ids).await?;
+        let clocks = tx.clocks(&ids).await?;
         let clocks = by_record(&clocks);
         let due: Vec<(&Record, jiff::Timestamp)> = active
             .iter()
@@ -725,20 +672,18 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
                 })
             })
             .collect();
-        app.notice_due_each(tx, &due).await?;
+        tx.notice_due(&due).await?;
 
         let mut afters = Vec::with_capacity(active.len());
         for (i, s) in &active {
             let Some(p) = plans.get(*i) else { continue };
-            let after = app
-                .incident_change(tx, &p.worker, &p.record, &s.change, s.at)
-                .await?;
+            let after = tx.changed(&p.worker, &p.record, &s.change.input(), s.at).await?;
             afters.push((*i, after, s.at));
         }
-        let changes: Vec<Change> = afters
+        let changes: Vec<RecordChange> = afters
             .iter()
             .filter_map(|(i, after, at)| {
-                plans.get(*i).map(|p| Change {
+                plans.get(*i).map(|p| RecordChange {
                     ctx: &p.worker,
                     before: &p.record,
                     after,
@@ -746,10 +691,10 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
                 })
             })
             .collect();
-        let versions = app.change_records(tx, &changes).await?;
+        let versions = tx.change_many(&changes).await?;
         for ((i, after, at), version) in afters.iter().zip(versions) {
             if let Some(p) = plans.get_mut(*i) {
-                p.record.apply(after, version, *at);
+                p.record.apply(after.fields(), version, *at);
             }
         }
     }
@@ -757,11 +702,8 @@ async fn work(app: &App, tx: &mut itsm_storage::Tx, plans: &mut [Plan]) -> Resul
 }
 
 /// Stored clocks grouped by their record.
-fn by_record(
-    clocks: &[itsm_storage::sla::ClockRow],
-) -> std::collections::HashMap<RecordId, Vec<&itsm_storage::sla::ClockRow>> {
-    let mut grouped: std::collections::HashMap<RecordId, Vec<&itsm_storage::sla::ClockRow>> =
-        std::collections::HashMap::new();
+fn by_record(clocks: &[ClockRow]) -> std::collections::HashMap<RecordId, Vec<&ClockRow>> {
+    let mut grouped: std::collections::HashMap<RecordId, Vec<&ClockRow>> = std::collections::HashMap::new();
     for c in clocks {
         grouped.entry(c.record_id).or_default().push(c);
     }
@@ -778,19 +720,20 @@ fn one_of_service(list: &[(usize, RecordId)], service_ix: usize, rng: &mut impl 
         .copied()
 }
 
-fn catalogue_fields(
-    org: OrganizationId,
+/// What a catalogue item (service, offering, configuration item) is created from; an offering
+/// names its service.
+fn catalogue_item(
     name: &str,
     description: &str,
-    kind: RecordKind,
-) -> itsm_domain::RecordFields {
-    itsm_domain::RecordFields {
-        organization_id: Some(org),
-        title: name.into(),
-        description: description.into(),
-        state: kind.lifecycle().initial.to_owned(),
-        ..Default::default()
+    service: Option<RecordId>,
+) -> itsm_app::records::RecordInput {
+    let mut input = serde_json::Map::new();
+    input.insert("name".into(), json!(name));
+    input.insert("description".into(), json!(description));
+    if let Some(s) = service {
+        input.insert("service_id".into(), json!(s.0));
     }
+    input
 }
 
 /// The demo's Berlin service desk: weekdays 08:00-12:00 and 13:00-18:00, German public holidays.
@@ -855,25 +798,23 @@ fn weekly(days: &[&str], periods: &[(&str, &str)]) -> itsm_domain::calendar::Wor
 /// contract with a supplier and a draft, all in force from before the first incident.
 #[allow(clippy::too_many_arguments)]
 async fn service_levels(
-    app: &App,
-    tx: &mut itsm_storage::AnyConnection,
+    tx: &mut Import<'_>,
     admin: &Ctx,
     start: jiff::Timestamp,
     now: jiff::Timestamp,
-    customers: &[itsm_storage::people::Organization],
+    customers: &[Organization],
     services: &[RecordId],
     offerings: &[(usize, RecordId)],
     groups: &[(GroupId, Vec<UserId>)],
 ) -> Result<Levels> {
-    use crate::service_levels::{AgreementInput, CalendarInput};
+    use itsm_app::service_levels::{AgreementChange, AgreementInput, CalendarInput};
     use itsm_domain::calendar::{CalendarDefinition, WorkingHoursDefinition};
     use itsm_domain::sla::Metric::{FirstResponse, Resolution};
     use itsm_domain::slm::{AgreementTerms, AgreementType};
 
     const WEEKDAYS: [&str; 5] = ["monday", "tuesday", "wednesday", "thursday", "friday"];
-    let europe = app
-        .create_calendar_in(
-            tx,
+    let europe = tx
+        .calendar(
             admin,
             CalendarInput {
                 name: "Northwind Europe office hours".into(),
@@ -885,9 +826,8 @@ async fn service_levels(
             start,
         )
         .await?;
-    let us = app
-        .create_calendar_in(
-            tx,
+    let us = tx
+        .calendar(
             admin,
             CalendarInput {
                 name: "Tailspin US operations".into(),
@@ -924,9 +864,8 @@ async fn service_levels(
             start,
         )
         .await?;
-    let always = app
-        .create_calendar_in(
-            tx,
+    let always = tx
+        .calendar(
             admin,
             CalendarInput {
                 name: "Round the clock".into(),
@@ -941,8 +880,8 @@ async fn service_levels(
             start,
         )
         .await?;
-    let supplier = app
-        .add_organization_in(tx, &Ctx::system(), "Adatum Carrier Services", "supplier", start)
+    let supplier = tx
+        .organization(&Ctx::system(), "Adatum Carrier Services", "supplier", start)
         .await?;
     let today = start.to_zoned(jiff::tz::TimeZone::UTC).date();
     let valid_from = day(today, -30);
@@ -1108,9 +1047,8 @@ async fn service_levels(
         ),
     ];
     for (title, description, organization_id, group, terms, active) in agreements {
-        let id = app
-            .create_agreement_in(
-                tx,
+        let id = tx
+            .agreement(
                 admin,
                 AgreementInput {
                     title: title.into(),
@@ -1124,13 +1062,11 @@ async fn service_levels(
             )
             .await?;
         if active {
-            let record = records::get(tx, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("agreement".into()))?
-                .record;
-            let mut fields = record.fields();
-            fields.state = "active".into();
-            app.change_record(tx, admin, &record, &fields, start).await?;
+            let change = AgreementChange {
+                state: Some("active".into()),
+                ..AgreementChange::default()
+            };
+            tx.change_agreement(admin, id, change, start).await?;
         }
     }
     // The calendar month before last: staff shortage, a quarter of the incidents run late.

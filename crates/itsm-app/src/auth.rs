@@ -12,7 +12,7 @@ use argon2::Argon2;
 use itsm_domain::access::Permission;
 use itsm_domain::{Actor, OrganizationId, Role, ValidationError};
 use itsm_storage::audit::Subject;
-use itsm_storage::people::{self, NewUser, User};
+use itsm_storage::people::{self, NewUser, Organization, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -233,6 +233,19 @@ impl App {
     /// Creates a user. Staff belong to the provider organization, customers to a customer one.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_user(&self, ctx: &Ctx, input: &NewUserInput) -> Result<User> {
+        Ok(self.add_user_with_provider(ctx, input, None).await?.0)
+    }
+
+    /// Creates a user as [`App::add_user`] does; on a new installation without a provider
+    /// organization, first creates it under `provider`, in the same transaction, so that a user
+    /// refused leaves no organization behind. Answers the organization when it created one.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn add_user_with_provider(
+        &self,
+        ctx: &Ctx,
+        input: &NewUserInput,
+        provider: Option<&str>,
+    ) -> Result<(User, Option<Organization>)> {
         ctx.require(Permission::ManageUsers)?;
         let mut errors = ValidationError::new();
         if !valid_username(&input.username) {
@@ -264,11 +277,28 @@ impl App {
         };
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let user = self
-            .add_user_in(&mut tx, ctx, input, hash.as_deref(), now)
-            .await?;
+        let mut founded = None;
+        if let Some(name) = provider {
+            let orgs = people::organizations(&mut tx).await?;
+            if !orgs.iter().any(|o| o.kind == "provider") {
+                founded = Some(
+                    self.add_organization_in(&mut tx, ctx, name, "provider", now)
+                        .await?,
+                );
+            }
+        }
+        let user = match self.add_user_in(&mut tx, ctx, input, hash.as_deref(), now).await {
+            Ok(u) => u,
+            Err(e) => {
+                if founded.is_some() {
+                    // It was read inside the transaction that is now rolled back.
+                    self.forget_provider();
+                }
+                return Err(e);
+            }
+        };
         tx.commit().await?;
-        Ok(user)
+        Ok((user, founded))
     }
 
     /// Inserts a user with an already hashed password inside the caller's transaction.

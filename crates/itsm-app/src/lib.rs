@@ -161,6 +161,13 @@ impl App {
         self.inner.provider.read().ok().and_then(|g| *g)
     }
 
+    /// Forgets the provider organization read inside a transaction that did not commit.
+    pub(crate) fn forget_provider(&self) {
+        if let Ok(mut guard) = self.inner.provider.write() {
+            *guard = None;
+        }
+    }
+
     /// The provider organization's id. It never changes once created, so it is read once.
     pub(crate) async fn provider_id(&self, c: &mut itsm_storage::AnyConnection) -> Result<OrganizationId> {
         if let Ok(guard) = self.inner.provider.read() {

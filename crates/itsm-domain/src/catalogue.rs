@@ -5,7 +5,7 @@
 
 use crate::field::{FieldSpec, FieldType};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Use, Writes, NO_RULES};
-use crate::lifecycle::{Lifecycle, Phase, State, Transition};
+use crate::lifecycle::{Additions, Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 
 /// Catalogue items have a name and a description of the shared columns.
@@ -110,6 +110,9 @@ pub static SERVICE_LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("pipeline", "retired", "Abandon").confirmed(),
         Transition::new("live", "retired", "Retire").confirmed(),
     ],
+    // A retired item stays as a reference: a note on why, a disposal certificate, a link from
+    // what it affected still come.
+    after_end: Additions::ALL,
 };
 
 /// Configuration items are planned, in use, under maintenance and finally disposed of.
@@ -128,4 +131,7 @@ pub static CONFIGURATION_ITEM_LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("in_use", "retired", "Retire").confirmed(),
         Transition::new("planned", "retired", "Abandon").confirmed(),
     ],
+    // A retired item stays as a reference: a note on why, a disposal certificate, a link from
+    // what it affected still come.
+    after_end: Additions::ALL,
 };

@@ -11,7 +11,7 @@ use crate::ids::{GroupId, OrganizationId, RecordId, UserId};
 use crate::kind::{
     Capabilities, KindAccess, KindRules, KindSpec, Owner, RecordKind, RuleContext, SharedFields, Use, Writes,
 };
-use crate::lifecycle::{Lifecycle, Phase, State, Transition};
+use crate::lifecycle::{Additions, Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::{Record, RecordFields, SERVICE_OFFERING, STATE_REASON};
 use crate::role::Role;
@@ -195,6 +195,9 @@ pub static LIFECYCLE: Lifecycle = Lifecycle {
             .confirmed()
             .also_by(CALLER),
     ],
+    // A closed or cancelled incident's story is told: a caller who needs more raises a new one.
+    // Other records still link to it (a problem to the incidents it caused): that link is theirs.
+    after_end: Additions::NONE,
 };
 
 pub use crate::priority::{priority_label, Level, PriorityMatrix};

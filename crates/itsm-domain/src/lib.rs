@@ -3,6 +3,7 @@
 //! the current time in, so every rule is a deterministic function that tests can pin down.
 
 pub mod access;
+pub mod attachment;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;

@@ -108,12 +108,67 @@ impl Transition {
     }
 }
 
-/// A state machine: the states, the initial one and the allowed moves.
+/// A state machine: the states, the initial one and the allowed moves, and what a record whose
+/// life has ended still takes.
 #[derive(Debug, Serialize)]
 pub struct Lifecycle {
     pub initial: &'static str,
     pub states: &'static [State],
     pub transitions: &'static [Transition],
+    /// What people may still add to a record in a final state (closed, cancelled, retired).
+    pub after_end: Additions,
+}
+
+/// What people add to a record besides changing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addition {
+    Comment,
+    Link,
+    Attachment,
+}
+
+impl Addition {
+    /// Its name in a sentence: "comments".
+    pub fn plural(self) -> &'static str {
+        match self {
+            Addition::Comment => "comments",
+            Addition::Link => "links",
+            Addition::Attachment => "attachments",
+        }
+    }
+}
+
+/// Which [`Addition`]s a record takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Additions {
+    pub comments: bool,
+    pub links: bool,
+    pub attachments: bool,
+}
+
+impl Additions {
+    /// Nothing more: the record's story is told.
+    pub const NONE: Additions = Additions {
+        comments: false,
+        links: false,
+        attachments: false,
+    };
+
+    /// Everything still: the record is kept as a reference (a retired service, an expired
+    /// agreement) that notes, documents and links may still be added to.
+    pub const ALL: Additions = Additions {
+        comments: true,
+        links: true,
+        attachments: true,
+    };
+
+    pub fn has(self, what: Addition) -> bool {
+        match what {
+            Addition::Comment => self.comments,
+            Addition::Link => self.links,
+            Addition::Attachment => self.attachments,
+        }
+    }
 }
 
 /// A move the lifecycle does not allow, with the moves it does allow from the current state.
@@ -149,6 +204,15 @@ impl Lifecycle {
 
     pub fn state(&self, name: &str) -> Option<&State> {
         self.states.iter().find(|s| s.name == name)
+    }
+
+    /// Whether a record in `state` takes `what`: always before its life ends, then as
+    /// `after_end` says.
+    pub fn accepts(&self, state: &str, what: Addition) -> bool {
+        match self.state(state) {
+            Some(s) if s.is_final() => self.after_end.has(what),
+            _ => true,
+        }
     }
 
     /// The states reachable in one move from `from`.
@@ -210,6 +274,17 @@ impl Lifecycle {
 #[cfg(test)]
 mod tests {
     use crate::catalogue::SERVICE_LIFECYCLE;
+
+    #[test]
+    fn an_ended_record_takes_only_what_its_lifecycle_says() {
+        use super::Addition;
+        use crate::incident::LIFECYCLE;
+        for what in [Addition::Comment, Addition::Link, Addition::Attachment] {
+            assert!(LIFECYCLE.accepts("resolved", what), "{what:?}");
+            assert!(!LIFECYCLE.accepts("closed", what), "{what:?}");
+            assert!(!LIFECYCLE.accepts("cancelled", what), "{what:?}");
+        }
+    }
 
     #[test]
     fn illegal_move_lists_allowed_ones() {

@@ -14,7 +14,7 @@ use crate::calendar::{BusinessCalendar, CalendarDefinition};
 use crate::field::{Choice, FieldSpec, FieldType, Form};
 use crate::ids::{GroupId, OrganizationId, RecordId};
 use crate::kind::{Capabilities, KindAccess, KindSpec, RecordKind, SharedFields, Writes, NO_RULES};
-use crate::lifecycle::{Lifecycle, Phase, State, Transition};
+use crate::lifecycle::{Additions, Lifecycle, Phase, State, Transition};
 use crate::permission::Permission;
 use crate::record::Record;
 use crate::sla::{ClockRules, Metric};
@@ -152,6 +152,9 @@ pub static CALENDAR_LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("active", "retired", "Retire"),
         Transition::new("retired", "active", "Reactivate"),
     ],
+    // A retired calendar or an ended agreement stays as the record of what applied: notes,
+    // documents (a signed termination) and links still come.
+    after_end: Additions::ALL,
 };
 
 /// An agreement is drafted, agreed (active), possibly suspended, and finally retired. Only active
@@ -172,6 +175,9 @@ pub static AGREEMENT_LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("active", "retired", "Retire").confirmed(),
         Transition::new("suspended", "retired", "Retire").confirmed(),
     ],
+    // A retired calendar or an ended agreement stays as the record of what applied: notes,
+    // documents (a signed termination) and links still come.
+    after_end: Additions::ALL,
 };
 
 /// Whom an agreement is with.

@@ -37,7 +37,128 @@ both!(
     a_creation_answers_the_incident_as_it_is_read_back,
     lists_filter_and_sort_on_an_incidents_own_fields,
     customers_withdraw_confirm_and_reopen_their_incidents,
+    an_ended_incident_takes_what_its_lifecycle_says,
 );
+
+/// What a record still takes once its life has ended is declared in its lifecycle: a closed
+/// incident takes no more comments, links of its own or attachments (409, saying why); another
+/// record still links to it. A comment answers with its author's name, and an attachment's size
+/// reads the same in the list and in the history.
+async fn an_ended_incident_takes_what_its_lifecycle_says(backend: Backend) {
+    let s = Server::start(backend).await;
+    let inc = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail down", "organization_id": s.org_a}),
+        )
+        .await;
+    let number = inc["number"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/incidents/{number}");
+    let r = s
+        .post(&s.agent, &format!("{path}/comments"), json!({"body": "Looking"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let comment: Value = r.json().await.unwrap();
+    assert_eq!(comment["author"], "agent person");
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 2000]].concat();
+    let r = s
+        .attach(&s.agent, &path, "screen.png", "image/png", png.clone())
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let listed: Value = s
+        .get(&s.agent, &format!("{path}/attachments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["size_bytes"], 2008);
+    let history: Value = s
+        .get(&s.agent, &format!("{path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["summary"] == "screen.png (2.0 KB)"),
+        "{history}"
+    );
+
+    // The first public reply was the first response: a version of its own.
+    let version = s.read_incident(&s.agent, &number).await["version"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .patch(
+            &s.agent,
+            &path,
+            Some(version),
+            json!({"state": "resolved", "resolution_code": "solved", "resolution_notes": "Restarted"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .patch(&s.agent, &path, Some(version + 1), json!({"state": "closed"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let p = problem(
+        s.post(
+            &s.agent,
+            &format!("{path}/comments"),
+            json!({"body": "One more thing"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        p["detail"],
+        format!("{number} is closed and takes no more comments")
+    );
+    problem(
+        s.attach(&s.agent, &path, "more.png", "image/png", png).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let other = s
+        .incident(
+            &s.agent,
+            json!({"title": "Mail slow", "organization_id": s.org_a}),
+        )
+        .await;
+    let other_number = other["number"].as_str().unwrap();
+    problem(
+        s.post(
+            &s.agent,
+            &format!("{path}/links"),
+            json!({"target": other_number, "link_type": "relates_to"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // The open one links to the closed one: the link is the open one's.
+    let r = s
+        .post(
+            &s.agent,
+            &format!("/api/v1/incidents/{other_number}/links"),
+            json!({"target": number, "link_type": "relates_to"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Nothing was added to the closed one but that link.
+    let comments: Value = s
+        .get(&s.agent, &format!("{path}/comments"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(comments.as_array().unwrap().len(), 1);
+    s.stop().await;
+}
 
 /// The moves an incident's lifecycle opens to customers (`also_by`), and only those: a customer
 /// withdraws an incident of their organization, confirms or rejects its resolution, never works

@@ -116,6 +116,20 @@ mod webdriver {
                 .await;
         }
 
+        /// How many elements match `css` now, without waiting.
+        pub async fn count(&self, css: &str) -> u64 {
+            self.call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(
+                    json!({"script": "return document.querySelectorAll(arguments[0]).length", "args": [css]}),
+                ),
+            )
+            .await
+            .as_u64()
+            .unwrap_or_else(|| panic!("counting `{css}` answered no number"))
+        }
+
         pub async fn url(&self) -> String {
             self.call(reqwest::Method::GET, "/url", None)
                 .await
@@ -397,6 +411,11 @@ async fn agent_logs_and_works_an_incident_to_closed() {
     d.click("form[action$='/state'] textarea#resolved-resolution_notes ~ button")
         .await;
     d.wait_text("#state", "Resolved").await;
+    // While it lives, the page offers to add to it.
+    for form in ["/comments", "/links", "/attachments"] {
+        let offered = d.count(&format!("form[action$='{form}']")).await;
+        assert_eq!(offered, 1, "{form} not offered on a resolved incident");
+    }
     // Closing ends the incident's life: the page asks first.
     d.click("details.transition summary").await;
     assert!(d
@@ -405,6 +424,11 @@ async fn agent_logs_and_works_an_incident_to_closed() {
         .contains("can no longer be changed"));
     d.click("input[value=closed] ~ button").await;
     d.wait_text("#state", "Closed").await;
+    // A closed incident takes nothing more: no forms to comment, link or attach.
+    for form in ["/comments", "/links", "/attachments"] {
+        let offered = d.count(&format!("form[action$='{form}']")).await;
+        assert_eq!(offered, 0, "{form} offered on a closed incident");
+    }
 
     // The history tells the whole story, with who did it.
     let history = d.text("#history").await;

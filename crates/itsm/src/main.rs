@@ -205,13 +205,10 @@ fn main() -> std::process::ExitCode {
         }
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) => {
-            // One line: what is wrong. `--help` shows the usage.
+            // One line: what is wrong, with what it names on the lines below it (the missing
+            // arguments), and not the usage or tips. `--help` shows the usage.
             let text = e.render().to_string();
-            let line = text
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
+            let line = one_line_usage_error(&text);
             return fail(&format!("{line} (see itsm --help)"));
         }
     };
@@ -347,7 +344,6 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
                     })?;
                     let password = if no_password { None } else { Some(read_password()?) };
                     let ctx = cli_ctx();
-                    ensure_provider(&app, &ctx).await?;
                     let input = NewUserInput {
                         username: name,
                         display_name,
@@ -356,7 +352,14 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), CliError> {
                         organization,
                         password,
                     };
-                    let u = app.add_user(&ctx, &input).await?;
+                    // A fresh installation has no provider organization; the first user brings
+                    // one, so staff have somewhere to belong. Said only once both are stored.
+                    let (u, provider) = app
+                        .add_user_with_provider(&ctx, &input, Some("Service provider"))
+                        .await?;
+                    if let Some(org) = provider {
+                        eprintln!("created the provider organization `{}`", org.name);
+                    }
                     eprintln!("created user {} ({})", u.username, u.role.as_str());
                     Ok(())
                 }
@@ -540,15 +543,27 @@ async fn sla_job_loop(app: App, every_secs: u64) {
     }
 }
 
-/// A fresh installation has no provider organization; the first user created brings one, named
-/// after the installation, so staff have somewhere to belong.
-async fn ensure_provider(app: &App, ctx: &Ctx) -> Result<(), CliError> {
-    let orgs = app.organizations(ctx).await?;
-    if !orgs.iter().any(|o| o.kind == "provider") {
-        app.add_organization(ctx, "Service provider", "provider").await?;
-        eprintln!("created the provider organization `Service provider`");
+/// The first line of clap's error, followed by the items it lists under it (`<NAME>`,
+/// `--role <ROLE>`), up to the usage or a tip.
+fn one_line_usage_error(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .trim_end()
+        .to_owned();
+    let listed: Vec<&str> = lines
+        .take_while(|l| {
+            !l.trim().is_empty() && !l.starts_with("Usage:") && !l.trim_start().starts_with("tip:")
+        })
+        .map(str::trim)
+        .collect();
+    if listed.is_empty() {
+        first
+    } else {
+        format!("{} {}", first, listed.join(", "))
     }
-    Ok(())
 }
 
 fn read_password() -> Result<String, CliError> {

@@ -147,16 +147,19 @@ fn users_and_tokens_from_the_command_line() {
 #[test]
 fn bad_arguments_exit_non_zero_with_one_line() {
     let dir = scratch("args");
-    for args in [
-        vec!["frobnicate"],
-        vec!["serve", "--listen", "not-an-address"],
-        vec!["token", "create"],
-        vec!["user", "add"],
+    // Each on one line, naming what is missing or wrong.
+    for (args, named) in [
+        (vec!["frobnicate"], "frobnicate"),
+        (vec!["serve", "--listen", "not-an-address"], "not-an-address"),
+        (vec!["token", "create"], "--user"),
+        (vec!["user", "add"], "<NAME>"),
+        (vec!["user", "add", "ada"], "--role <ROLE>"),
     ] {
         let out = itsm(&dir, &args, None);
         assert_ne!(out.status.code(), Some(0), "{args:?}");
         let err = text(&out.stderr);
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?} does not name {named}: {err}");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_itsm"))
         .arg("migrate")
@@ -199,8 +202,10 @@ fn use_cases_and_storage_calls_leave_spans_without_secrets() {
     );
     // The use case's span, and the storage call inside it, each with the time it took.
     assert!(
-        log.lines()
-            .any(|l| l.contains("add_user:add_user_in:insert_user: itsm_storage") && l.contains("time.busy")),
+        log.lines().any(
+            |l| l.contains("add_user_with_provider:add_user_in:insert_user: itsm_storage")
+                && l.contains("time.busy")
+        ),
         "{log}"
     );
     assert!(!log.contains(password), "{log}");
@@ -441,4 +446,42 @@ fn the_demo_loads_once_into_an_empty_database() {
     let err = text(&again.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("already holds data"), "{err}");
+}
+
+/// The first user of a new installation brings the provider organization, in the same
+/// transaction: a user refused leaves none behind, and nothing claims it was created.
+#[test]
+fn a_refused_first_user_creates_no_provider() {
+    let dir = scratch("first-user");
+    let out = itsm(&dir, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = itsm(
+        &dir,
+        &["user", "add", "ada", "--role", "administrator"],
+        Some("short\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("password"), "{err}");
+    assert!(!err.contains("provider"), "{err}");
+    // The next user brings it: there was none.
+    let out = itsm(
+        &dir,
+        &["user", "add", "ada", "--role", "administrator"],
+        Some("a long enough password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("created the provider organization `Service provider`"),
+        "{err}"
+    );
+    let out = itsm(
+        &dir,
+        &["user", "add", "bea", "--role", "agent"],
+        Some("a long enough password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("provider"), "once only");
 }

@@ -9,8 +9,9 @@ use itsm_storage::records::{self};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::write_event;
-use super::resolve::{resolve, resolve_to_contribute};
+use super::resolve::{resolve, resolve_to_add};
 use crate::{App, AppError, Ctx, Result};
+use itsm_domain::lifecycle::Addition;
 
 /// Content types accepted for attachments. Active content a browser would run (HTML, SVG,
 /// scripts) is refused; formats with a signature must start with it.
@@ -60,7 +61,7 @@ impl App {
         // Records are never deleted, so the one resolved here is still there when written to.
         let record = {
             let mut c = self.store().read().await?;
-            resolve_to_contribute(self, &mut c, ctx, kind, reference)
+            resolve_to_add(self, &mut c, ctx, kind, reference, Addition::Attachment)
                 .await?
                 .record
         };
@@ -115,7 +116,10 @@ impl App {
             Subject::Record(record.id),
             "attached",
             now,
-            format!("{name} ({} bytes)", content.len()),
+            format!(
+                "{name} ({})",
+                itsm_domain::attachment::size_label(content.len() as u64)
+            ),
             &[],
         )
         .await?;

@@ -8,8 +8,9 @@ use itsm_storage::audit::Subject;
 use itsm_storage::comments::{self, Comment};
 
 use super::pipeline::write_event;
-use super::resolve::{resolve, resolve_to_contribute};
+use super::resolve::{resolve, resolve_to_add};
 use crate::{App, Ctx, Result};
+use itsm_domain::lifecycle::Addition;
 
 pub const COMMENT_MAX: usize = 20_000;
 
@@ -46,7 +47,7 @@ impl App {
         })?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let record = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+        let record = resolve_to_add(self, &mut tx, ctx, kind, reference, Addition::Comment)
             .await?
             .record;
         let mut errors = ValidationError::new();
@@ -66,12 +67,19 @@ impl App {
         for hook in crate::hooks::serving([record.kind]) {
             hook.commented(self, &mut tx, ctx, &record, internal, now).await?;
         }
+        // The comment answers as a list shows it: with its author's name.
+        let author_name = match ctx.user_id() {
+            Some(id) => itsm_storage::people::user(&mut tx, id)
+                .await?
+                .map(|u| u.display_name),
+            None => None,
+        };
         tx.commit().await?;
         Ok(Comment {
             id,
             record_id: record.id,
             author_id: ctx.user_id(),
-            author_name: None,
+            author_name,
             internal,
             body,
             created_at: now,

@@ -8,8 +8,9 @@ use itsm_storage::links::{self, Link};
 use itsm_storage::records::{self};
 
 use super::pipeline::write_event;
-use super::resolve::{resolve, resolve_to_contribute};
+use super::resolve::{resolve, resolve_to_add, resolve_to_contribute};
 use crate::{App, AppError, Ctx, Result};
+use itsm_domain::lifecycle::Addition;
 
 impl App {
     /// The links of a record, leaving out records the caller may not see.
@@ -37,7 +38,9 @@ impl App {
         ctx.require(Permission::LinkRecords)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let source = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+        // The link is the source's: the target may have ended (a problem links the incidents
+        // it caused, closed or not).
+        let source = resolve_to_add(self, &mut tx, ctx, kind, reference, Addition::Link)
             .await?
             .record;
         let target_number: itsm_domain::RecordNumber = target
@@ -102,7 +105,7 @@ impl App {
         ctx.require(Permission::LinkRecords)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let record = resolve_to_contribute(self, &mut tx, ctx, kind, reference)
+        let record = resolve_to_add(self, &mut tx, ctx, kind, reference, Addition::Link)
             .await?
             .record;
         let (s, t, lt) = links::delete(&mut tx, record.id, link_id)

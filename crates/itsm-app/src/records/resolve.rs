@@ -2,6 +2,7 @@
 //! kind shares (title, description, state).
 
 use itsm_domain::access::Scope;
+use itsm_domain::lifecycle::Addition;
 use itsm_domain::number::RecordRef;
 use itsm_domain::validation::{optional_text, required_text};
 
@@ -56,6 +57,34 @@ pub(crate) async fn resolve_to_contribute(
     } else {
         Err(AppError::Forbidden)
     }
+}
+
+/// Reads a record the caller wants to add `what` to, as [`resolve_to_contribute`] does, then
+/// refuses with 409 when its life has ended and its lifecycle takes no more of it (a closed
+/// incident takes no more comments).
+pub(crate) async fn resolve_to_add(
+    app: &App,
+    c: &mut AnyConnection,
+    ctx: &Ctx,
+    kind: RecordKind,
+    reference: &str,
+    what: Addition,
+) -> Result<RecordView> {
+    let view = resolve_to_contribute(app, c, ctx, kind, reference).await?;
+    let r = &view.record;
+    if kind.lifecycle().accepts(&r.state, what) {
+        return Ok(view);
+    }
+    let state = kind
+        .lifecycle()
+        .state(&r.state)
+        .map_or(r.state.as_str(), |s| s.label)
+        .to_lowercase();
+    Err(AppError::Conflict(format!(
+        "{} is {state} and takes no more {}",
+        r.readable_number(),
+        what.plural()
+    )))
 }
 
 /// The record a change is based on: resolved within the caller's scope, and still at the version the

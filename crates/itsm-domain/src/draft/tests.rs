@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::field::{Choice, FieldSpec};
 use crate::kind::{Capabilities, KindAccess, KindSpec, NO_RULES};
-use crate::lifecycle::{Lifecycle, Phase, State, Transition};
+use crate::lifecycle::{Additions, Lifecycle, Phase, State, Transition};
 
 static ERRAND_LIFECYCLE: Lifecycle = Lifecycle {
     initial: "open",
@@ -18,6 +18,7 @@ static ERRAND_LIFECYCLE: Lifecycle = Lifecycle {
     transitions: &[Transition::new("open", "done", "Finish")
         .requiring(&["outcome"])
         .confirmed()],
+    after_end: Additions::NONE,
 };
 
 static ERRAND_SPEC: KindSpec = KindSpec {

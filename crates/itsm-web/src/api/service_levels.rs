@@ -634,7 +634,9 @@ pub struct OutboxEvent {
     pub created_at: String,
 }
 
-/// Events recorded for notifications, oldest first; page with `after`.
+/// Events recorded for notifications (`sla.warning`, `sla.breached`), oldest first; page with
+/// `after`. For administrators only (it takes the permission to manage service levels): the
+/// events name every organization's records, for the integration that sends notifications.
 #[utoipa::path(get, path = "/api/v1/events", tag = "service levels", params(OutboxQuery),
     responses((status = 200, body = Vec<OutboxEvent>), (status = 403, body = crate::error::Problem)))]
 pub async fn events(

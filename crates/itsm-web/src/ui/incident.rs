@@ -9,6 +9,7 @@ use axum::response::Response;
 use itsm_app::AppError;
 use itsm_domain::access::Permission;
 use itsm_domain::incident::priority_label;
+use itsm_domain::lifecycle::Addition;
 use itsm_domain::RecordKind;
 use serde::Deserialize;
 
@@ -172,6 +173,7 @@ pub(super) async fn detail_page(
         version: r.version,
     };
     let current = |id: Option<i64>| id.map(|x| x.to_string()).unwrap_or_default();
+    let takes = |what| r.kind.lifecycle().accepts(&r.state, what);
     let mut layout = Layout::of(u);
     layout.error = error;
     layout.notice = notice;
@@ -214,7 +216,7 @@ pub(super) async fn detail_page(
             .map(|a| AttachmentView {
                 id: a.id,
                 filename: a.filename,
-                size: format!("{} KB", (a.size_bytes + 1023) / 1024),
+                size: itsm_domain::attachment::size_label(u64::try_from(a.size_bytes).unwrap_or(0)),
                 at: when(a.created_at),
             })
             .collect(),
@@ -239,10 +241,11 @@ pub(super) async fn detail_page(
         transitions: super::transitions::transitions(r.kind, &r.state, &u.ctx),
         state_path: format!("/incidents/{}/state", r.readable_number()),
         can_work: u.ctx.can(Permission::WorkIncidents),
-        can_comment: u.ctx.can(Permission::CommentPublic) && !i.is_final,
+        // What the page offers to add is what the record's lifecycle still takes.
+        can_comment: u.ctx.can(Permission::CommentPublic) && takes(Addition::Comment),
         can_note: u.ctx.can(Permission::CommentInternal),
-        can_link: u.ctx.can(Permission::LinkRecords),
-        can_attach: u.ctx.can(Permission::Attach),
+        can_link: u.ctx.can(Permission::LinkRecords) && takes(Addition::Link),
+        can_attach: u.ctx.can(Permission::Attach) && takes(Addition::Attachment),
         impact_options: level_options(r.detail_str("impact").unwrap_or("medium")),
         urgency_options: level_options(r.detail_str("urgency").unwrap_or("medium")),
         category_options: category_options(r.detail_str("category").unwrap_or("")),

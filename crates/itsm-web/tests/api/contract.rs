@@ -141,9 +141,18 @@ async fn every_kind_keeps_the_record_contract(backend: Backend) {
 
         // A move along the lifecycle that asks for nothing, under the version read.
         let lifecycle = kind.lifecycle();
-        let step = lifecycle
-            .transitions_from(lifecycle.initial)
-            .find(|t| t.requires.is_empty())
+        // One that keeps the record alive, where there is one: what an ended record takes is
+        // checked below on a record of its own.
+        let plain = || {
+            lifecycle
+                .transitions_from(lifecycle.initial)
+                .filter(|t| t.requires.is_empty())
+        };
+        let ends =
+            |t: &&itsm_domain::lifecycle::Transition| lifecycle.state(t.to).is_some_and(|st| st.is_final());
+        let step = plain()
+            .find(|t| !ends(t))
+            .or_else(|| plain().next())
             .unwrap_or_else(|| panic!("{kind}: no move from the initial state without fields"));
         let r = s.patch(&s.admin, &path, Some(1), json!({"state": step.to})).await;
         assert_eq!(r.status(), StatusCode::OK, "{kind}: {}", r.text().await.unwrap());
@@ -285,6 +294,50 @@ async fn every_kind_keeps_the_record_contract(backend: Backend) {
                     f.name
                 );
             }
+        }
+
+        // A record whose life has ended takes what its lifecycle says, and nothing else.
+        let ending = lifecycle
+            .transitions_from(lifecycle.initial)
+            .filter(|t| t.requires.is_empty())
+            .find(|t| lifecycle.state(t.to).is_some_and(|st| st.is_final()));
+        if let Some(end) = ending {
+            let (ended, _) = create(&s, kind, &format!("{word}end")).await;
+            let ended_path = format!(
+                "/api/v1/{}/{}",
+                kind.collection(),
+                ended["number"].as_str().unwrap()
+            );
+            let r = s
+                .patch(&s.admin, &ended_path, Some(1), json!({"state": end.to}))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{kind}");
+            let r = s
+                .post(
+                    &s.admin,
+                    &format!("{ended_path}/comments"),
+                    json!({"body": "After the end"}),
+                )
+                .await;
+            let expected = if lifecycle.after_end.comments {
+                StatusCode::CREATED
+            } else {
+                StatusCode::CONFLICT
+            };
+            assert_eq!(r.status(), expected, "{kind}: a comment after the end");
+            let r = s
+                .post(
+                    &s.admin,
+                    &format!("{ended_path}/links"),
+                    json!({"target": number, "link_type": "relates_to"}),
+                )
+                .await;
+            let expected = if lifecycle.after_end.links {
+                StatusCode::CREATED
+            } else {
+                StatusCode::CONFLICT
+            };
+            assert_eq!(r.status(), expected, "{kind}: a link after the end");
         }
 
         // Customers see what the declaration says, and write only where it lets them.

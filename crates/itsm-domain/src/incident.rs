@@ -22,6 +22,11 @@ pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 20_000;
 pub const CATEGORY_MAX: usize = 60;
 pub const RESOLUTION_NOTES_MAX: usize = 20_000;
+pub const CANCEL_REASON_MAX: usize = 2_000;
+
+/// Why an incident was cancelled or withdrawn: a cancellation ends its life for good, so it says
+/// why.
+pub const CANCEL_REASON: &str = "cancel_reason";
 
 /// Categories offered by default; any short text is accepted.
 pub const CATEGORIES: [&str; 7] = [
@@ -73,7 +78,7 @@ const LEVELS: &[Choice] = &[
 ];
 
 /// An incident's own fields.
-static FIELDS: [FieldSpec; 11] = [
+static FIELDS: [FieldSpec; 12] = [
     FieldSpec::new("impact", "Impact", FieldType::Choice { choices: LEVELS }),
     FieldSpec::new("urgency", "Urgency", FieldType::Choice { choices: LEVELS }),
     FieldSpec::new("category", "Category", FieldType::Text { max: CATEGORY_MAX })
@@ -143,6 +148,13 @@ static FIELDS: [FieldSpec; 11] = [
         },
     )
     .searched(),
+    FieldSpec::new(
+        CANCEL_REASON,
+        "Reason for cancelling",
+        FieldType::LongText {
+            max: CANCEL_REASON_MAX,
+        },
+    ),
     FieldSpec::new("first_response_at", "First response", FieldType::Instant),
     FieldSpec::new("resolved_at", "Resolved at", FieldType::Instant),
     FieldSpec::new("closed_at", "Closed at", FieldType::Instant),
@@ -176,16 +188,19 @@ pub static LIFECYCLE: Lifecycle = Lifecycle {
         Transition::new("new", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
         Transition::new("new", "resolved", "Resolve").requiring(RESOLUTION),
         Transition::new("new", "cancelled", "Cancel")
+            .requiring(&[CANCEL_REASON])
             .confirmed()
             .also_by(CALLER),
         Transition::new("in_progress", "on_hold", "Put on hold").requiring(&[STATE_REASON]),
         Transition::new("in_progress", "resolved", "Resolve").requiring(RESOLUTION),
         Transition::new("in_progress", "cancelled", "Cancel")
+            .requiring(&[CANCEL_REASON])
             .confirmed()
             .also_by(CALLER),
         Transition::new("on_hold", "in_progress", "Resume"),
         Transition::new("on_hold", "resolved", "Resolve").requiring(RESOLUTION),
         Transition::new("on_hold", "cancelled", "Cancel")
+            .requiring(&[CANCEL_REASON])
             .confirmed()
             .also_by(CALLER),
         // A customer reopens only within the configured window after the resolution (see the
@@ -306,6 +321,7 @@ pub struct IncidentChange {
     pub on_hold_reason: Option<OnHoldReason>,
     pub resolution_code: Option<ResolutionCode>,
     pub resolution_notes: Option<String>,
+    pub cancel_reason: Option<String>,
 }
 
 fn ts(t: Timestamp) -> Value {
@@ -389,6 +405,7 @@ impl IncidentChange {
             "resolution_code",
             self.resolution_code.map(|r| Some(r.as_str())),
         );
+        put(&mut m, CANCEL_REASON, self.cancel_reason.clone().map(Some));
         put(
             &mut m,
             "resolution_notes",
@@ -450,6 +467,12 @@ impl IncidentRules {
     fn only_when_moving(input: &Map<String, Value>, target: &str, errors: &mut ValidationError) {
         if input.contains_key(STATE_REASON) && target != "on_hold" {
             errors.add(STATE_REASON, "only an incident on hold has a reason to wait");
+        }
+        if input.contains_key(CANCEL_REASON) && target != "cancelled" {
+            errors.add(
+                CANCEL_REASON,
+                "only an incident being cancelled has a reason to cancel",
+            );
         }
         if RESOLUTION.iter().any(|k| input.contains_key(*k)) && target != "resolved" {
             let given = RESOLUTION.iter().find(|k| input.contains_key(**k)).copied();
@@ -650,7 +673,13 @@ mod tests {
         assert!(m.contains("`title`"), "{m}");
 
         // Withdrawing a new incident is no response from the provider.
-        let withdrawn = by(&customer, &new, json!({"state": "cancelled"}), at).unwrap();
+        let withdrawn = by(
+            &customer,
+            &new,
+            json!({"state": "cancelled", "cancel_reason": "Logged twice"}),
+            at,
+        )
+        .unwrap();
         assert_eq!(withdrawn.state, "cancelled");
         assert!(!withdrawn.details.contains_key("first_response_at"));
         assert!(withdrawn.details.contains_key("closed_at"));
@@ -896,6 +925,7 @@ mod tests {
             (states, any::<bool>(), any::<bool>()).prop_map(|(s, reason, resolution)| IncidentChange {
                 state: Some(s.to_owned()),
                 on_hold_reason: (reason && s == "on_hold").then_some(OnHoldReason::AwaitingSupplier),
+                cancel_reason: (reason && s == "cancelled").then(|| "duplicate".to_owned()),
                 resolution_code: (resolution && s == "resolved").then_some(ResolutionCode::Solved),
                 resolution_notes: (resolution && s == "resolved").then(|| "fixed".to_owned()),
                 ..Default::default()
@@ -913,6 +943,9 @@ mod tests {
                     if let Ok(next) = moved(&inc, c, "2026-02-01T00:00:00Z") {
                         prop_assert!(before == next.state || LIFECYCLE.check(&before, &next.state).is_ok());
                         prop_assert_eq!(next.state == "on_hold", next.detail_str("on_hold_reason").is_some());
+                        if next.state == "cancelled" {
+                            prop_assert!(next.detail_str("cancel_reason").is_some());
+                        }
                         if next.state == "resolved" {
                             prop_assert!(next.detail_str("resolution_code").is_some());
                             prop_assert!(next.detail_str("resolved_at").is_some());

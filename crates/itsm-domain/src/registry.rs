@@ -140,6 +140,25 @@ mod tests {
     }
 
     #[test]
+    fn a_cancellation_is_confirmed_and_says_why() {
+        use crate::lifecycle::Phase;
+        for kind in RecordKind::all() {
+            let lc = kind.lifecycle();
+            for t in lc.transitions {
+                if lc.state(t.to).is_some_and(|s| s.phase == Phase::Cancelled) {
+                    assert!(t.confirm, "{kind}: {} -> {} is not confirmed", t.from, t.to);
+                    assert!(
+                        !t.requires.is_empty(),
+                        "{kind}: {} -> {} asks no reason",
+                        t.from,
+                        t.to
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn searched_fields_hold_text() {
         use crate::field::FieldType;
         for kind in RecordKind::all() {

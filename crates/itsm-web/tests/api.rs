@@ -257,8 +257,21 @@ async fn customers_withdraw_confirm_and_reopen_their_incidents(backend: Backend)
     // A new incident withdrawn by its customer.
     let other = s.incident(&s.customer_a, json!({"title": "Wrong ticket"})).await;
     let other_path = format!("/api/v1/incidents/{}", other["number"].as_str().unwrap());
+    // Cancelling says why.
+    let p = problem(
+        s.patch(&s.customer_a, &other_path, Some(1), json!({"state": "cancelled"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["cancel_reason"]);
     let r = s
-        .patch(&s.customer_a, &other_path, Some(1), json!({"state": "cancelled"}))
+        .patch(
+            &s.customer_a,
+            &other_path,
+            Some(1),
+            json!({"state": "cancelled", "cancel_reason": "Logged twice"}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let withdrawn: Value = r.json().await.unwrap();
@@ -464,7 +477,9 @@ async fn incident_lifecycle_through_the_api(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|t| t["to"] == "cancelled" && t["confirm"] == true && t["requires"] == json!([])));
+        .any(|t| t["to"] == "cancelled"
+            && t["confirm"] == true
+            && t["requires"] == json!(["cancel_reason"])));
     let r = s
         .patch(
             &s.agent,

@@ -553,12 +553,14 @@ async fn customer_sees_only_their_organization_and_no_internal_notes() {
     d.click("form[action='/incidents/new'] button[type=submit]").await;
     d.wait_text("h1", "Badge reader").await;
     assert!(d.text("body").await.contains("caller Carla Caller · Contoso"));
-    // Logged by mistake: she withdraws it, after the page asks.
+    // Logged by mistake: she withdraws it, saying why, after the page asks.
     d.click("details.transition summary").await;
     assert!(d
         .text("details.transition[open]")
         .await
         .contains("can no longer be changed"));
+    d.fill("#cancelled-cancel_reason", "Logged twice by mistake")
+        .await;
     d.click("input[value=cancelled] ~ button").await;
     d.wait_text("#state", "Cancelled").await;
 

@@ -583,7 +583,13 @@ fn plan(
         "new" => plan.clear(),
         "in_progress" => {}
         "on_hold" => plan.push((after_response, hold)),
-        "cancelled" => plan.push((add(t_respond, rng.gen_range(3_600..86_400))?, step("cancelled"))),
+        "cancelled" => plan.push((
+            add(t_respond, rng.gen_range(3_600..86_400))?,
+            IncidentChange {
+                cancel_reason: Some("Raised twice: the caller's other incident covers it.".into()),
+                ..step("cancelled")
+            },
+        )),
         "resolved" | "closed" => {
             // Time waiting for the caller does not count, so it moves the resolution later.
             let mut resolve_at = t_resolve.max(after_response);

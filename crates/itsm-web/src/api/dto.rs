@@ -66,6 +66,8 @@ pub struct Incident {
     pub on_hold_reason: Option<String>,
     pub resolution_code: Option<String>,
     pub resolution_notes: Option<String>,
+    /// Why it was cancelled or withdrawn.
+    pub cancel_reason: Option<String>,
     pub first_response_at: Option<String>,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
@@ -204,6 +206,7 @@ impl Incident {
             on_hold_reason: s("on_hold_reason"),
             resolution_code: s("resolution_code"),
             resolution_notes: s("resolution_notes"),
+            cancel_reason: s("cancel_reason"),
             first_response_at: s("first_response_at"),
             resolved_at: s("resolved_at"),
             closed_at: s("closed_at"),

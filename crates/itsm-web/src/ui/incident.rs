@@ -49,6 +49,7 @@ pub struct IncidentView {
     organization: String,
     on_hold_reason: Option<String>,
     resolution: Option<String>,
+    cancel_reason: Option<String>,
     first_response: String,
     resolved: String,
     created: String,
@@ -167,6 +168,7 @@ pub(super) async fn detail_page(
         on_hold_reason: d("on_hold_reason").map(|x| humane(&x)),
         resolution: d("resolution_code")
             .map(|c| format!("{}: {}", humane(&c), d("resolution_notes").unwrap_or_default())),
+        cancel_reason: d("cancel_reason"),
         first_response: when_str(r.detail_str("first_response_at")),
         resolved: when_str(r.detail_str("resolved_at")),
         created: when(r.created_at),

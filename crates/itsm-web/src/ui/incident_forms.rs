@@ -107,6 +107,7 @@ pub struct StateForm {
     on_hold_reason: Option<String>,
     resolution_code: Option<String>,
     resolution_notes: Option<String>,
+    cancel_reason: Option<String>,
 }
 
 pub async fn change_state(
@@ -123,6 +124,7 @@ pub async fn change_state(
         on_hold_reason: f.on_hold_reason.as_deref().and_then(OnHoldReason::parse),
         resolution_code: f.resolution_code.as_deref().and_then(ResolutionCode::parse),
         resolution_notes: f.resolution_notes.clone(),
+        cancel_reason: f.cancel_reason.clone(),
         ..Default::default()
     };
     apply_change(&s, &u, &number, &f.version, change, "State changed.").await

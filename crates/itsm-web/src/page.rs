@@ -14,8 +14,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
             .replace('"', "&quot;")
     };
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} · itsm</title>\
-         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><h1>{code}</h1>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} · itsm</title>\
+         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body>\
+         <header class=\"top\"><a href=\"/incidents\"><strong>itsm</strong></a></header><main><h1>{code}</h1>\
          <div class=\"error\" role=\"alert\">{msg}</div><p class=\"meta\">Request id: {id}</p>\
          <p><a href=\"/incidents\">Back to the incidents</a></p></main></body></html>",
         code = status.as_u16(),

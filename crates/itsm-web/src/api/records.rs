@@ -300,7 +300,7 @@ pub async fn list_comments(
 /// Add a public reply or an internal note.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/comments", tag = "records", request_body = dto::CreateComment,
     params(("collection" = String, Path), ("id" = String, Path)),
-    responses((status = 201, body = dto::Comment), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = dto::Comment), (status = 409, description = "the record's life has ended and its lifecycle takes no more of these", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_comment(
     kind: RecordKind,
     State(s): State<AppState>,
@@ -345,7 +345,7 @@ pub async fn list_links(
 /// Link this record to another.
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/links", tag = "records", request_body = dto::CreateLink,
     params(("collection" = String, Path), ("id" = String, Path)),
-    responses((status = 201, body = dto::Link), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = dto::Link), (status = 409, description = "the link exists already, or the record's life has ended and its lifecycle takes no more links", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_link(
     kind: RecordKind,
     State(s): State<AppState>,
@@ -363,7 +363,7 @@ pub async fn add_link(
 /// Remove a link.
 #[utoipa::path(delete, path = "/api/v1/{collection}/{id}/links/{link_id}", tag = "records",
     params(("collection" = String, Path), ("id" = String, Path), ("link_id" = i64, Path)),
-    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, description = "the record's life has ended and its lifecycle takes no more of these", body = crate::error::Problem)))]
 pub async fn remove_link(
     kind: RecordKind,
     State(s): State<AppState>,
@@ -401,7 +401,7 @@ pub async fn list_attachments(
 #[utoipa::path(post, path = "/api/v1/{collection}/{id}/attachments", tag = "records",
     params(("collection" = String, Path), ("id" = String, Path)),
     request_body(content_type = "multipart/form-data", content = Object),
-    responses((status = 201, body = dto::Attachment), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = dto::Attachment), (status = 409, description = "the record's life has ended and its lifecycle takes no more of these", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_attachment(
     kind: RecordKind,
     State(s): State<AppState>,

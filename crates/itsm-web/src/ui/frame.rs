@@ -14,6 +14,8 @@ pub struct Layout {
     pub user_name: String,
     pub role: &'static str,
     pub csrf: String,
+    /// Whether the navigation offers to log an incident: nobody is offered what they may not do.
+    pub can_log: bool,
     pub error: Option<String>,
     pub notice: Option<String>,
 }
@@ -24,6 +26,7 @@ impl Layout {
             user_name: u.name.clone(),
             role: u.role,
             csrf: u.csrf.clone(),
+            can_log: u.ctx.can(itsm_domain::access::Permission::CreateIncident),
             error: None,
             notice: None,
         }

@@ -134,6 +134,10 @@ async fn new_page(
 }
 
 pub async fn new_form(State(s): State<AppState>, u: UiUser) -> Response {
+    // Nobody is shown a form they may not send.
+    if !u.ctx.can(itsm_domain::access::Permission::CreateIncident) {
+        return crate::page::error_page(StatusCode::FORBIDDEN, "You may read incidents but not log them.");
+    }
     new_page(&s, &u, NewForm::default(), None, StatusCode::OK).await
 }
 

@@ -630,6 +630,19 @@ async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) 
     }
     // The same in the UI: an auditor's forged form changes nothing and reads as forbidden.
     let b = s.browser("audra", Role::Auditor, None).await;
+    // Nor is the auditor offered the form: not in the navigation, and asked for, a full page
+    // that says why, within the site's frame, with the request id to quote.
+    let queue = b.get(&s, "/incidents").await.text().await.unwrap();
+    assert!(queue.contains("href=\"/incidents\""), "{queue}");
+    assert!(!queue.contains("href=\"/incidents/new\""), "{queue}");
+    let r = b.get(&s, "/incidents/new").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("not log them") && page.contains("Request id: "),
+        "{page}"
+    );
+    assert!(page.contains("<header class=\"top\">"), "{page}");
     for path in [
         "/incidents/new",
         "/incidents/INC-1/update",

@@ -288,8 +288,9 @@ impl Server {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        // Every page holds the token (the sign-out form), whatever the role may do.
         let page = http
-            .get(self.url("/incidents/new"))
+            .get(self.url("/incidents"))
             .header("cookie", &cookie)
             .send()
             .await

@@ -58,6 +58,27 @@ impl Actor {
                 .any(|t| t.also_by.contains(&self.role))
     }
 
+    /// Whether this actor reads changes of `field` of a record of `kind` in its history. Staff
+    /// read all; customers not the provider's own assignment (group and assignee), nor a
+    /// reference to a record of a kind they may not see (a configuration item).
+    pub fn reads_change_of(&self, kind: RecordKind, field: &str) -> bool {
+        if self.role.is_staff() {
+            return true;
+        }
+        let refers_to = match field {
+            "assignment_group_id" | "assignee_id" => return false,
+            "configuration_item_id" => Some(RecordKind::CONFIGURATION_ITEM),
+            "service_id" => Some(RecordKind::SERVICE),
+            other => match kind.field(other).map(|f| f.ty) {
+                Some(crate::field::FieldType::Reference { kind: target, .. }) => {
+                    Some(RecordKind::parse(target).unwrap_or(kind))
+                }
+                _ => None,
+            },
+        };
+        refers_to.is_none_or(|k| k.published_to_customers())
+    }
+
     /// Whether this actor may see a record of `kind` owned by `owner`. Customers see their own
     /// organization's records and the provider's published ones (the services they consume).
     pub fn can_see(&self, kind: RecordKind, owner: OrganizationId, provider: OrganizationId) -> bool {
@@ -101,6 +122,18 @@ mod tests {
         assert!(c.can_see(RecordKind::SERVICE, provider, provider));
         assert!(!c.can_see(RecordKind::CONFIGURATION_ITEM, provider, provider));
         assert!(actor(Role::Agent, 1).can_see(RecordKind::INCIDENT, OrganizationId(3), provider));
+    }
+
+    #[test]
+    fn customers_read_no_internal_assignment_and_no_hidden_records_in_a_history() {
+        let c = actor(Role::Customer, 2);
+        for hidden in ["assignment_group_id", "assignee_id", "configuration_item_id"] {
+            assert!(!c.reads_change_of(RecordKind::INCIDENT, hidden), "{hidden}");
+            assert!(actor(Role::Auditor, 1).reads_change_of(RecordKind::INCIDENT, hidden));
+        }
+        for shown in ["title", "state", "service_id", "service_offering_id", "category"] {
+            assert!(c.reads_change_of(RecordKind::INCIDENT, shown), "{shown}");
+        }
     }
 
     #[test]

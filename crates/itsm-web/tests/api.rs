@@ -930,6 +930,62 @@ async fn customers_see_only_their_organization(backend: Backend) {
     )
     .await;
 
+    // The provider's assignment is its own: the customer's history leaves it out, and an update
+    // of nothing else they may read is not shown at all.
+    let version = s.read_incident(&s.agent, mine["number"].as_str().unwrap()).await["version"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .patch(
+            &s.agent,
+            &mine_path,
+            Some(version),
+            json!({"assignment_group_id": s.group, "assignee_id": s.agent_id}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let changed_fields = |h: &Value| -> Vec<String> {
+        h.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["changes"].as_array().unwrap().iter())
+            .map(|c| c["field"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let staff: Value = s
+        .get(&s.agent, &format!("{mine_path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(changed_fields(&staff).contains(&"assignee_id".to_owned()));
+    let theirs: Value = s
+        .get(&s.customer_a, &format!("{mine_path}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fields_seen = changed_fields(&theirs);
+    assert!(fields_seen.contains(&"title".to_owned()), "{fields_seen:?}");
+    for internal in ["assignment_group_id", "assignee_id"] {
+        assert!(
+            !fields_seen.contains(&internal.to_owned()),
+            "{internal}: {fields_seen:?}"
+        );
+    }
+    // Of staff's events, the internal note and the assignment's update are not shown.
+    let staff_public = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["summary"] != "internal note")
+        .count();
+    assert_eq!(
+        theirs.as_array().unwrap().len() + 1,
+        staff_public,
+        "the assignment's update is left out whole: {theirs:#}"
+    );
+
     // The auditor reads everything and writes nothing.
     assert_eq!(s.get(&s.auditor, &other_path).await.status(), StatusCode::OK);
     let all: Value = s

@@ -526,6 +526,21 @@ async fn warnings_and_breaches_are_recorded_once_and_reported(backend: Backend) 
         .map(|e| e["summary"].as_str().unwrap())
         .collect();
     assert_eq!(notices.len(), 6, "{notices:?}");
+    // They are the provider's own signals: the customer's history has none of them.
+    let theirs: Value = s
+        .get(&s.customer_a, &format!("/api/v1/incidents/{number}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"created"), "{actions:?}");
+    assert!(!actions.iter().any(|a| a.starts_with("sla_")), "{actions:?}");
     assert!(
         notices
             .iter()

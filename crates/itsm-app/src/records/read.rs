@@ -51,6 +51,16 @@ impl App {
         if !ctx.can(Permission::ReadInternalNotes) {
             events.retain(|e| e.summary != INTERNAL_NOTE);
         }
+        if let Some(a) = ctx.actor().filter(|a| !a.role.is_staff()) {
+            // The provider's own signals (an SLA warning, an operational level agreement's
+            // breach) and assignment are not the customer's to read; their SLA report shows what
+            // their agreements promise. An update left with nothing they may read is not shown.
+            events.retain(|e| !crate::service_levels::SLA_NOTICES.contains(&e.action.as_str()));
+            for e in &mut events {
+                e.changes.retain(|c| a.reads_change_of(kind, &c.field));
+            }
+            events.retain(|e| e.action != "updated" || !e.changes.is_empty());
+        }
         if ctx.scope() != Scope::All {
             // An event about a link names the other record: shown only if the caller may see it.
             // Link events written before they recorded the other record are not shown at all.

@@ -109,7 +109,7 @@ impl App {
                 let agreement = agreement_number(n.agreement_id);
                 if n.percent >= 100 {
                     (
-                        "sla_breached",
+                        SLA_BREACHED,
                         "sla.breached",
                         format!(
                             "SLA breached: \"{}\" ({agreement}) was due at {when}",
@@ -118,7 +118,7 @@ impl App {
                     )
                 } else {
                     (
-                        "sla_warning",
+                        SLA_WARNED,
                         "sla.warning",
                         format!(
                             "SLA warning: {}% of \"{}\" ({agreement}) used at {when}",
@@ -190,6 +190,13 @@ impl App {
         Ok(store::outbox(&mut c, after, limit).await?)
     }
 }
+
+/// The history action of a warning the SLA job recorded.
+pub const SLA_WARNED: &str = "sla_warning";
+/// The history action of a breach the SLA job recorded.
+pub const SLA_BREACHED: &str = "sla_breached";
+/// The history actions of the SLA job's notices: the provider's own signals.
+pub const SLA_NOTICES: [&str; 2] = [SLA_WARNED, SLA_BREACHED];
 
 /// What one run of the SLA job did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -673,6 +673,16 @@ async fn agent_sees_time_left_and_why_and_asks_a_calendar() {
     );
     assert!(panel.contains("AGR-1"), "{panel}");
 
+    // The agreement names its calendar, as a link, never by its id.
+    d.click("a[href='/service-levels']").await;
+    d.wait_text("#agreements", "Contoso standard").await;
+    d.goto(&format!("{base}/agreements/AGR-1")).await;
+    d.wait_text("h1", "AGR-1").await;
+    let page = d.text("main").await;
+    assert!(!page.contains(" #"), "an id shown for a name: {page}");
+    d.click("main a[href='/calendars/CAL-1']").await;
+    d.wait_text("h1", "CAL-1").await;
+
     // A service owner asks the calendar when eight business hours from a start are due.
     d.click("a[href='/service-levels']").await;
     d.wait_text("#agreements", "Contoso standard").await;

@@ -271,6 +271,8 @@ pub struct TargetRow {
     scope: String,
     target: String,
     calendar: String,
+    /// The calendar's page, when the target runs on a calendar of its own or the agreement's.
+    calendar_href: Option<String>,
     warnings: String,
 }
 
@@ -299,10 +301,11 @@ pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<
             .app
             .record_history(&u.ctx, RecordKind::AGREEMENT, &number, 0, 500)
             .await?;
-        Ok::<_, AppError>((v, history))
+        let dir = super::pickers::Directory::load(&s, &u).await?;
+        Ok::<_, AppError>((v, history, dir))
     }
     .await;
-    let (v, history) = match loaded {
+    let (v, history, dir) = match loaded {
         Ok(x) => x,
         Err(e) => return failure_page(e),
     };
@@ -312,16 +315,41 @@ pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<
             "The agreement's terms are unreadable.",
         );
     };
+    // Records by name, never `#55`: services and offerings from the directory, calendars read.
+    let named = |list: &[(i64, String)], id: i64| {
+        list.iter()
+            .find(|(i, _)| *i == id)
+            .map_or_else(|| format!("#{id}"), |(_, n)| n.clone())
+    };
     let ids = |v: &[i64]| {
         if v.is_empty() {
             "all".to_owned()
         } else {
             v.iter()
-                .map(|i| format!("SVC #{i}"))
+                .map(|i| named(&dir.services, *i))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
     };
+    let mut calendars: Vec<(i64, String, String)> = Vec::new();
+    let wanted = terms
+        .targets
+        .iter()
+        .filter_map(|t| t.calendar_id)
+        .chain(terms.calendar_id);
+    for id in wanted {
+        if calendars.iter().any(|(i, _, _)| *i == id) {
+            continue;
+        }
+        if let Ok(c) = s
+            .app
+            .get_record(&u.ctx, RecordKind::CALENDAR, &id.to_string())
+            .await
+        {
+            let number = c.record.readable_number().to_string();
+            calendars.push((id, number, c.record.title.clone()));
+        }
+    }
     let page = AgreementPage {
         layout: Layout::of(&u),
         number: v.record.readable_number().to_string(),
@@ -371,18 +399,26 @@ pub async fn agreement(State(s): State<AppState>, u: UiUser, Path(number): Path<
                             ", offerings {}",
                             t.service_offering_ids
                                 .iter()
-                                .map(|i| format!("OFR #{i}"))
+                                .map(|i| named(&dir.offerings, *i))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )
                     }
                 ),
                 target: duration(t.minutes),
-                calendar: t
-                    .calendar_id
-                    .or(terms.calendar_id)
-                    .map(|c| format!("CAL #{c}"))
-                    .unwrap_or_else(|| "the default".into()),
+                calendar: match t.calendar_id.or(terms.calendar_id) {
+                    Some(c) => calendars
+                        .iter()
+                        .find(|(i, _, _)| *i == c)
+                        .map_or_else(|| format!("#{c}"), |(_, n, title)| format!("{n} {title}")),
+                    None => "the default".into(),
+                },
+                calendar_href: t.calendar_id.or(terms.calendar_id).and_then(|c| {
+                    calendars
+                        .iter()
+                        .find(|(i, _, _)| *i == c)
+                        .map(|(_, n, _)| format!("/calendars/{n}"))
+                }),
                 warnings: t
                     .warnings
                     .iter()

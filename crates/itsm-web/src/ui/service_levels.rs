@@ -619,9 +619,18 @@ pub async fn report(
         ))
     }
     .await;
+    // A period the report refuses comes back in the form, with what is wrong said beside it.
+    let mut status = StatusCode::OK;
     let (rows, breaches) = match loaded {
         Ok((a, b)) => (attainment_rows(a), breach_rows(b)),
-        Err(e) => return failure_page(e),
+        Err(e) => match super::frame::failure(e) {
+            Ok(message) => {
+                layout.error = Some(message);
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+                (Vec::new(), Vec::new())
+            }
+            Err(page) => return page,
+        },
     };
     let page = ReportPage {
         layout,
@@ -637,7 +646,7 @@ pub async fn report(
         breaches,
         csv_query: format!("by={}&from={from}&to={to}", by.as_str()),
     };
-    render(StatusCode::OK, &page)
+    render(status, &page)
 }
 
 /// The report as CSV, for the signed-in user (the API offers the same with a token).

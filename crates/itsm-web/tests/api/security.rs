@@ -630,6 +630,12 @@ async fn who_may_act_is_checked_before_what_they_sent_is_read(backend: Backend) 
     }
     // The same in the UI: an auditor's forged form changes nothing and reads as forbidden.
     let b = s.browser("audra", Role::Auditor, None).await;
+    // A report asked for backwards says which field is wrong, in the form, filled in.
+    let r = b.get(&s, "/reports/sla?from=2026-05-01&to=2026-04-01").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("To: is before from"), "{page}");
+    assert!(page.contains("value=\"2026-05-01\""), "{page}");
     // Nor is the auditor offered the form: not in the navigation, and asked for, a full page
     // that says why, within the site's frame, with the request id to quote.
     let queue = b.get(&s, "/incidents").await.text().await.unwrap();

@@ -13,7 +13,7 @@ use itsm_storage::audit::{NewEvent, Subject};
 use itsm_storage::{comments, people, records, sla, Tx};
 
 use crate::model::{AssignmentGroup, ClockRow, Organization, User};
-use crate::records::{Change, Creation, RecordInput, COMMENT_MAX, INTERNAL_NOTE, PUBLIC_REPLY};
+use crate::records::{comment_body, may_comment, Change, Creation, RecordInput, INTERNAL_NOTE, PUBLIC_REPLY};
 use crate::service_levels::{AgreementChange, AgreementInput, CalendarInput};
 use crate::{App, AppError, Ctx, NewUserInput, Result};
 
@@ -202,14 +202,8 @@ impl Import<'_> {
     pub async fn comment_many(&mut self, said: &[ImportedComment<'_>]) -> Result<()> {
         let mut new = Vec::with_capacity(said.len());
         for c in said {
-            c.ctx.require(if c.internal {
-                itsm_domain::access::Permission::CommentInternal
-            } else {
-                itsm_domain::access::Permission::CommentPublic
-            })?;
-            let mut errors = itsm_domain::ValidationError::new();
-            itsm_domain::validation::required_text(&mut errors, "body", c.body, COMMENT_MAX);
-            errors.into_result()?;
+            may_comment(c.ctx, c.internal)?;
+            comment_body(c.body)?;
             new.push(comments::NewComment {
                 record: c.record,
                 author: c.ctx.user_id(),

@@ -40,19 +40,13 @@ impl App {
         body: &str,
         internal: bool,
     ) -> Result<Comment> {
-        ctx.require(if internal {
-            Permission::CommentInternal
-        } else {
-            Permission::CommentPublic
-        })?;
+        may_comment(ctx, internal)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let record = resolve_to_add(self, &mut tx, ctx, kind, reference, Addition::Comment)
             .await?
             .record;
-        let mut errors = ValidationError::new();
-        let body = required_text(&mut errors, "body", body, COMMENT_MAX);
-        errors.into_result()?;
+        let body = comment_body(body)?;
         let id = comments::insert(&mut tx, record.id, ctx.user_id(), internal, &body, now).await?;
         write_event(
             &mut tx,
@@ -85,6 +79,23 @@ impl App {
             created_at: now,
         })
     }
+}
+
+/// Whether the caller may write a reply (`internal`: a note).
+pub(crate) fn may_comment(ctx: &Ctx, internal: bool) -> Result<()> {
+    ctx.require(if internal {
+        Permission::CommentInternal
+    } else {
+        Permission::CommentPublic
+    })
+}
+
+/// A comment's text as kept: trimmed, required, of bounded length.
+pub(crate) fn comment_body(body: &str) -> Result<String> {
+    let mut errors = ValidationError::new();
+    let body = required_text(&mut errors, "body", body, COMMENT_MAX);
+    errors.into_result()?;
+    Ok(body)
 }
 
 /// The summary of a comment event that is an internal note; such events are hidden from customers.

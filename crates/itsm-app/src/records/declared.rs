@@ -35,7 +35,7 @@ impl App {
     /// read: the kind's create permission, then those of any guarded field it sets.
     #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
     pub async fn create(&self, ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<RecordView> {
-        may_write(ctx, kind.access().create, kind, input)?;
+        may_create(ctx, kind, input)?;
         // Most creations read nothing here: the provider is known once read, and only staff who
         // name a person but no organization make the person's organization to be read.
         let asks_organization = requester_without_organization(ctx, kind, input).is_some();
@@ -78,7 +78,7 @@ impl App {
         input: &RecordInput,
         now: jiff::Timestamp,
     ) -> Result<RecordFields> {
-        may_write(ctx, kind.access().create, kind, input)?;
+        may_create(ctx, kind, input)?;
         let provider = self.provider_id(c).await?;
         let with_organization = organization_from_requester(c, ctx, kind, input).await?;
         let input = with_organization.as_ref().unwrap_or(input);
@@ -147,18 +147,11 @@ impl App {
     }
 }
 
-/// Whether the caller may write `input` on a record of `kind`: the kind's permission for the
-/// write, then those of the guarded fields it sets.
-fn may_write(
-    ctx: &Ctx,
-    permission: itsm_domain::access::Permission,
-    kind: RecordKind,
-    input: &RecordInput,
-) -> Result<()> {
-    ctx.require(permission)?;
-    draft::guards(kind, input)
-        .into_iter()
-        .try_for_each(|p| ctx.require(p))
+/// Whether the caller may create a record of `kind` from `input`: the kind's create
+/// permission, then those of the guarded fields it sets.
+fn may_create(ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<()> {
+    ctx.require(kind.access().create)?;
+    may_set_guarded(ctx, kind, input)
 }
 
 /// Whether the caller may change records of `kind`, or at least take a move of its lifecycle
@@ -168,6 +161,11 @@ fn may_change(ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<()> {
     if !ctx.may_write_on(kind) {
         return Err(crate::AppError::Forbidden);
     }
+    may_set_guarded(ctx, kind, input)
+}
+
+/// The permissions of the guarded fields `input` sets.
+fn may_set_guarded(ctx: &Ctx, kind: RecordKind, input: &RecordInput) -> Result<()> {
     draft::guards(kind, input)
         .into_iter()
         .try_for_each(|p| ctx.require(p))
